@@ -1,0 +1,166 @@
+//! `mtls pki`: a demo PKI to try `serve`, `check` and `lint` with.
+
+use std::path::{Path, PathBuf};
+
+use mtls_status_rustls::Classifier;
+use mtls_testpki::{Pki, PkiFiles};
+use rustls_pki_types::UnixTime;
+
+use crate::error::CliError;
+use crate::{load, report, trust};
+
+/// Arguments of `mtls pki`.
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Write a demo PKI (CAs, server and client certificates, CRLs) to a directory",
+    long_about = "Write a demo PKI to a directory: a root and an intermediate CA, a server \
+        certificate for localhost, client certificates (valid, via the intermediate, expired, \
+        not yet valid, wrong purpose, self-signed, unknown CA, revoked) and CRLs. Existing \
+        files of the same names are overwritten.\n\n\
+        Prints the files, what `mtls check` says about each client certificate, and commands \
+        to try. The keys are for testing only."
+)]
+pub(crate) struct PkiArgs {
+    /// Directory to write to (created if missing).
+    #[arg(value_name = "OUTDIR")]
+    outdir: PathBuf,
+}
+
+/// Writes the PKI and prints the guide.
+pub(crate) fn run(args: PkiArgs) -> Result<(), CliError> {
+    let pki = Pki::generate();
+    let files = pki.write_to_dir(&args.outdir).map_err(|error| {
+        CliError::Io(format!(
+            "cannot write the demo PKI to {}: {error}",
+            args.outdir.display()
+        ))
+    })?;
+    let p = |path: &Path| path.display().to_string();
+    let name = |path: &Path| {
+        path.file_name()
+            .map_or_else(|| p(path), |name| name.to_string_lossy().into_owned())
+    };
+
+    println!(
+        "wrote a demo PKI to {} (test keys: never use them for anything real)",
+        p(&files.dir)
+    );
+    println!();
+    let rows: [(String, String); 9] = [
+        (
+            format!("{}, .key", name(&files.root.cert)),
+            format!("root CA \"CN={}\"", pki.root.common_name()),
+        ),
+        (
+            format!("{}, .key", name(&files.intermediate.cert)),
+            format!(
+                "intermediate CA \"CN={}\", issued by the root",
+                pki.intermediate.common_name()
+            ),
+        ),
+        (
+            name(&files.ca_bundle),
+            "root + intermediate: the client CA bundle (--client-ca, --ca)".to_owned(),
+        ),
+        (
+            format!("{}, .key", name(&files.server.cert)),
+            "server certificate for localhost, 127.0.0.1 and ::1, issued by the root".to_owned(),
+        ),
+        (
+            format!("{}, .key", name(&files.unknown_root.cert)),
+            "a root CA nobody trusts".to_owned(),
+        ),
+        (
+            name(&files.crl_bundle),
+            "CRLs of the root and the intermediate (--crl)".to_owned(),
+        ),
+        (
+            name(&files.root_crl),
+            "CRL of the root alone (revokes client-revoked)".to_owned(),
+        ),
+        (
+            name(&files.intermediate_crl),
+            "CRL of the intermediate alone (empty)".to_owned(),
+        ),
+        (
+            name(&files.expired_root_crl),
+            "an expired CRL of the root".to_owned(),
+        ),
+    ];
+    for (file, what) in rows {
+        println!("  {file:<32} {what}");
+    }
+    println!();
+    println!(
+        "client certificates (client-NAME.pem: the chain without the root, leaf first; client-NAME.key)"
+    );
+    println!(
+        "and what `mtls check --ca ca-bundle.pem --crl crl-bundle.pem --cert FILE` says about them:"
+    );
+    for (path, what, result) in client_results(&files, UnixTime::now())? {
+        println!("  {:<32} {what:<38} {result}", name(&path));
+    }
+
+    let dir = p(&files.dir);
+    println!();
+    println!("try it:");
+    println!(
+        "  mtls serve --listen 127.0.0.1:8443 --cert {dir}/server.pem --key {dir}/server.key --client-ca {dir}/ca-bundle.pem --crl {dir}/crl-bundle.pem"
+    );
+    println!(
+        "  curl --cacert {dir}/root.pem --cert {dir}/client-valid.pem --key {dir}/client-valid.key https://localhost:8443/     # 200, ssl_client_verify SUCCESS"
+    );
+    println!("  curl --cacert {dir}/root.pem https://localhost:8443/     # 496 SSL Certificate Required");
+    println!(
+        "  curl --cacert {dir}/root.pem --cert {dir}/client-expired.pem --key {dir}/client-expired.key https://localhost:8443/     # 495 expired"
+    );
+    println!("  curl http://localhost:8443/     # 497 plain HTTP to the HTTPS port");
+    println!(
+        "  mtls check --ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem     # exit 0"
+    );
+    println!(
+        "  mtls check --ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem --at 2099-01-01T00:00:00Z     # exit 2, expired"
+    );
+    println!(
+        "  mtls check --ca {dir}/ca-bundle.pem --crl {dir}/crl-bundle.pem --cert {dir}/client-revoked.pem --format json     # exit 2, revoked"
+    );
+    println!("  mtls lint --ca {dir}/ca-bundle.pem --crl {dir}/crl-bundle.pem     # exit 0");
+    Ok(())
+}
+
+/// What `mtls check --ca ca-bundle.pem --crl crl-bundle.pem` says about each
+/// client certificate written, computed with the same classifier.
+fn client_results(
+    files: &PkiFiles,
+    now: UnixTime,
+) -> Result<Vec<(PathBuf, &'static str, String)>, CliError> {
+    let store = trust::load_store(
+        std::slice::from_ref(&files.ca_bundle),
+        "--ca",
+        std::slice::from_ref(&files.crl_bundle),
+    )?;
+    let classifier = trust::build_classifier(
+        Classifier::builder(store, trust::provider()).cache_capacity(0),
+        "--max-depth",
+    )?;
+    let clients = [
+        (&files.client_valid, "valid, issued by the root"),
+        (&files.client_intermediate, "valid, issued by the intermediate"),
+        (&files.client_expired, "expired yesterday"),
+        (&files.client_not_yet_valid, "valid from next year"),
+        (&files.client_server_auth_only, "EKU serverAuth only"),
+        (&files.client_self_signed, "self-signed"),
+        (&files.client_unknown_ca, "issued by unknown-root"),
+        (&files.client_revoked, "revoked in root.crl.pem"),
+    ];
+    let mut out = Vec::new();
+    for (pair, what) in clients {
+        let chain = load::certificates(&pair.cert, "--cert")?;
+        let outcome = classifier.classify_at(Some(&chain), now);
+        let line = report::text(&outcome, now, &[]);
+        let summary = line.split(':').next().unwrap_or(&line).to_owned();
+        let exit = report::exit_code(&outcome);
+        out.push((pair.cert.clone(), what, format!("{summary} (exit {exit})")));
+    }
+    Ok(out)
+}

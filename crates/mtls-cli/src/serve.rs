@@ -1,0 +1,322 @@
+//! `mtls serve`: an HTTPS echo server with nginx's client-certificate
+//! semantics, for trying certificates with curl or a browser.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use mtls_status::lint::{LintSettings, Severity, lint_trust_config};
+use mtls_status::{Answer, AnswerStyle, ClientAuthOutcome, VerifyMode};
+use mtls_status_rustls::{
+    Classifier, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStore,
+    server_config,
+};
+use mtls_status_tower::VerifyClientLayer;
+use rustls_pki_types::UnixTime;
+use tokio::net::TcpStream;
+use tower::ServiceExt;
+use tower_layer::Layer;
+
+use crate::error::CliError;
+use crate::{load, trust, vars};
+
+/// How long a client has to send a complete HTTP/1 request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest a connection is kept open.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Arguments of `mtls serve`.
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Run an HTTPS echo server that answers like nginx with ssl_verify_client",
+    long_about = "Run an HTTPS echo server that answers like nginx with `ssl_verify_client`.\n\n\
+        A verified (or tolerated) client gets 200 and a JSON object of nginx's variables \
+        (ssl_client_verify, ssl_client_s_dn, ssl_client_i_dn, ssl_client_s_dn_legacy, \
+        ssl_client_i_dn_legacy, ssl_client_serial, ssl_client_fingerprint, ssl_client_v_start, \
+        ssl_client_v_end, ssl_client_v_remain, ssl_client_escaped_cert), formatted as nginx \
+        prints them. No certificate is 496, an invalid one 495, plain HTTP 497 (each 400 with \
+        nginx's page under --style nginx). Rejections are logged to stderr with nginx's text.\n\n\
+        Prints `listening on https://ADDR:PORT` once ready. SIGHUP reloads --client-ca and \
+        --crl (a file that fails to load keeps the old trust store). Log level: MTLS_LOG \
+        (error, warn, info, debug, trace; default info).",
+    after_help = "Example:\n  mtls serve --listen 127.0.0.1:8443 --cert server.pem --key server.key \\\n      --client-ca ca-bundle.pem --crl crl-bundle.pem\n  curl --cacert root.pem --cert client.pem --key client.key https://localhost:8443/"
+)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the real one is printed).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8443")]
+    listen: String,
+
+    /// Server certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "SERVER.pem")]
+    cert: PathBuf,
+
+    /// Server private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "SERVER.key")]
+    key: PathBuf,
+
+    /// CA bundle (PEM) that client certificates are verified against and
+    /// whose subjects are advertised (nginx `ssl_client_certificate`).
+    /// Required unless --verify-client is optional_no_ca or off.
+    #[arg(long = "client-ca", value_name = "BUNDLE.pem")]
+    client_ca: Vec<PathBuf>,
+
+    /// nginx's `ssl_verify_client`: on, optional, optional_no_ca or off.
+    #[arg(
+        long = "verify-client",
+        value_name = "MODE",
+        default_value = "on",
+        value_parser = parse_mode
+    )]
+    verify_client: VerifyMode,
+
+    /// nginx's `ssl_verify_depth`: the most intermediate CAs between a
+    /// client certificate and a root of the bundle.
+    #[arg(long = "verify-depth", value_name = "N", default_value_t = 1)]
+    verify_depth: usize,
+
+    /// CRL file (PEM or DER), repeatable (nginx `ssl_crl`): once given, every
+    /// CA of a client's chain needs a CRL, and an expired CRL rejects every
+    /// client, as in nginx.
+    #[arg(long, value_name = "CRL.pem")]
+    crl: Vec<PathBuf>,
+
+    /// How rejections look: explicit (495/496/497 with problem+json) or
+    /// nginx (400 with nginx's HTML pages).
+    #[arg(long, value_name = "STYLE", default_value = "explicit", value_parser = parse_style)]
+    style: AnswerStyle,
+}
+
+pub(crate) fn parse_mode(value: &str) -> Result<VerifyMode, String> {
+    value.parse().map_err(|error| format!("{error}"))
+}
+
+fn parse_style(value: &str) -> Result<AnswerStyle, String> {
+    value.parse().map_err(|error| format!("{error}"))
+}
+
+/// Runs the server until SIGINT / SIGTERM.
+pub(crate) fn run(args: ServeArgs) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::Io(format!("cannot start the async runtime: {error}")))?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let mode = args.verify_client;
+    let cert_chain = load::certificates(&args.cert, "--cert")?;
+    let key = load::private_key(&args.key, "--key")?;
+    let store = trust_store(&args)?;
+    log_lints(&args, &store)?;
+
+    let provider = trust::provider();
+    let classifier = trust::build_classifier(
+        Classifier::builder(store.clone(), Arc::clone(&provider)).max_depth(args.verify_depth),
+        "--verify-depth",
+    )?;
+    let config = server_config(provider, cert_chain, key, classifier.verifier(mode)).map_err(
+        |error| {
+            CliError::Usage(format!(
+                "cannot use --cert {} with --key {}: {error}",
+                args.cert.display(),
+                args.key.display()
+            ))
+        },
+    )?;
+    let acceptor = MtlsAcceptor::new(Arc::new(config), classifier);
+    let mut listener = MtlsListener::builder(acceptor)
+        .plain_http_response(Answer::plain_http(args.style).to_http1_bytes())
+        .bind(args.listen.as_str())
+        .await
+        .map_err(|error| CliError::Io(format!("cannot listen on --listen {}: {error}", args.listen)))?;
+
+    println!("listening on https://{}", listener.local_addr());
+    tracing::info!(
+        addr = %listener.local_addr(),
+        verify_client = %mode,
+        verify_depth = args.verify_depth,
+        style = args.style.as_str(),
+        client_cas = ?store.current().accepted_ca_names(),
+        crls = store.current().crl_count(),
+        "mtls serve ready"
+    );
+
+    spawn_reload_on_sighup(store.clone());
+    let layer = VerifyClientLayer::new().mode(mode).style(args.style);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => {
+                tracing::info!("mtls serve stopping");
+                return Ok(());
+            }
+            (stream, peer) = listener.accept_tls() => {
+                // The CAs to name in 496 / 495 answers: those in force now.
+                let layer = layer
+                    .clone()
+                    .accepted_cas(store.current().accepted_ca_names().iter().cloned());
+                tokio::spawn(connection(stream, peer, layer));
+            }
+        }
+    }
+}
+
+fn trust_store(args: &ServeArgs) -> Result<ReloadableTrustStore, CliError> {
+    if !args.client_ca.is_empty() {
+        return trust::load_store(&args.client_ca, "--client-ca", &args.crl);
+    }
+    match args.verify_client {
+        VerifyMode::On | VerifyMode::Optional => Err(CliError::Usage(format!(
+            "--verify-client {} needs --client-ca BUNDLE.pem, the CAs that issue client \
+             certificates (nginx: \"no ssl_client_certificate for ssl_verify_client\"); \
+             use --verify-client optional_no_ca or off to run without one",
+            args.verify_client
+        ))),
+        _ if !args.crl.is_empty() => Err(CliError::Usage(
+            "--crl needs --client-ca: CRLs are checked against the CAs of the bundle".to_owned(),
+        )),
+        // optional_no_ca / off without CAs: every presented chain is from an
+        // untrusted issuer.
+        _ => Ok(ReloadableTrustStore::new(TrustStore::empty())),
+    }
+}
+
+/// Logs the trust configuration's lints (as `mtls lint` prints them); they
+/// do not stop the server, as nginx starts with such a configuration too.
+fn log_lints(args: &ServeArgs, store: &ReloadableTrustStore) -> Result<(), CliError> {
+    let mut crls = Vec::new();
+    for path in &args.crl {
+        crls.extend(load::crls(path, "--crl")?);
+    }
+    let settings = LintSettings::new(UnixTime::now())
+        .with_mode(args.verify_client)
+        .with_verify_depth(args.verify_depth);
+    let bundle = store.current();
+    for lint in lint_trust_config(bundle.certificates(), &crls, &settings) {
+        match lint.severity() {
+            Severity::Info => tracing::info!(lint = lint.kind().name(), "{lint}"),
+            _ => tracing::warn!(lint = lint.kind().name(), "{lint}"),
+        }
+    }
+    Ok(())
+}
+
+/// Serves HTTP/1.1 or HTTP/2 (by ALPN) on one classified TLS connection.
+async fn connection(stream: MtlsStream<TcpStream>, peer: SocketAddr, layer: VerifyClientLayer) {
+    let outcome = Arc::clone(stream.outcome());
+    let alpn = stream.alpn_protocol().map(<[u8]>::to_vec);
+    let service = layer.layer(tower::service_fn(echo));
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(Arc::clone(&outcome));
+        service.clone().oneshot(request)
+    });
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    let builder = match alpn.as_deref() {
+        Some(b"h2") => builder.http2_only(),
+        Some(b"http/1.1") => builder.http1_only(),
+        _ => builder,
+    };
+    let served = tokio::time::timeout(
+        CONNECTION_LIFETIME,
+        builder.serve_connection(TokioIo::new(stream), service),
+    )
+    .await;
+    match served {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "connection ended with an error"),
+        Err(_) => tracing::debug!(%peer, "connection closed after {CONNECTION_LIFETIME:?}"),
+    }
+}
+
+/// The handler: 200 with nginx's variables as JSON.
+async fn echo<B>(request: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let none = Arc::new(ClientAuthOutcome::None);
+    let outcome = request
+        .extensions()
+        .get::<Arc<ClientAuthOutcome>>()
+        .unwrap_or(&none);
+    let body = vars::json(outcome, UnixTime::now());
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Reloads the trust store on SIGHUP. A failed reload keeps the store in
+/// force (and is logged by the store).
+fn spawn_reload_on_sighup(store: ReloadableTrustStore) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = match signal(SignalKind::hangup()) {
+            Ok(hangup) => hangup,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP: trust store reload disabled");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the trust store");
+                if store.files().is_none() {
+                    tracing::info!("no --client-ca or --crl files to reload");
+                    continue;
+                }
+                if let Ok(generation) = store.reload() {
+                    tracing::info!(
+                        generation,
+                        client_cas = ?store.current().accepted_ca_names(),
+                        crls = store.current().crl_count(),
+                        "trust store reloaded; new connections are classified against it \
+                         (the CA names advertised in the handshake stay those loaded at start)"
+                    );
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(store);
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+mod answers;
+mod client_auth;
+mod listener;
+mod make_service;
+mod rejection;
+mod verified_client;
+
+pub use answers::ClientCertAnswers;
+pub use client_auth::ClientAuth;
+pub use listener::ClientAuthListener;
+pub use make_service::{AddClientAuth, ClientAuthMakeService, ClientAuthRouterExt};
+pub use rejection::{ClientCertRejection, MissingClientAuth};
+pub use verified_client::VerifiedClient;

@@ -1,0 +1,102 @@
+//! [`ClientAuthListener`]: axum's `Listener` over the concurrent-handshake
+//! [`MtlsListener`].
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+use axum::serve::Listener;
+use mtls_status_rustls::{MtlsListener, MtlsStream};
+use tokio::net::TcpStream;
+
+/// An [`axum::serve::Listener`] that hands out TLS connections whose client
+/// certificate has already been classified.
+///
+/// It wraps [`MtlsListener`] from `mtls-status-rustls`, which runs every TLS
+/// handshake in a task of its own (bounded in number and in time) and answers
+/// plain HTTP with 497. That matters because `axum::serve` awaits
+/// [`accept`](Listener::accept) serially: a listener that handshook inside
+/// `accept` would let one slow client stall every other. Here `accept` only
+/// takes the next finished connection off a queue.
+///
+/// Serve it with
+/// [`into_make_service_with_client_auth`](crate::ClientAuthRouterExt::into_make_service_with_client_auth),
+/// which puts each connection's verdict into every request (see the
+/// [crate docs](crate) for a complete server). Served with a plain
+/// `Router`, the verdicts never reach the requests, and
+/// `VerifyClientLayer` and the extractors answer 500.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt};
+/// use mtls_status_rustls::{MtlsAcceptor, MtlsListener};
+///
+/// # async fn run(acceptor: MtlsAcceptor) -> std::io::Result<()> {
+/// let listener = MtlsListener::builder(acceptor)
+///     .max_concurrent_handshakes(1024)
+///     .bind("0.0.0.0:8443")
+///     .await?;
+/// let app = Router::new().route("/", get(|| async { "hello" }));
+/// axum::serve(
+///     ClientAuthListener::new(listener),
+///     app.into_make_service_with_client_auth(),
+/// )
+/// .await
+/// # }
+/// ```
+pub struct ClientAuthListener {
+    inner: MtlsListener,
+}
+
+impl ClientAuthListener {
+    /// Serves the connections `listener` accepts.
+    pub fn new(listener: MtlsListener) -> Self {
+        Self { inner: listener }
+    }
+
+    /// The wrapped listener (e.g. for
+    /// [`handshakes_in_progress`](MtlsListener::handshakes_in_progress)).
+    pub fn get_ref(&self) -> &MtlsListener {
+        &self.inner
+    }
+
+    /// The wrapped listener, mutably.
+    pub fn get_mut(&mut self) -> &mut MtlsListener {
+        &mut self.inner
+    }
+
+    /// The wrapped listener.
+    pub fn into_inner(self) -> MtlsListener {
+        self.inner
+    }
+}
+
+impl From<MtlsListener> for ClientAuthListener {
+    fn from(listener: MtlsListener) -> Self {
+        Self::new(listener)
+    }
+}
+
+impl Listener for ClientAuthListener {
+    type Io = MtlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    /// The next connection whose handshake completed; failed handshakes and
+    /// plain-HTTP clients are dealt with (logged, answered 497) by
+    /// [`MtlsListener`] and never come here.
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        self.inner.accept_tls().await
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.inner.local_addr())
+    }
+}
+
+impl fmt::Debug for ClientAuthListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClientAuthListener")
+            .field(&self.inner)
+            .finish()
+    }
+}

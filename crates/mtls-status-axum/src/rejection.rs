@@ -1,0 +1,403 @@
+//! The extractors' rejections: [`ClientCertRejection`] (495 / 496, or 500)
+//! and [`MissingClientAuth`] (500).
+
+use std::error::Error;
+use std::fmt;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use hyper::ext::ReasonPhrase;
+use mtls_status::{Answer, AnswerStyle, ClientAuthOutcome, InvalidReason};
+
+use crate::answers::ClientCertAnswers;
+
+/// The reason name of the 500 (as `VerifyClientLayer` names it).
+const MISSING_OUTCOME: &str = "missing_outcome";
+
+// The same bodies as `VerifyClientLayer`'s 500, so that a route answers
+// alike whether the layer or an extractor notices the missing glue.
+const MISSING_OUTCOME_JSON: &str = concat!(
+    r#"{"status":500,"title":"Internal Server Error","reason":"missing_outcome","#,
+    r#""detail":"The server could not check the client certificate for this request "#,
+    r#"because of a configuration error. This is not a problem with the client's certificate."}"#
+);
+
+// nginx's 500 page (ngx_http_special_response.c with `server_tokens off`).
+const NGINX_500: &str = "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// Rejection of [`ClientAuth`](crate::ClientAuth) (and cause of a 500 from
+/// [`VerifiedClient`](crate::VerifiedClient)): the request carries no
+/// `Arc<ClientAuthOutcome>`.
+///
+/// This is a server configuration error, never the client's fault: the
+/// router is served without the TLS glue (serve it with
+/// [`ClientAuthListener`](crate::ClientAuthListener) and
+/// [`into_make_service_with_client_auth`](crate::ClientAuthRouterExt::into_make_service_with_client_auth),
+/// or insert the connection's outcome into each request yourself). Answered
+/// with 500, the same body as `VerifyClientLayer` gives in that case, and
+/// logged at ERROR with what to fix.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use mtls_status_axum::MissingClientAuth;
+///
+/// let rejection = MissingClientAuth::default();
+/// assert_eq!(rejection.status().as_u16(), 500);
+/// assert!(rejection.body_text().contains("not a problem with the client"));
+/// assert_eq!(rejection.into_response().status().as_u16(), 500);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MissingClientAuth {
+    style: AnswerStyle,
+}
+
+impl MissingClientAuth {
+    pub(crate) fn new(style: AnswerStyle) -> Self {
+        Self { style }
+    }
+
+    /// 500 Internal Server Error.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The response body: `application/problem+json` with reason
+    /// `missing_outcome`, or nginx's 500 page in [`AnswerStyle::Nginx`].
+    #[must_use]
+    pub fn body_text(&self) -> String {
+        self.body().to_owned()
+    }
+
+    fn body(&self) -> &'static str {
+        match self.style {
+            AnswerStyle::Nginx => NGINX_500,
+            _ => MISSING_OUTCOME_JSON,
+        }
+    }
+
+    fn content_type(&self) -> &'static str {
+        match self.style {
+            AnswerStyle::Nginx => "text/html",
+            _ => "application/problem+json",
+        }
+    }
+}
+
+impl fmt::Display for MissingClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "the request has no client-certificate verdict (Arc<ClientAuthOutcome>) in its \
+             extensions: serve the router with mtls_status_axum::ClientAuthListener and \
+             into_make_service_with_client_auth(), or insert each connection's outcome into its \
+             requests",
+        )
+    }
+}
+
+impl Error for MissingClientAuth {}
+
+impl IntoResponse for MissingClientAuth {
+    fn into_response(self) -> Response {
+        tracing::error!(
+            reason = MISSING_OUTCOME,
+            status = 500,
+            "{self}; answering 500"
+        );
+        let body = self.body();
+        let mut response = Response::new(Body::from(Bytes::from_static(body.as_bytes())));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type()),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// Rejection of [`VerifiedClient`](crate::VerifiedClient): the connection
+/// has no verified client certificate.
+///
+/// | cause | check | status (explicit) | status ([`AnswerStyle::Nginx`]) |
+/// |---|---|---|---|
+/// | no certificate | [`is_missing`](Self::is_missing) | 496 SSL Certificate Required | 400 |
+/// | a certificate that failed verification | [`invalid_reason`](Self::invalid_reason) | 495 SSL Certificate Error | 400 |
+/// | no verdict in the request: configuration error | [`is_missing_client_auth`](Self::is_missing_client_auth) | 500 | 500 |
+///
+/// The response is the one `VerifyClientLayer` gives for the same outcome,
+/// built with [`Answer`]: the reason phrase on the status line,
+/// `Connection: close`, `Cache-Control: no-store` and an
+/// `application/problem+json` body naming the reason (`expired`,
+/// `unknown_issuer`, ...) and what to fix; or nginx's `400` pages. The style
+/// and the CA names in the details come from a [`ClientCertAnswers`] in the
+/// request extensions, if any. Rejections are logged at INFO with nginx's
+/// text (`client SSL certificate verify error: (10:certificate has
+/// expired)`) when turned into a response.
+///
+/// Take `Result<VerifiedClient, ClientCertRejection>` in a handler to answer
+/// differently.
+#[derive(Debug)]
+pub struct ClientCertRejection {
+    cause: Cause,
+}
+
+#[derive(Debug)]
+enum Cause {
+    Missing(Answer),
+    Invalid {
+        reason: InvalidReason,
+        subject: Option<String>,
+        answer: Answer,
+    },
+    MissingClientAuth(MissingClientAuth),
+}
+
+impl ClientCertRejection {
+    /// The rejection for a connection whose outcome is not `Verified`.
+    pub(crate) fn unverified(
+        outcome: &ClientAuthOutcome,
+        answers: Option<&ClientCertAnswers>,
+    ) -> Self {
+        let (style, accepted_cas) = match answers {
+            Some(answers) => (answers.style(), answers.accepted_ca_names()),
+            None => (AnswerStyle::default(), &[][..]),
+        };
+        let cause = match outcome {
+            ClientAuthOutcome::None => {
+                Cause::Missing(Answer::certificate_required(style, accepted_cas))
+            }
+            ClientAuthOutcome::Invalid(invalid) => Cause::Invalid {
+                reason: invalid.reason().clone(),
+                subject: invalid.presented().map(|id| id.subject_dn().to_owned()),
+                answer: Answer::certificate_invalid(style, invalid.reason(), accepted_cas),
+            },
+            // `Verified` is not passed here; an outcome this crate does not
+            // know yet is refused as an invalid certificate, never passed.
+            _ => {
+                let reason = InvalidReason::new(mtls_status::ReasonKind::Other);
+                let answer = Answer::certificate_invalid(style, &reason, accepted_cas);
+                Cause::Invalid {
+                    reason,
+                    subject: None,
+                    answer,
+                }
+            }
+        };
+        Self { cause }
+    }
+
+    /// The status of the response: 496 or 495 (400 in nginx's style), or
+    /// 500 for a missing verdict.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match &self.cause {
+            Cause::Missing(answer) | Cause::Invalid { answer, .. } => answer.status(),
+            Cause::MissingClientAuth(missing) => missing.status(),
+        }
+    }
+
+    /// The response body: `application/problem+json` (or nginx's HTML page).
+    #[must_use]
+    pub fn body_text(&self) -> String {
+        match &self.cause {
+            Cause::Missing(answer) | Cause::Invalid { answer, .. } => {
+                String::from_utf8_lossy(answer.body()).into_owned()
+            }
+            Cause::MissingClientAuth(missing) => missing.body_text(),
+        }
+    }
+
+    /// Whether the client sent no certificate (496).
+    #[must_use]
+    pub fn is_missing(&self) -> bool {
+        matches!(self.cause, Cause::Missing(_))
+    }
+
+    /// Why the client's certificate failed verification (495), if it did.
+    #[must_use]
+    pub fn invalid_reason(&self) -> Option<&InvalidReason> {
+        match &self.cause {
+            Cause::Invalid { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Whether the request carried no verdict at all (500): a server
+    /// configuration error, see [`MissingClientAuth`].
+    #[must_use]
+    pub fn is_missing_client_auth(&self) -> bool {
+        matches!(self.cause, Cause::MissingClientAuth(_))
+    }
+}
+
+impl From<MissingClientAuth> for ClientCertRejection {
+    fn from(missing: MissingClientAuth) -> Self {
+        Self {
+            cause: Cause::MissingClientAuth(missing),
+        }
+    }
+}
+
+impl fmt::Display for ClientCertRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cause {
+            Cause::Missing(_) => f.write_str("client sent no required SSL certificate"),
+            Cause::Invalid { reason, .. } => f.write_str(&reason.nginx_log_line()),
+            Cause::MissingClientAuth(missing) => fmt::Display::fmt(missing, f),
+        }
+    }
+}
+
+impl Error for ClientCertRejection {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.cause {
+            Cause::MissingClientAuth(missing) => Some(missing),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ClientCertRejection {
+    fn into_response(self) -> Response {
+        let answer = match self.cause {
+            Cause::Missing(answer) => {
+                tracing::info!(
+                    reason = "certificate_required",
+                    status = answer.status().as_u16(),
+                    "client sent no required SSL certificate"
+                );
+                answer
+            }
+            Cause::Invalid {
+                reason,
+                subject,
+                answer,
+            } => {
+                tracing::info!(
+                    reason = reason.name(),
+                    status = answer.status().as_u16(),
+                    subject,
+                    "{}",
+                    reason.nginx_log_line()
+                );
+                answer
+            }
+            Cause::MissingClientAuth(missing) => return missing.into_response(),
+        };
+        answer_response(answer)
+    }
+}
+
+/// `answer` as an axum response, with hyper's [`ReasonPhrase`] extension for
+/// the non-standard codes, so that hyper writes `HTTP/1.1 495 SSL
+/// Certificate Error` rather than a bare `HTTP/1.1 495`.
+fn answer_response(answer: Answer) -> Response {
+    let phrase = answer.reason_phrase();
+    let mut response = answer.into_response::<Body>();
+    if let Some(Ok(phrase)) = phrase.map(|phrase| ReasonPhrase::try_from(phrase.as_bytes())) {
+        response.extensions_mut().insert(phrase);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use mtls_status::{InvalidCertificate, ReasonKind};
+
+    use super::*;
+
+    fn invalid(kind: ReasonKind) -> ClientAuthOutcome {
+        ClientAuthOutcome::Invalid(InvalidCertificate::new(kind.into(), None))
+    }
+
+    #[test]
+    fn none_is_496_with_reason_phrase() {
+        let rejection = ClientCertRejection::unverified(&ClientAuthOutcome::None, None);
+        assert!(rejection.is_missing());
+        assert!(rejection.invalid_reason().is_none());
+        assert!(!rejection.is_missing_client_auth());
+        assert_eq!(rejection.status().as_u16(), 496);
+        assert!(
+            rejection
+                .body_text()
+                .contains(r#""reason":"certificate_required""#)
+        );
+        assert_eq!(
+            rejection.to_string(),
+            "client sent no required SSL certificate"
+        );
+        let response = rejection.into_response();
+        assert_eq!(response.status().as_u16(), 496);
+        assert_eq!(response.headers()["connection"], "close");
+        assert_eq!(
+            response
+                .extensions()
+                .get::<ReasonPhrase>()
+                .map(ReasonPhrase::as_bytes),
+            Some(&b"SSL Certificate Required"[..])
+        );
+    }
+
+    #[test]
+    fn invalid_is_495_and_nginx_style_is_400() {
+        let outcome = invalid(ReasonKind::Expired);
+        let rejection = ClientCertRejection::unverified(&outcome, None);
+        assert_eq!(rejection.status().as_u16(), 495);
+        assert_eq!(
+            rejection.invalid_reason().map(InvalidReason::name),
+            Some("expired")
+        );
+        assert_eq!(
+            rejection.to_string(),
+            "client SSL certificate verify error: (10:certificate has expired)"
+        );
+
+        let nginx = ClientCertAnswers::new(AnswerStyle::Nginx);
+        let rejection = ClientCertRejection::unverified(&outcome, Some(&nginx));
+        assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
+        assert!(rejection.body_text().contains("The SSL certificate error"));
+        let response = rejection.into_response();
+        assert!(response.extensions().get::<ReasonPhrase>().is_none());
+    }
+
+    #[test]
+    fn accepted_cas_are_listed_for_untrusted_issuers() {
+        let answers = ClientCertAnswers::default().accepted_cas(["CN=Root"]);
+        let rejection =
+            ClientCertRejection::unverified(&invalid(ReasonKind::UnknownIssuer), Some(&answers));
+        assert!(
+            rejection.body_text().contains(r#"\"CN=Root\""#),
+            "{}",
+            rejection.body_text()
+        );
+    }
+
+    #[test]
+    fn missing_client_auth_is_500_in_both_styles() {
+        let rejection = ClientCertRejection::from(MissingClientAuth::new(AnswerStyle::Nginx));
+        assert!(rejection.is_missing_client_auth());
+        assert!(rejection.source().is_some());
+        assert_eq!(rejection.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(rejection.body_text().starts_with("<html>"));
+        let response = rejection.into_response();
+        assert_eq!(response.headers()["content-type"], "text/html");
+        assert_eq!(response.headers()["content-length"], "170");
+
+        let explicit = MissingClientAuth::default();
+        assert!(
+            explicit
+                .body_text()
+                .contains(r#""reason":"missing_outcome""#)
+        );
+        assert!(
+            explicit
+                .to_string()
+                .contains("into_make_service_with_client_auth")
+        );
+    }
+}

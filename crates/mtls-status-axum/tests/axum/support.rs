@@ -1,0 +1,420 @@
+//! The test server (a scenario PKI, the app with per-route policies) and
+//! clients: hyper HTTP/1.1 and HTTP/2 over tokio-rustls, raw TLS, raw TCP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Extension, Router};
+use bytes::Bytes;
+use http::{Request, StatusCode, Version, header};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use mtls_status::{AnswerStyle, ForwardHeaders, VerifyMode};
+use mtls_status_axum::{
+    ClientAuth, ClientAuthListener, ClientAuthRouterExt, ClientCertAnswers, VerifiedClient,
+};
+use mtls_status_rustls::{
+    Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
+};
+use mtls_status_tower::{AllowList, VerifyClientLayer};
+use mtls_testpki::{Leaf, Pki};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, RootCertStore};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// Upper bound on any network wait, so that a bug fails a test instead of
+/// hanging it.
+pub(crate) const LIMIT: Duration = Duration::from_secs(20);
+
+/// The subject the `/admin` allow-list names: `pki.valid_from_root`.
+pub(crate) const ADMIN: &str = "CN=client-valid";
+
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The application under test. Every route sits on the same listener and is
+/// reached over the same kind of connection; only its policy differs.
+///
+/// | route | layer | handler |
+/// |---|---|---|
+/// | `/health` | mode `Off` | `"ok"` + identity headers it sees |
+/// | `/admin` | mode `On`, allow-list `CN=client-valid`, nginx headers | `VerifiedClient` + headers |
+/// | `/whoami` | mode `Optional`, nginx headers | `Option<VerifiedClient>` + headers |
+/// | `/nginx` | mode `On`, nginx style | `VerifiedClient` |
+/// | `/no-ca` | mode `OptionalNoCa` | `ClientAuth` |
+/// | `/verified` | none | `VerifiedClient` |
+/// | `/maybe` | none | `Option<VerifiedClient>` |
+/// | `/outcome` | none | `ClientAuth` |
+/// | `/verified-nginx` | none, `ClientCertAnswers` nginx style | `VerifiedClient` |
+/// | `/peer` | none | `ConnectInfo<SocketAddr>` |
+pub(crate) fn app() -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(health).route_layer(VerifyClientLayer::new().mode(VerifyMode::Off)),
+        )
+        .route(
+            "/admin",
+            get(admin).route_layer(
+                VerifyClientLayer::new()
+                    .mode(VerifyMode::On)
+                    .authorize(AllowList::new().subject_dn(ADMIN))
+                    .forward(ForwardHeaders::nginx()),
+            ),
+        )
+        .route(
+            "/whoami",
+            get(whoami).route_layer(
+                VerifyClientLayer::new()
+                    .mode(VerifyMode::Optional)
+                    .forward(ForwardHeaders::nginx()),
+            ),
+        )
+        .route(
+            "/nginx",
+            get(verified).route_layer(
+                VerifyClientLayer::new()
+                    .mode(VerifyMode::On)
+                    .style(AnswerStyle::Nginx),
+            ),
+        )
+        .route(
+            "/no-ca",
+            get(outcome).route_layer(VerifyClientLayer::new().mode(VerifyMode::OptionalNoCa)),
+        )
+        .route("/verified", get(verified))
+        .route("/maybe", get(maybe))
+        .route("/outcome", get(outcome))
+        .route(
+            "/verified-nginx",
+            get(verified).layer(Extension(ClientCertAnswers::new(AnswerStyle::Nginx))),
+        )
+        .route("/peer", get(peer))
+}
+
+/// The identity headers a handler received.
+fn identity_headers(headers: &HeaderMap) -> Value {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    json!({
+        "x-ssl-client-verify": get("x-ssl-client-verify"),
+        "x-ssl-client-s-dn": get("x-ssl-client-s-dn"),
+    })
+}
+
+async fn health(headers: HeaderMap) -> String {
+    json!({ "status": "ok", "headers": identity_headers(&headers) }).to_string()
+}
+
+async fn admin(client: VerifiedClient, headers: HeaderMap) -> String {
+    json!({ "subject": client.subject_dn(), "headers": identity_headers(&headers) }).to_string()
+}
+
+async fn whoami(client: Option<VerifiedClient>, headers: HeaderMap) -> String {
+    json!({
+        "subject": client.as_ref().map(|c| c.subject_dn()),
+        "headers": identity_headers(&headers),
+    })
+    .to_string()
+}
+
+async fn verified(client: VerifiedClient) -> String {
+    json!({ "subject": client.subject_dn(), "verified": client.outcome().is_verified() })
+        .to_string()
+}
+
+async fn maybe(client: Option<VerifiedClient>) -> String {
+    json!({ "subject": client.as_ref().map(|c| c.subject_dn()) }).to_string()
+}
+
+async fn outcome(auth: ClientAuth) -> String {
+    json!({
+        "label": auth.label(),
+        "ssl_client_verify": auth.ssl_client_verify(),
+        "reason": auth.reason().map(|r| r.name()),
+        "presented": auth.presented_identity().map(|id| id.subject_dn()),
+    })
+    .to_string()
+}
+
+async fn peer(ConnectInfo(addr): ConnectInfo<SocketAddr>) -> String {
+    addr.ip().to_string()
+}
+
+/// A server on 127.0.0.1, stopped when dropped.
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) pki: Pki,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A listener on 127.0.0.1:0 that trusts `pki`'s root and intermediate and
+/// requests (never requires) a client certificate.
+async fn listener(pki: &Pki) -> MtlsListener {
+    let store = TrustStore::builder()
+        .ca_pem(pki.ca_bundle_pem())
+        .build()
+        .expect("trust store builds");
+    let classifier = Classifier::builder(ReloadableTrustStore::new(store), provider())
+        .build()
+        .expect("classifier builds");
+    let config = server_config(
+        provider(),
+        pki.server.chain(),
+        pki.server.key_der(),
+        classifier.verifier(VerifyMode::Optional),
+    )
+    .expect("server config");
+    let acceptor = MtlsAcceptor::new(Arc::new(config), classifier).handshake_timeout(LIMIT);
+    MtlsListener::builder(acceptor)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0")
+}
+
+/// [`app`] served the documented way: `ClientAuthListener` +
+/// `into_make_service_with_client_auth`.
+pub(crate) async fn serve() -> Server {
+    serve_router(app()).await
+}
+
+/// `router` served the documented way.
+pub(crate) async fn serve_router(router: Router) -> Server {
+    let pki = Pki::generate();
+    let listener = listener(&pki).await;
+    let addr = listener.local_addr();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(
+            ClientAuthListener::new(listener),
+            router.into_make_service_with_client_auth(),
+        )
+        .await;
+        panic!("axum::serve returned: {served:?}");
+    });
+    Server { addr, pki, task }
+}
+
+/// [`app`] served WITHOUT the glue: a plain `Router` as make-service.
+pub(crate) async fn serve_without_glue() -> Server {
+    let pki = Pki::generate();
+    let listener = listener(&pki).await;
+    let addr = listener.local_addr();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(ClientAuthListener::new(listener), app()).await;
+        panic!("axum::serve returned: {served:?}");
+    });
+    Server { addr, pki, task }
+}
+
+/// HTTP version a client speaks (negotiated with ALPN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Proto {
+    Http1,
+    Http2,
+}
+
+/// A response as the client received it.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    /// The body as JSON (problem+json or a handler's JSON).
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+
+    /// The `reason` of a problem+json body.
+    pub(crate) fn reason(&self) -> String {
+        self.json()["reason"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub(crate) fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A rustls client config (ring) trusting `pki`'s root, presenting `cert`.
+pub(crate) fn client_config(pki: &Pki, cert: Option<&Leaf>, alpn: &[&[u8]]) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(pki.root.cert_der()).expect("root is a valid anchor");
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots);
+    let mut config = match cert {
+        Some(leaf) => builder
+            .with_client_auth_cert(leaf.chain(), leaf.key_der())
+            .expect("client certificate"),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+/// A TLS connection to `addr` for `localhost`.
+pub(crate) async fn connect(
+    addr: SocketAddr,
+    pki: &Pki,
+    cert: Option<&Leaf>,
+    alpn: &[&[u8]],
+) -> TlsStream<TcpStream> {
+    let config = client_config(pki, cert, alpn);
+    let work = async {
+        let tcp = TcpStream::connect(addr).await?;
+        let name = ServerName::try_from("localhost").expect("valid name");
+        TlsConnector::from(config).connect(name, tcp).await
+    };
+    tokio::time::timeout(LIMIT, work)
+        .await
+        .expect("TLS connect within the limit")
+        .expect("TLS handshake completes")
+}
+
+enum Sender {
+    Http1(hyper::client::conn::http1::SendRequest<Empty<Bytes>>),
+    Http2(hyper::client::conn::http2::SendRequest<Empty<Bytes>>),
+}
+
+/// One client connection (HTTP/1.1 keep-alive or HTTP/2) for several
+/// requests.
+pub(crate) struct Session {
+    sender: Sender,
+    proto: Proto,
+}
+
+impl Session {
+    pub(crate) async fn open(server: &Server, cert: Option<&Leaf>, proto: Proto) -> Self {
+        let alpn: &[&[u8]] = match proto {
+            Proto::Http1 => &[b"http/1.1"],
+            Proto::Http2 => &[b"h2"],
+        };
+        let tls = connect(server.addr, &server.pki, cert, alpn).await;
+        let negotiated = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        assert_eq!(negotiated.as_deref(), Some(alpn[0]), "ALPN negotiated");
+        let io = TokioIo::new(tls);
+        let sender = match proto {
+            Proto::Http1 => {
+                let (sender, conn) = hyper::client::conn::http1::handshake(io)
+                    .await
+                    .expect("HTTP/1.1 handshake");
+                tokio::spawn(conn);
+                Sender::Http1(sender)
+            }
+            Proto::Http2 => {
+                let (sender, conn) =
+                    hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                        .await
+                        .expect("HTTP/2 handshake");
+                tokio::spawn(conn);
+                Sender::Http2(sender)
+            }
+        };
+        Self { sender, proto }
+    }
+
+    /// `GET path` with extra request headers.
+    pub(crate) async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let uri = match self.proto {
+            Proto::Http1 => path.to_owned(),
+            Proto::Http2 => format!("https://localhost{path}"),
+        };
+        let mut request = Request::get(uri);
+        if self.proto == Proto::Http1 {
+            request = request.header(header::HOST, "localhost");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Empty::<Bytes>::new()).expect("valid request");
+        let work = async {
+            let response = match &mut self.sender {
+                Sender::Http1(sender) => sender.send_request(request).await,
+                Sender::Http2(sender) => sender.send_request(request).await,
+            }
+            .expect("response");
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.expect("body").to_bytes();
+            Reply {
+                status: parts.status,
+                version: parts.version,
+                headers: parts.headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            }
+        };
+        tokio::time::timeout(LIMIT, work)
+            .await
+            .expect("response within the limit")
+    }
+
+    pub(crate) async fn get(&mut self, path: &str) -> Reply {
+        self.get_with(path, &[]).await
+    }
+}
+
+/// `GET path` over a fresh HTTP/1.1 connection presenting `cert`.
+pub(crate) async fn fetch(server: &Server, cert: Option<&Leaf>, path: &str) -> Reply {
+    Session::open(server, cert, Proto::Http1)
+        .await
+        .get(path)
+        .await
+}
+
+/// Reads until the peer closes (a peer that closes without TLS
+/// close_notify ends the read too), within the limit.
+pub(crate) async fn read_all(mut io: impl AsyncRead + Unpin) -> String {
+    let mut out = Vec::new();
+    let work = async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match io.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(LIMIT, work)
+        .await
+        .expect("peer closes within the limit");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Sends `request` verbatim over TLS (ALPN http/1.1) and returns everything
+/// the server sends back, status line included.
+pub(crate) async fn raw_tls(server: &Server, cert: Option<&Leaf>, request: &str) -> String {
+    let mut tls = connect(server.addr, &server.pki, cert, &[b"http/1.1"]).await;
+    tls.write_all(request.as_bytes()).await.expect("write request");
+    tls.flush().await.expect("flush");
+    read_all(tls).await
+}
+
+/// Sends `request` verbatim over plain TCP.
+pub(crate) async fn raw_tcp(server: &Server, request: &str) -> String {
+    let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
+    tcp.write_all(request.as_bytes()).await.expect("write request");
+    read_all(tcp).await
+}

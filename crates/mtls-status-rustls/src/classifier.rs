@@ -1,0 +1,414 @@
+//! The classifier: presented chain + trust store in force → verdict.
+
+use std::fmt;
+use std::sync::Arc;
+
+use mtls_status::{ClientAuthOutcome, InvalidCertificate, ReasonKind, VerifyMode};
+use rustls::crypto::CryptoProvider;
+use rustls::server::danger::ClientCertVerifier;
+use rustls_pki_types::{CertificateDer, UnixTime};
+
+use crate::cache::{CacheStats, VerdictCache};
+use crate::policy::{CrlScope, EkuPolicy, RootHints};
+use crate::reload::ReloadableTrustStore;
+use crate::verifier::DeferredVerifier;
+use crate::verify::{self, MAX_SUPPORTED_DEPTH, Settings};
+
+/// Decides what a connection's client certificate amounts to:
+/// [`ClientAuthOutcome::None`], [`Invalid`](ClientAuthOutcome::Invalid)
+/// with an nginx-grade reason, or [`Verified`](ClientAuthOutcome::Verified).
+///
+/// A classifier pairs a [`ReloadableTrustStore`] with a verification policy
+/// (depth, CRL handling, extended key usage) and a verdict cache. It also
+/// makes the [deferred verifier](Self::verifier) for the TLS server: the
+/// handshake completes whatever the client sends (its CertificateVerify
+/// signature is still checked), then the application classifies
+/// `peer_certificates()` against the trust store in force **now**, on
+/// every connection, resumed ones included.
+///
+/// Cloning is cheap and shares the cache.
+///
+/// # Verdicts
+///
+/// Path validation is rustls-webpki's (`EndEntityCert::verify_for_usage`)
+/// against the store's self-issued trust anchors, with the client's
+/// certificates and the CA bundle's other certificates as intermediates.
+/// Its errors are mapped with [`reason_kind`](crate::reason_kind) and
+/// refined the way nginx (OpenSSL) reports them:
+///
+/// - an unknown issuer becomes 18 ([`SelfSigned`](ReasonKind::SelfSigned),
+///   a lone self-signed certificate), 19
+///   ([`SelfSignedInChain`](ReasonKind::SelfSignedInChain)), 21
+///   ([`UnknownLeafIssuer`](ReasonKind::UnknownLeafIssuer), a lone
+///   certificate whose issuer is unknown) or 20
+///   ([`UnknownIssuer`](ReasonKind::UnknownIssuer)), judged on the chain
+///   OpenSSL would build by names;
+/// - a certificate outside its validity wins over an unknown issuer (an
+///   expired certificate from an unknown CA is
+///   [`Expired`](ReasonKind::Expired), as in nginx); trust anchors'
+///   validity is checked too, as OpenSSL does;
+/// - the context names the offending certificate (index in the presented
+///   chain and RFC 2253 subject, or the server's CA certificate), the time,
+///   the validity window and the depth limit.
+///
+/// Differences from nginx, on purpose or imposed by rustls:
+///
+/// - a chain deeper than the limit is
+///   [`ChainTooLong`](ReasonKind::ChainTooLong) (22), not nginx's
+///   misleading 20, so `optional_no_ca` does not let it through;
+/// - the extended key usage is checked before the issuer: a serverAuth-only
+///   certificate from an unknown CA is
+///   [`InvalidPurpose`](ReasonKind::InvalidPurpose) (nginx: 21);
+/// - a lone CA certificate from an unknown CA is
+///   [`SelfSigned`](ReasonKind::SelfSigned); if it is itself trusted it is
+///   [`CaUsedAsLeaf`](ReasonKind::CaUsedAsLeaf);
+/// - a client certificate rustls-webpki cannot parse (bad DER, an unknown
+///   critical extension) fails the handshake with `bad_certificate`: its
+///   key cannot check the CertificateVerify signature;
+/// - a CRL whose thisUpdate is in the future is
+///   [`CrlNotYetValid`](ReasonKind::CrlNotYetValid) unless CRL times are
+///   [ignored](ClassifierBuilder::ignore_crl_expiry);
+/// - every connection is classified against the store in force, resumed
+///   ones included (nginx reuses the session's old verdict).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use mtls_status::VerifyMode;
+/// use mtls_status_rustls::{Classifier, ReloadableTrustStore, TrustStoreFiles, server_config};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let provider: Arc<rustls::crypto::CryptoProvider> = unimplemented!();
+/// # let (cert_chain, key) = unimplemented!();
+///
+/// let store = ReloadableTrustStore::from_files(TrustStoreFiles::new().ca_file("clients-ca.pem"))?;
+/// let classifier = Classifier::builder(store, provider.clone()).max_depth(2).build()?;
+/// let config = server_config(provider, cert_chain, key, classifier.verifier(VerifyMode::On))?;
+/// // ... after each handshake (tokio-rustls: `tls.get_ref().1`):
+/// # let conn: &rustls::ServerConnection = unimplemented!();
+/// let outcome = classifier.classify(conn.peer_certificates());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Classifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: ReloadableTrustStore,
+    provider: Arc<CryptoProvider>,
+    settings: Settings,
+    root_hints: RootHints,
+    cache: VerdictCache,
+    none: Arc<ClientAuthOutcome>,
+}
+
+impl Classifier {
+    /// Starts a classifier over `store`, verifying signatures with
+    /// `provider`'s algorithms. Defaults follow nginx: depth 1, CRLs (if
+    /// any) for the whole chain, unknown revocation status denied, expired
+    /// CRLs enforced, extended key usage clientAuth when present.
+    pub fn builder(
+        store: ReloadableTrustStore,
+        provider: Arc<CryptoProvider>,
+    ) -> ClassifierBuilder {
+        ClassifierBuilder {
+            store,
+            provider,
+            settings: Settings {
+                max_depth: 1,
+                crl_scope: CrlScope::Chain,
+                allow_unknown_revocation: false,
+                enforce_crl_expiry: true,
+                eku: EkuPolicy::client_auth(),
+            },
+            root_hints: RootHints::TrustStore,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+        }
+    }
+
+    /// Classifies the chain a client presented (leaf first, as
+    /// `ServerConnection::peer_certificates()` returns it) at the current
+    /// system time. `None` or an empty chain is
+    /// [`ClientAuthOutcome::None`].
+    pub fn classify(
+        &self,
+        peer_certificates: Option<&[CertificateDer<'_>]>,
+    ) -> Arc<ClientAuthOutcome> {
+        self.classify_at(peer_certificates, UnixTime::now())
+    }
+
+    /// Like [`classify`](Self::classify), at time `now`.
+    ///
+    /// A chain classified before against the same trust-store generation is
+    /// answered from the cache, as long as `now` is in the interval where
+    /// that verdict cannot change (no certificate or CRL of the chain or the
+    /// store starts or stops being valid in between).
+    pub fn classify_at(
+        &self,
+        peer_certificates: Option<&[CertificateDer<'_>]>,
+        now: UnixTime,
+    ) -> Arc<ClientAuthOutcome> {
+        let chain = match peer_certificates {
+            Some(chain) if !chain.is_empty() => chain,
+            _ => return Arc::clone(&self.inner.none),
+        };
+        let inner = &*self.inner;
+        let t = now.as_secs();
+        if let Some(hit) = inner.cache.get(inner.store.generation(), chain, t) {
+            return restamp(hit, now);
+        }
+        let store = inner.store.current();
+        let verdict = verify::classify(
+            &inner.settings,
+            &inner.provider.signature_verification_algorithms,
+            &store,
+            chain,
+            now,
+        );
+        let outcome = Arc::new(verdict.outcome);
+        if let Some(window) = verdict.window {
+            inner
+                .cache
+                .insert(store.generation(), chain, Arc::clone(&outcome), window);
+        }
+        if let Some(reason) = outcome.reason() {
+            tracing::debug!(
+                reason = reason.name(),
+                generation = store.generation(),
+                "client certificate classified: {}",
+                reason.nginx_log_line()
+            );
+        }
+        outcome
+    }
+
+    /// The trust store this classifier checks against.
+    pub fn trust_store(&self) -> &ReloadableTrustStore {
+        &self.inner.store
+    }
+
+    /// The deferred [`ClientCertVerifier`] to put in the rustls
+    /// `ServerConfig` (see [`server_config`](crate::server_config)).
+    ///
+    /// - [`VerifyMode::Off`]: no CertificateRequest is sent, so every
+    ///   connection classifies as [`ClientAuthOutcome::None`].
+    /// - any other mode: a certificate is requested but never required,
+    ///   and no chain is rejected in the handshake; the modes differ only
+    ///   in what the HTTP/gRPC layer does with the verdict. The client's
+    ///   CertificateVerify signature is always checked, so a chain
+    ///   presented without its private key fails the handshake.
+    ///
+    /// The CA names advertised in the CertificateRequest are those of the
+    /// [`RootHints`] policy, **snapshotted now**: rustls borrows them from
+    /// the verifier for every handshake. After a reload that changes the
+    /// CA bundle, build a new verifier and `ServerConfig` to advertise the
+    /// new names (classification always uses the store in force).
+    pub fn verifier(&self, mode: VerifyMode) -> Arc<dyn ClientCertVerifier> {
+        let hints = match &self.inner.root_hints {
+            RootHints::TrustStore => self.inner.store.current().root_hint_subjects().to_vec(),
+            RootHints::None => Vec::new(),
+            RootHints::Custom(names) => names.clone(),
+        };
+        Arc::new(DeferredVerifier::new(
+            mode.requests_certificate(),
+            hints,
+            Arc::clone(&self.inner.provider),
+        ))
+    }
+
+    /// Hit and miss counters of the verdict cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
+    }
+
+    /// The most intermediates accepted between the leaf and a trust anchor.
+    pub fn max_depth(&self) -> usize {
+        self.inner.settings.max_depth
+    }
+}
+
+/// A cached `Invalid` verdict about time carries the time it was computed
+/// at; give it the time of this classification instead.
+fn restamp(hit: Arc<ClientAuthOutcome>, now: UnixTime) -> Arc<ClientAuthOutcome> {
+    let ClientAuthOutcome::Invalid(invalid) = &*hit else {
+        return hit;
+    };
+    let reason = invalid.reason();
+    let time_bound = matches!(
+        reason.kind(),
+        ReasonKind::Expired
+            | ReasonKind::NotYetValid
+            | ReasonKind::CrlExpired
+            | ReasonKind::CrlNotYetValid
+    );
+    if !time_bound || reason.context().time.map(|t| t.as_secs()) == Some(now.as_secs()) {
+        return hit;
+    }
+    Arc::new(ClientAuthOutcome::Invalid(InvalidCertificate::new(
+        reason.clone().with_time(now),
+        invalid.presented().cloned(),
+    )))
+}
+
+impl fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Classifier")
+            .field("store", &self.inner.store)
+            .field("settings", &self.inner.settings)
+            .field("root_hints", &self.inner.root_hints)
+            .field("cache", &self.inner.cache.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default verdict cache capacity (chains).
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+
+/// Builds a [`Classifier`]. Defaults are strict and follow nginx; each
+/// relaxation is a named method.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mtls_status_rustls::{Classifier, ClassifierError, CrlScope, EkuPolicy, ReloadableTrustStore, TrustStore};
+///
+/// let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// let store = ReloadableTrustStore::new(TrustStore::empty());
+/// let classifier = Classifier::builder(store.clone(), provider.clone())
+///     .max_depth(2)
+///     .crl_scope(CrlScope::Leaf)
+///     .allow_unknown_revocation_status()
+///     .required_eku(EkuPolicy::any())
+///     .cache_capacity(0)
+///     .build()?;
+/// assert_eq!(classifier.max_depth(), 2);
+/// assert!(classifier.classify(None).is_none());
+///
+/// let too_deep = Classifier::builder(store, provider).max_depth(7).build();
+/// assert!(matches!(too_deep, Err(ClassifierError::DepthTooLarge { .. })));
+/// # Ok::<(), ClassifierError>(())
+/// ```
+#[must_use]
+pub struct ClassifierBuilder {
+    store: ReloadableTrustStore,
+    provider: Arc<CryptoProvider>,
+    settings: Settings,
+    root_hints: RootHints,
+    cache_capacity: usize,
+}
+
+impl ClassifierBuilder {
+    /// The most intermediate CAs between the client certificate and a trust
+    /// anchor, as nginx's `ssl_verify_depth` with OpenSSL 1.1+: 0 = the
+    /// leaf is issued by a trust anchor, 1 (the default) = one
+    /// intermediate. Intermediates may come from the client or the CA
+    /// bundle. A longer chain is [`ReasonKind::ChainTooLong`] (nginx would
+    /// report a misleading 20). At most [`MAX_SUPPORTED_DEPTH`].
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.settings.max_depth = depth;
+        self
+    }
+
+    /// Which certificates need a CRL from their issuer when the trust store
+    /// has CRLs. Default [`CrlScope::Chain`], as nginx.
+    pub fn crl_scope(mut self, scope: CrlScope) -> Self {
+        self.settings.crl_scope = scope;
+        self
+    }
+
+    /// Accept a certificate whose issuer has no CRL in the store. By
+    /// default, once the store has a CRL, such a certificate is
+    /// [`ReasonKind::UnknownRevocationStatus`], as nginx ("unable to get
+    /// certificate CRL").
+    pub fn allow_unknown_revocation_status(mut self) -> Self {
+        self.settings.allow_unknown_revocation = true;
+        self
+    }
+
+    /// Reject chains checked against a CRL past its nextUpdate
+    /// ([`ReasonKind::CrlExpired`]) or before its thisUpdate
+    /// ([`ReasonKind::CrlNotYetValid`]). The default, as nginx.
+    pub fn enforce_crl_expiry(mut self) -> Self {
+        self.settings.enforce_crl_expiry = true;
+        self
+    }
+
+    /// Use CRLs whatever their thisUpdate and nextUpdate (rustls's
+    /// `WebPkiClientVerifier` default). Note that an expired CRL is then
+    /// silently trusted.
+    pub fn ignore_crl_expiry(mut self) -> Self {
+        self.settings.enforce_crl_expiry = false;
+        self
+    }
+
+    /// The extended key usage the chain must allow. Default
+    /// [`EkuPolicy::client_auth`].
+    pub fn required_eku(mut self, policy: EkuPolicy) -> Self {
+        self.settings.eku = policy;
+        self
+    }
+
+    /// The CA names the deferred verifier advertises. Default
+    /// [`RootHints::TrustStore`].
+    pub fn root_hints(mut self, hints: RootHints) -> Self {
+        self.root_hints = hints;
+        self
+    }
+
+    /// How many verdicts to cache (default [`DEFAULT_CACHE_CAPACITY`]);
+    /// 0 disables the cache. Chains over 16 KiB are never cached, so the
+    /// cache holds at most `capacity × 16 KiB` of certificates.
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// Builds the classifier.
+    ///
+    /// # Errors
+    ///
+    /// [`ClassifierError::DepthTooLarge`] if
+    /// [`max_depth`](Self::max_depth) exceeds [`MAX_SUPPORTED_DEPTH`].
+    pub fn build(self) -> Result<Classifier, ClassifierError> {
+        if self.settings.max_depth > MAX_SUPPORTED_DEPTH {
+            return Err(ClassifierError::DepthTooLarge {
+                requested: self.settings.max_depth,
+                supported: MAX_SUPPORTED_DEPTH,
+            });
+        }
+        Ok(Classifier {
+            inner: Arc::new(Inner {
+                store: self.store,
+                provider: self.provider,
+                settings: self.settings,
+                root_hints: self.root_hints,
+                cache: VerdictCache::new(self.cache_capacity),
+                none: Arc::new(ClientAuthOutcome::None),
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for ClassifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClassifierBuilder")
+            .field("settings", &self.settings)
+            .field("root_hints", &self.root_hints)
+            .field("cache_capacity", &self.cache_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a [`Classifier`] could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClassifierError {
+    /// The verify depth is beyond what rustls-webpki can follow.
+    #[error(
+        "verify depth {requested} is not supported: rustls-webpki follows at most {supported} intermediate CAs; use a depth of {supported} or less"
+    )]
+    DepthTooLarge {
+        /// The depth asked for.
+        requested: usize,
+        /// The largest depth supported.
+        supported: usize,
+    },
+}

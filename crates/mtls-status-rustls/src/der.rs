@@ -1,0 +1,383 @@
+//! A minimal, non-panicking DER reader for the few X.509 and CRL fields the
+//! classifier needs beyond what rustls-webpki exposes: validity times, the
+//! signed portion and signature of a certificate, basicConstraints, the
+//! extended key usage list, and a CRL's issuer and update times.
+//!
+//! Everything here reads untrusted input: every length is checked, nothing
+//! is indexed unchecked, and a malformed structure yields `None`.
+
+/// DER tags used below.
+const SEQUENCE: u8 = 0x30;
+const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+const BOOLEAN: u8 = 0x01;
+const UTC_TIME: u8 = 0x17;
+const GENERALIZED_TIME: u8 = 0x18;
+const VERSION: u8 = 0xA0;
+const ISSUER_UID: u8 = 0x81;
+const SUBJECT_UID: u8 = 0x82;
+const EXTENSIONS: u8 = 0xA3;
+const CRL_EXTENSIONS: u8 = 0xA0;
+
+/// id-ce-basicConstraints (2.5.29.19), DER content.
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+/// id-ce-extKeyUsage (2.5.29.37), DER content.
+const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+
+/// A cursor over DER-encoded bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Self { rest: data }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn peek_tag(&self) -> Option<u8> {
+        self.rest.first().copied()
+    }
+
+    /// Reads one TLV: `(tag, value, whole encoding)`.
+    fn read_tlv(&mut self) -> Option<(u8, &'a [u8], &'a [u8])> {
+        let (&tag, after_tag) = self.rest.split_first()?;
+        // High-tag-number form never occurs in the fields read here.
+        if tag & 0x1f == 0x1f {
+            return None;
+        }
+        let (&first, mut after_len) = after_tag.split_first()?;
+        let len = if first < 0x80 {
+            usize::from(first)
+        } else {
+            let n = usize::from(first & 0x7f);
+            // Indefinite lengths are not DER; more than 4 length bytes is
+            // absurd for a certificate.
+            if n == 0 || n > 4 {
+                return None;
+            }
+            let (len_bytes, rest) = after_len.split_at_checked(n)?;
+            after_len = rest;
+            len_bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+        };
+        let (value, rest) = after_len.split_at_checked(len)?;
+        let header = self.rest.len().checked_sub(after_len.len())?;
+        let whole = self.rest.get(..header.checked_add(len)?)?;
+        self.rest = rest;
+        Some((tag, value, whole))
+    }
+
+    /// Reads a TLV with the given tag and returns its value.
+    pub(crate) fn expect(&mut self, tag: u8) -> Option<&'a [u8]> {
+        match self.read_tlv()? {
+            (t, value, _) if t == tag => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Reads a TLV with the given tag and returns its whole encoding.
+    fn expect_whole(&mut self, tag: u8) -> Option<&'a [u8]> {
+        match self.read_tlv()? {
+            (t, _, whole) if t == tag => Some(whole),
+            _ => None,
+        }
+    }
+
+    /// Reads the TLV only if it carries `tag`.
+    fn optional(&mut self, tag: u8) -> Option<&'a [u8]> {
+        if self.peek_tag() == Some(tag) {
+            self.expect(tag)
+        } else {
+            None
+        }
+    }
+
+    /// Reads a UTCTime or GeneralizedTime as seconds since the Unix epoch.
+    fn time(&mut self) -> Option<u64> {
+        let (tag, value, _) = self.read_tlv()?;
+        parse_time(tag, value)
+    }
+}
+
+/// The parts of a certificate the classifier looks at.
+#[derive(Clone, Copy)]
+pub(crate) struct ParsedCert<'a> {
+    /// The whole DER of tbsCertificate (the signed bytes).
+    pub(crate) tbs: &'a [u8],
+    /// The content of signatureAlgorithm (without the SEQUENCE header).
+    pub(crate) signature_algorithm: &'a [u8],
+    /// The signature bits.
+    pub(crate) signature: &'a [u8],
+    /// The content of the serial number INTEGER.
+    pub(crate) serial: &'a [u8],
+    /// The content of the issuer Name SEQUENCE.
+    pub(crate) issuer: &'a [u8],
+    /// The content of the subject Name SEQUENCE.
+    pub(crate) subject: &'a [u8],
+    /// The content of the SubjectPublicKeyInfo SEQUENCE.
+    pub(crate) spki: &'a [u8],
+    /// notBefore, seconds since the epoch.
+    pub(crate) not_before: u64,
+    /// notAfter, seconds since the epoch.
+    pub(crate) not_after: u64,
+    /// basicConstraints cA, when the extension is present.
+    pub(crate) is_ca: Option<bool>,
+    /// The content of the extKeyUsage SEQUENCE OF OID, when present.
+    pub(crate) eku: Option<&'a [u8]>,
+}
+
+impl<'a> ParsedCert<'a> {
+    /// Parses a DER certificate; `None` when it is malformed.
+    pub(crate) fn parse(der: &'a [u8]) -> Option<Self> {
+        let mut outer = Reader::new(der);
+        let cert = outer.expect(SEQUENCE)?;
+        if !outer.is_empty() {
+            return None;
+        }
+        let mut cert = Reader::new(cert);
+        let tbs = cert.expect_whole(SEQUENCE)?;
+        let signature_algorithm = cert.expect(SEQUENCE)?;
+        let signature = bit_string(cert.expect(BIT_STRING)?)?;
+        if !cert.is_empty() {
+            return None;
+        }
+
+        let mut tbs_reader = Reader::new(Reader::new(tbs).expect(SEQUENCE)?);
+        tbs_reader.optional(VERSION);
+        let serial = tbs_reader.expect(INTEGER)?;
+        tbs_reader.expect(SEQUENCE)?; // signature
+        let issuer = tbs_reader.expect(SEQUENCE)?;
+        let mut validity = Reader::new(tbs_reader.expect(SEQUENCE)?);
+        let not_before = validity.time()?;
+        let not_after = validity.time()?;
+        let subject = tbs_reader.expect(SEQUENCE)?;
+        let spki = tbs_reader.expect(SEQUENCE)?;
+        tbs_reader.optional(ISSUER_UID);
+        tbs_reader.optional(SUBJECT_UID);
+
+        let mut is_ca = None;
+        let mut eku = None;
+        if let Some(exts) = tbs_reader.optional(EXTENSIONS) {
+            let mut exts = Reader::new(Reader::new(exts).expect(SEQUENCE)?);
+            while !exts.is_empty() {
+                let mut ext = Reader::new(exts.expect(SEQUENCE)?);
+                let oid = ext.expect(OID)?;
+                ext.optional(BOOLEAN);
+                let value = ext.expect(OCTET_STRING)?;
+                if oid == OID_BASIC_CONSTRAINTS {
+                    let mut bc = Reader::new(Reader::new(value).expect(SEQUENCE)?);
+                    let ca = bc
+                        .optional(BOOLEAN)
+                        .is_some_and(|v| v.first() == Some(&0xff));
+                    is_ca = Some(ca);
+                } else if oid == OID_EXT_KEY_USAGE {
+                    eku = Some(Reader::new(value).expect(SEQUENCE)?);
+                }
+            }
+        }
+
+        Some(Self {
+            tbs,
+            signature_algorithm,
+            signature,
+            serial,
+            issuer,
+            subject,
+            spki,
+            not_before,
+            not_after,
+            is_ca,
+            eku,
+        })
+    }
+
+    /// Whether issuer and subject are the same name (byte for byte, as
+    /// rustls-webpki compares names).
+    pub(crate) fn is_self_issued(&self) -> bool {
+        self.issuer == self.subject
+    }
+
+    /// Whether `time` (seconds) lies within notBefore..=notAfter.
+    pub(crate) fn valid_at(&self, time: u64) -> bool {
+        self.not_before <= time && time <= self.not_after
+    }
+
+    /// The OIDs (DER content) in the extKeyUsage extension, if present.
+    pub(crate) fn eku_oids(&self) -> Option<Vec<&'a [u8]>> {
+        let mut reader = Reader::new(self.eku?);
+        let mut oids = Vec::new();
+        while !reader.is_empty() {
+            oids.push(reader.expect(OID)?);
+        }
+        Some(oids)
+    }
+}
+
+/// The parts of a CRL the classifier looks at.
+#[derive(Clone, Copy)]
+pub(crate) struct ParsedCrl<'a> {
+    /// The content of the issuer Name SEQUENCE.
+    pub(crate) issuer: &'a [u8],
+    /// thisUpdate, seconds since the epoch.
+    pub(crate) this_update: u64,
+    /// nextUpdate, seconds since the epoch, when present.
+    pub(crate) next_update: Option<u64>,
+}
+
+impl<'a> ParsedCrl<'a> {
+    /// Parses a DER CRL; `None` when it is malformed.
+    pub(crate) fn parse(der: &'a [u8]) -> Option<Self> {
+        let mut outer = Reader::new(der);
+        let mut list = Reader::new(outer.expect(SEQUENCE)?);
+        let mut tbs = Reader::new(list.expect(SEQUENCE)?);
+        tbs.optional(INTEGER); // version
+        tbs.expect(SEQUENCE)?; // signature
+        let issuer = tbs.expect(SEQUENCE)?;
+        let this_update = tbs.time()?;
+        let next_update = match tbs.peek_tag() {
+            Some(UTC_TIME | GENERALIZED_TIME) => Some(tbs.time()?),
+            Some(SEQUENCE | CRL_EXTENSIONS) | None => None,
+            Some(_) => return None,
+        };
+        Some(Self {
+            issuer,
+            this_update,
+            next_update,
+        })
+    }
+}
+
+/// The public-key algorithm (content of its AlgorithmIdentifier) and the key
+/// bits of a SubjectPublicKeyInfo content.
+pub(crate) fn split_spki(spki: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut reader = Reader::new(spki);
+    let algorithm = reader.expect(SEQUENCE)?;
+    let key = bit_string(reader.expect(BIT_STRING)?)?;
+    Some((algorithm, key))
+}
+
+/// The bits of a BIT STRING value with no unused bits.
+fn bit_string(value: &[u8]) -> Option<&[u8]> {
+    match value.split_first()? {
+        (0, bits) => Some(bits),
+        _ => None,
+    }
+}
+
+/// Parses UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`)
+/// into seconds since the Unix epoch. Times before 1970 are refused.
+pub(crate) fn parse_time(tag: u8, value: &[u8]) -> Option<u64> {
+    let (year, rest) = match tag {
+        UTC_TIME => {
+            let (yy, rest) = value.split_at_checked(2)?;
+            let yy = digits(yy)?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, rest)
+        }
+        GENERALIZED_TIME => {
+            let (yyyy, rest) = value.split_at_checked(4)?;
+            (digits(yyyy)?, rest)
+        }
+        _ => return None,
+    };
+    if rest.len() != 11 || rest.last() != Some(&b'Z') {
+        return None;
+    }
+    let field = |i: usize| rest.get(i..i + 2).and_then(digits);
+    let (month, day) = (field(0)?, field(2)?);
+    let (hour, minute, second) = (field(4)?, field(6)?, field(8)?);
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day)?;
+    days.checked_mul(86_400)?
+        .checked_add(hour * 3600 + minute * 60 + second)
+}
+
+fn digits(bytes: &[u8]) -> Option<u64> {
+    bytes.iter().try_fold(0u64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+    })
+}
+
+fn is_leap(year: u64) -> bool {
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
+}
+
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (1970 or later).
+fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+    if year < 1970 {
+        return None;
+    }
+    let leap_days = |y: u64| y / 4 - y / 100 + y / 400;
+    let years = year - 1970;
+    // Leap days in [1970, year).
+    let leaps = leap_days(year - 1) - leap_days(1969);
+    let mut days = years * 365 + leaps;
+    for m in 1..month {
+        days += days_in_month(year, m);
+    }
+    Some(days + day - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time(UTC_TIME, b"700101000000Z"), Some(0));
+        assert_eq!(parse_time(UTC_TIME, b"231114221320Z"), Some(1_700_000_000));
+        assert_eq!(
+            parse_time(GENERALIZED_TIME, b"20231114221320Z"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            parse_time(GENERALIZED_TIME, b"20000229000000Z"),
+            Some(951_782_400)
+        );
+        assert_eq!(
+            parse_time(GENERALIZED_TIME, b"99991231235959Z"),
+            Some(253_402_300_799)
+        );
+        assert_eq!(parse_time(UTC_TIME, b"490101000000Z"), Some(2_493_072_000));
+        assert_eq!(parse_time(GENERALIZED_TIME, b"19691231235959Z"), None);
+        assert_eq!(parse_time(UTC_TIME, b"230230000000Z"), None);
+        assert_eq!(parse_time(UTC_TIME, b"2311142213Z"), None);
+        assert_eq!(parse_time(UTC_TIME, b"23111422132+"), None);
+        assert_eq!(parse_time(0x04, b"231114221320Z"), None);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut data = vec![0x30, 0x84, 0xff, 0xff, 0xff, 0xff];
+        assert!(ParsedCert::parse(&data).is_none());
+        data = vec![0x30, 0x82, 0x01];
+        assert!(ParsedCert::parse(&data).is_none());
+        for len in 0..64u8 {
+            let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37) ^ 0x30).collect();
+            assert!(ParsedCert::parse(&bytes).is_none());
+            assert!(ParsedCrl::parse(&bytes).is_none());
+        }
+        assert!(split_spki(&[0x30, 0x00, 0x03, 0x01, 0x01]).is_none());
+    }
+}

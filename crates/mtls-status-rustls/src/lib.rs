@@ -1,0 +1,60 @@
+//! rustls adapter for [`mtls_status`]: nginx-grade client-certificate
+//! semantics for services built on rustls (axum, hyper, tonic).
+//!
+//! - [`Classifier::verifier`] gives a **deferred** rustls
+//!   `ClientCertVerifier`: the handshake completes whatever chain the client
+//!   sends (its CertificateVerify signature is still checked), so the
+//!   verdict can be answered at the HTTP or gRPC layer instead of as a
+//!   cryptic TLS alert.
+//! - [`Classifier::classify`] turns `peer_certificates()` into a
+//!   [`ClientAuthOutcome`](mtls_status::ClientAuthOutcome): `None` (nginx
+//!   496), `Invalid` with the reason nginx would give (495), or `Verified`.
+//! - [`TrustStore`] / [`ReloadableTrustStore`]: CA bundle, trusted-only
+//!   certificates and CRLs, reloaded atomically (a bad file keeps the old
+//!   store in force).
+//! - [`server_config`]: a rustls `ServerConfig` with the verifier and ALPN
+//!   `h2`, `http/1.1`.
+//! - [`MtlsAcceptor`] / [`MtlsListener`]: the tokio side. Handshakes run
+//!   concurrently under a timeout and a cap, plain HTTP on the TLS port is
+//!   answered 497, and every connection (resumed ones included) is
+//!   classified against the trust store in force; the resulting
+//!   [`MtlsStream`] carries its `Arc<ClientAuthOutcome>`.
+//!   `examples/tokio_rustls_server.rs` shows a plain tokio-rustls server.
+//!
+//! Library code never picks a crypto provider: pass yours
+//! (`Arc<rustls::crypto::CryptoProvider>`).
+
+// The tokio side: acceptor, listener, streams.
+mod acceptor;
+mod listener;
+mod plain_http;
+mod stream;
+
+mod cache;
+mod chain;
+mod classifier;
+mod config;
+mod der;
+mod error_map;
+mod names;
+mod policy;
+mod reload;
+mod trust_store;
+mod verifier;
+mod verify;
+
+pub use acceptor::{AcceptError, Accepted, DEFAULT_HANDSHAKE_TIMEOUT, MtlsAcceptor};
+pub use listener::{
+    DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_READY_QUEUE, MtlsListener, MtlsListenerBuilder,
+};
+pub use plain_http::{PlainHttpStream, plain_http_response};
+pub use stream::MtlsStream;
+
+pub use cache::CacheStats;
+pub use classifier::{Classifier, ClassifierBuilder, ClassifierError, DEFAULT_CACHE_CAPACITY};
+pub use config::{DEFAULT_ALPN, server_config, server_config_with_alpn};
+pub use error_map::reason_kind;
+pub use policy::{CrlScope, EkuPolicy, InvalidOidError, RootHints};
+pub use reload::{ReloadableTrustStore, TrustStoreFiles};
+pub use trust_store::{TrustStore, TrustStoreBuilder, TrustStoreError};
+pub use verify::MAX_SUPPORTED_DEPTH;

@@ -1,0 +1,244 @@
+//! A trust store that can be swapped atomically at run time.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+
+use crate::trust_store::{TrustStore, TrustStoreBuilder, TrustStoreError};
+
+/// The files a [`ReloadableTrustStore`] reads on every
+/// [`reload`](ReloadableTrustStore::reload).
+///
+/// ```
+/// use mtls_status_rustls::TrustStoreFiles;
+///
+/// let files = TrustStoreFiles::new()
+///     .ca_file("/etc/mtls/clients-ca.pem")
+///     .crl_file("/etc/mtls/clients.crl");
+/// assert_eq!(files.ca_files().len(), 1);
+/// assert!(files.trusted_files().is_empty());
+/// assert_eq!(files.crl_files().len(), 1);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct TrustStoreFiles {
+    ca: Vec<PathBuf>,
+    trusted: Vec<PathBuf>,
+    crls: Vec<PathBuf>,
+}
+
+impl TrustStoreFiles {
+    /// No files yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a CA bundle (advertised), see [`TrustStoreBuilder::ca_file`].
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca.push(path.into());
+        self
+    }
+
+    /// Adds trusted-only certificates, see [`TrustStoreBuilder::trusted_file`].
+    pub fn trusted_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trusted.push(path.into());
+        self
+    }
+
+    /// Adds a CRL file, see [`TrustStoreBuilder::crl_file`].
+    pub fn crl_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.crls.push(path.into());
+        self
+    }
+
+    /// The CA bundle files.
+    pub fn ca_files(&self) -> &[PathBuf] {
+        &self.ca
+    }
+
+    /// The trusted-only certificate files.
+    pub fn trusted_files(&self) -> &[PathBuf] {
+        &self.trusted
+    }
+
+    /// The CRL files.
+    pub fn crl_files(&self) -> &[PathBuf] {
+        &self.crls
+    }
+
+    /// A builder that reads these files.
+    pub fn builder(&self) -> TrustStoreBuilder {
+        let mut builder = TrustStore::builder();
+        for path in &self.ca {
+            builder = builder.ca_file(path);
+        }
+        for path in &self.trusted {
+            builder = builder.trusted_file(path);
+        }
+        for path in &self.crls {
+            builder = builder.crl_file(path);
+        }
+        builder
+    }
+
+    fn describe(&self) -> String {
+        let all: Vec<String> = self
+            .ca
+            .iter()
+            .chain(&self.trusted)
+            .chain(&self.crls)
+            .map(|p: &PathBuf| Path::display(p).to_string())
+            .collect();
+        all.join(", ")
+    }
+}
+
+/// A [`TrustStore`] shared by every connection and swapped atomically, as
+/// `Arc<ArcSwap<TrustStore>>`. Cloning shares the same store.
+///
+/// Readers ([`current`](Self::current)) never block. A
+/// [`reload`](Self::reload) that fails (unreadable file, bad PEM, bad CRL)
+/// leaves the store in force untouched and logs the error with
+/// `tracing::error!`. Each successful reload or replace increments the
+/// [generation](TrustStore::generation), which invalidates cached verdicts.
+///
+/// ```
+/// use mtls_status_rustls::{ReloadableTrustStore, TrustStore};
+///
+/// let store = ReloadableTrustStore::new(TrustStore::empty());
+/// assert_eq!(store.current().generation(), 1);
+/// assert_eq!(store.replace(TrustStore::empty()), 2);
+/// // Not built from files: nothing to re-read, the store stays as it is.
+/// assert!(store.reload().is_err());
+/// assert_eq!(store.current().generation(), 2);
+/// ```
+#[derive(Clone)]
+pub struct ReloadableTrustStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    current: ArcSwap<TrustStore>,
+    files: Option<TrustStoreFiles>,
+    /// Serialises writers so generations stay strictly increasing.
+    writer: Mutex<()>,
+}
+
+impl ReloadableTrustStore {
+    /// Shares `store`; [`reload`](Self::reload) is not available (use
+    /// [`replace`](Self::replace)).
+    pub fn new(store: TrustStore) -> Self {
+        Self::with_files(store, None)
+    }
+
+    /// Loads the store from `files`; [`reload`](Self::reload) reads them
+    /// again.
+    ///
+    /// # Errors
+    ///
+    /// As [`TrustStoreBuilder::build`].
+    pub fn from_files(files: TrustStoreFiles) -> Result<Self, TrustStoreError> {
+        let store = files.builder().build()?;
+        Ok(Self::with_files(store, Some(files)))
+    }
+
+    fn with_files(store: TrustStore, files: Option<TrustStoreFiles>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                current: ArcSwap::from_pointee(store),
+                files,
+                writer: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The store in force now. Cheap; never blocks.
+    pub fn current(&self) -> Arc<TrustStore> {
+        self.shared.current.load_full()
+    }
+
+    /// The generation in force now, without cloning the `Arc`.
+    pub fn generation(&self) -> u64 {
+        self.shared.current.load().generation()
+    }
+
+    /// The files [`reload`](Self::reload) reads, if any.
+    pub fn files(&self) -> Option<&TrustStoreFiles> {
+        self.shared.files.as_ref()
+    }
+
+    /// Reads the files again and, if everything parses, swaps the new store
+    /// in. Connections classified from now on use it; cached verdicts of the
+    /// old generation are no longer served.
+    ///
+    /// # Errors
+    ///
+    /// [`TrustStoreError::NotFileBacked`] for a store made with
+    /// [`new`](Self::new); otherwise the build error, naming the file at
+    /// fault. On error the old store stays in force.
+    pub fn reload(&self) -> Result<u64, TrustStoreError> {
+        let Some(files) = &self.shared.files else {
+            tracing::error!("trust store reload refused: the store was not loaded from files");
+            return Err(TrustStoreError::NotFileBacked);
+        };
+        let _writer = self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match files.builder().build() {
+            Ok(store) => Ok(self.install(store)),
+            Err(error) => {
+                tracing::error!(
+                    %error,
+                    files = %files.describe(),
+                    generation = self.generation(),
+                    "trust store reload failed; keeping the trust store in force"
+                );
+                Err(error)
+            }
+        }
+    }
+
+    /// Swaps `store` in and returns its generation (the previous one plus
+    /// one; the generation `store` was built with is ignored).
+    pub fn replace(&self, store: TrustStore) -> u64 {
+        let _writer = self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.install(store)
+    }
+
+    /// Installs `store`; the caller holds the writer lock.
+    fn install(&self, store: TrustStore) -> u64 {
+        let generation = self.generation().saturating_add(1);
+        self.shared
+            .current
+            .store(Arc::new(store.with_generation(generation)));
+        tracing::info!(
+            generation,
+            anchors = self.shared.current.load().anchor_count(),
+            "trust store installed"
+        );
+        generation
+    }
+}
+
+impl fmt::Debug for ReloadableTrustStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReloadableTrustStore")
+            .field("current", &*self.shared.current.load())
+            .field("files", &self.shared.files)
+            .finish()
+    }
+}
+
+impl From<TrustStore> for ReloadableTrustStore {
+    fn from(store: TrustStore) -> Self {
+        Self::new(store)
+    }
+}

@@ -1,0 +1,575 @@
+//! An immutable snapshot of what client certificates are checked against:
+//! trust anchors, CA-bundle intermediates, advertised CA names and CRLs.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::DistinguishedName;
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor};
+use webpki::{CertRevocationList, OwnedCertRevocationList};
+
+use crate::der::{ParsedCert, ParsedCrl};
+use crate::names;
+
+/// Trust anchors, CA-bundle intermediates, advertised CA names and CRLs, as
+/// one immutable snapshot with a generation number.
+///
+/// Built with [`TrustStore::builder`] from PEM files or bytes, the way nginx
+/// reads its directives:
+///
+/// | builder | nginx | trusted | advertised in CertificateRequest |
+/// |---|---|---|---|
+/// | [`ca_file`](TrustStoreBuilder::ca_file) / [`ca_pem`](TrustStoreBuilder::ca_pem) | `ssl_client_certificate` | yes | yes |
+/// | [`trusted_file`](TrustStoreBuilder::trusted_file) / [`trusted_pem`](TrustStoreBuilder::trusted_pem) | `ssl_trusted_certificate` | yes | no |
+/// | [`crl_file`](TrustStoreBuilder::crl_file) / [`crl_pem`](TrustStoreBuilder::crl_pem) | `ssl_crl` | | |
+///
+/// Self-issued certificates (subject = issuer) become **trust anchors**;
+/// every other certificate in the files is an **intermediate** that chains
+/// may use but that is not trusted on its own. As with nginx (OpenSSL
+/// without `X509_V_FLAG_PARTIAL_CHAIN`), a chain must reach a self-issued
+/// root: a bundle that holds only an intermediate CA accepts nothing, and
+/// its clients get [`UnknownIssuer`](mtls_status::ReasonKind::UnknownIssuer)
+/// (OpenSSL would say 2, "unable to get issuer certificate").
+///
+/// Share it through a [`ReloadableTrustStore`](crate::ReloadableTrustStore)
+/// to swap it atomically at run time.
+///
+/// ```
+/// use mtls_status_rustls::TrustStore;
+///
+/// let store = TrustStore::builder().ca_pem(b"not a PEM file").build();
+/// let err = store.unwrap_err();
+/// assert!(err.to_string().contains("CA bundle (PEM bytes #1)"), "{err}");
+/// assert!(err.to_string().contains("no certificates"), "{err}");
+/// ```
+#[derive(Clone)]
+pub struct TrustStore {
+    inner: Arc<Inner>,
+    generation: u64,
+}
+
+struct Inner {
+    certificates: Vec<CertificateDer<'static>>,
+    anchors: Vec<TrustAnchor<'static>>,
+    anchor_info: Vec<CaInfo>,
+    intermediates: Vec<CertificateDer<'static>>,
+    intermediate_info: Vec<CaInfo>,
+    hints: Vec<DistinguishedName>,
+    accepted_names: Vec<String>,
+    crls: Vec<CertRevocationList<'static>>,
+    crl_info: Vec<CrlInfo>,
+    breakpoints: Vec<u64>,
+}
+
+/// What the classifier needs to know about a CA certificate.
+#[derive(Clone, Debug)]
+pub(crate) struct CaInfo {
+    pub(crate) subject_dn: String,
+    pub(crate) not_before: u64,
+    pub(crate) not_after: u64,
+}
+
+/// What the classifier needs to know about a CRL.
+#[derive(Clone, Debug)]
+pub(crate) struct CrlInfo {
+    pub(crate) issuer: Vec<u8>,
+    pub(crate) issuer_dn: String,
+    pub(crate) this_update: u64,
+    pub(crate) next_update: Option<u64>,
+}
+
+impl TrustStore {
+    /// Starts building a trust store.
+    pub fn builder() -> TrustStoreBuilder {
+        TrustStoreBuilder::default()
+    }
+
+    /// A store that trusts nothing and advertises nothing, for
+    /// `optional_no_ca` setups without any CA: every presented chain is
+    /// classified as an untrusted issuer.
+    ///
+    /// ```
+    /// let store = mtls_status_rustls::TrustStore::empty();
+    /// assert_eq!(store.anchor_count(), 0);
+    /// assert!(store.root_hint_subjects().is_empty());
+    /// ```
+    pub fn empty() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                certificates: Vec::new(),
+                anchors: Vec::new(),
+                anchor_info: Vec::new(),
+                intermediates: Vec::new(),
+                intermediate_info: Vec::new(),
+                hints: Vec::new(),
+                accepted_names: Vec::new(),
+                crls: Vec::new(),
+                crl_info: Vec::new(),
+                breakpoints: Vec::new(),
+            }),
+            generation: 1,
+        }
+    }
+
+    /// The generation of this snapshot: 1 when built, then one more for each
+    /// successful [`reload`](crate::ReloadableTrustStore::reload) or
+    /// [`replace`](crate::ReloadableTrustStore::replace). Cached verdicts are
+    /// keyed by it.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// DER subjects of the CA bundle's certificates (de-duplicated, in file
+    /// order), which the deferred verifier advertises in its
+    /// CertificateRequest by default. Trusted-only certificates are not
+    /// included.
+    pub fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.inner.hints
+    }
+
+    /// RFC 2253 subjects of the CA bundle's certificates (de-duplicated),
+    /// for telling a rejected client which CAs are accepted.
+    pub fn accepted_ca_names(&self) -> &[String] {
+        &self.inner.accepted_names
+    }
+
+    /// Every certificate loaded (CA bundle, then trusted-only), in file
+    /// order.
+    pub fn certificates(&self) -> &[CertificateDer<'static>] {
+        &self.inner.certificates
+    }
+
+    /// How many self-issued certificates act as trust anchors.
+    pub fn anchor_count(&self) -> usize {
+        self.inner.anchors.len()
+    }
+
+    /// How many CA-bundle certificates are usable as intermediates only.
+    pub fn intermediate_count(&self) -> usize {
+        self.inner.intermediates.len()
+    }
+
+    /// How many CRLs are loaded. With at least one, every chain is checked
+    /// for revocation.
+    pub fn crl_count(&self) -> usize {
+        self.inner.crls.len()
+    }
+
+    pub(crate) fn with_generation(mut self, generation: u64) -> Self {
+        self.generation = generation;
+        self
+    }
+
+    pub(crate) fn anchors(&self) -> &[TrustAnchor<'static>] {
+        &self.inner.anchors
+    }
+
+    pub(crate) fn anchor_info(&self) -> &[CaInfo] {
+        &self.inner.anchor_info
+    }
+
+    pub(crate) fn intermediates(&self) -> &[CertificateDer<'static>] {
+        &self.inner.intermediates
+    }
+
+    pub(crate) fn intermediate_info(&self) -> &[CaInfo] {
+        &self.inner.intermediate_info
+    }
+
+    pub(crate) fn crls(&self) -> &[CertRevocationList<'static>] {
+        &self.inner.crls
+    }
+
+    pub(crate) fn crl_info(&self) -> &[CrlInfo] {
+        &self.inner.crl_info
+    }
+
+    /// Sorted, de-duplicated times (seconds) at which some verdict against
+    /// this store may change: validity bounds of its CA certificates and
+    /// update times of its CRLs.
+    pub(crate) fn breakpoints(&self) -> &[u64] {
+        &self.inner.breakpoints
+    }
+}
+
+impl fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("generation", &self.generation)
+            .field("anchors", &self.inner.anchors.len())
+            .field("intermediates", &self.inner.intermediates.len())
+            .field("crls", &self.inner.crls.len())
+            .field("accepted_ca_names", &self.inner.accepted_names)
+            .finish()
+    }
+}
+
+/// Where some PEM (or DER, for CRLs) comes from.
+#[derive(Clone)]
+enum Source {
+    File(PathBuf),
+    Bytes { name: String, bytes: Vec<u8> },
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Bytes { name, .. } => name.clone(),
+        }
+    }
+
+    fn read(&self) -> Result<std::borrow::Cow<'_, [u8]>, TrustStoreError> {
+        match self {
+            Self::File(path) => {
+                std::fs::read(path)
+                    .map(std::borrow::Cow::Owned)
+                    .map_err(|source| TrustStoreError::Io {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+            Self::Bytes { bytes, .. } => Ok(std::borrow::Cow::Borrowed(bytes)),
+        }
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Builds a [`TrustStore`]. Nothing is read until [`build`](Self::build).
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct TrustStoreBuilder {
+    ca: Vec<Source>,
+    trusted: Vec<Source>,
+    crls: Vec<Source>,
+}
+
+impl TrustStoreBuilder {
+    /// Adds a PEM CA bundle whose subjects are advertised, like nginx's
+    /// `ssl_client_certificate`.
+    pub fn ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        let name = format!("CA bundle (PEM bytes #{})", self.ca.len() + 1);
+        self.ca.push(Source::Bytes {
+            name,
+            bytes: pem.as_ref().to_vec(),
+        });
+        self
+    }
+
+    /// Adds a PEM CA bundle file whose subjects are advertised, like
+    /// nginx's `ssl_client_certificate`.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca.push(Source::File(path.into()));
+        self
+    }
+
+    /// Adds PEM certificates that are trusted but not advertised, like
+    /// nginx's `ssl_trusted_certificate`.
+    pub fn trusted_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        let name = format!(
+            "trusted certificates (PEM bytes #{})",
+            self.trusted.len() + 1
+        );
+        self.trusted.push(Source::Bytes {
+            name,
+            bytes: pem.as_ref().to_vec(),
+        });
+        self
+    }
+
+    /// Adds a PEM file of certificates that are trusted but not advertised,
+    /// like nginx's `ssl_trusted_certificate`.
+    pub fn trusted_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trusted.push(Source::File(path.into()));
+        self
+    }
+
+    /// Adds CRLs, PEM (any number of `X509 CRL` blocks) or one DER CRL,
+    /// like nginx's `ssl_crl`. With at least one CRL, chains are checked
+    /// for revocation (see
+    /// [`ClassifierBuilder::crl_scope`](crate::ClassifierBuilder::crl_scope)).
+    pub fn crl_pem(mut self, pem_or_der: impl AsRef<[u8]>) -> Self {
+        let name = format!("CRL (bytes #{})", self.crls.len() + 1);
+        self.crls.push(Source::Bytes {
+            name,
+            bytes: pem_or_der.as_ref().to_vec(),
+        });
+        self
+    }
+
+    /// Adds a CRL file, PEM or DER, like nginx's `ssl_crl`.
+    pub fn crl_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.crls.push(Source::File(path.into()));
+        self
+    }
+
+    /// Reads and parses everything.
+    ///
+    /// # Errors
+    ///
+    /// - [`TrustStoreError::NoCaConfigured`]: neither CA bundle nor trusted
+    ///   certificates were given (use [`TrustStore::empty`] on purpose).
+    /// - [`TrustStoreError::Io`]: a file cannot be read.
+    /// - [`TrustStoreError::Pem`]: a file is not valid PEM.
+    /// - [`TrustStoreError::NoCertificates`] / [`TrustStoreError::NoCrls`]:
+    ///   a source holds nothing of the expected kind.
+    /// - [`TrustStoreError::BadCertificate`] / [`TrustStoreError::BadCrl`]:
+    ///   an item does not parse.
+    ///
+    /// Every error names the file (or bytes) and the item.
+    pub fn build(self) -> Result<TrustStore, TrustStoreError> {
+        if self.ca.is_empty() && self.trusted.is_empty() {
+            return Err(TrustStoreError::NoCaConfigured);
+        }
+        let mut loaded = Loaded::default();
+        for source in &self.ca {
+            loaded.add_certificates(source, true)?;
+        }
+        for source in &self.trusted {
+            loaded.add_certificates(source, false)?;
+        }
+        for source in &self.crls {
+            loaded.add_crls(source)?;
+        }
+        Ok(loaded.finish())
+    }
+}
+
+#[derive(Default)]
+struct Loaded {
+    certificates: Vec<CertificateDer<'static>>,
+    anchors: Vec<TrustAnchor<'static>>,
+    anchor_info: Vec<CaInfo>,
+    intermediates: Vec<CertificateDer<'static>>,
+    intermediate_info: Vec<CaInfo>,
+    hints: Vec<DistinguishedName>,
+    hint_subjects: Vec<Vec<u8>>,
+    accepted_names: Vec<String>,
+    crls: Vec<CertRevocationList<'static>>,
+    crl_info: Vec<CrlInfo>,
+}
+
+impl Loaded {
+    fn add_certificates(
+        &mut self,
+        source: &Source,
+        advertise: bool,
+    ) -> Result<(), TrustStoreError> {
+        let bytes = source.read()?;
+        let mut count = 0;
+        for (index, item) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
+            let der = item.map_err(|error| TrustStoreError::Pem {
+                source_name: source.name(),
+                error,
+            })?;
+            count += 1;
+            self.add_certificate(source, index + 1, der, advertise)?;
+        }
+        if count == 0 {
+            return Err(TrustStoreError::NoCertificates {
+                source_name: source.name(),
+            });
+        }
+        Ok(())
+    }
+
+    fn add_certificate(
+        &mut self,
+        source: &Source,
+        index: usize,
+        der: CertificateDer<'static>,
+        advertise: bool,
+    ) -> Result<(), TrustStoreError> {
+        let bad = |reason: String| TrustStoreError::BadCertificate {
+            source_name: source.name(),
+            index,
+            reason,
+        };
+        // webpki must accept it (that is what verification will use) and
+        // so must the field reader (validity and names for context).
+        webpki::EndEntityCert::try_from(&der).map_err(|e| bad(format!("{e:?}")))?;
+        let parsed = ParsedCert::parse(der.as_ref())
+            .ok_or_else(|| bad("malformed X.509 structure".to_owned()))?;
+        let subject_dn = names::subject_dn(&der);
+        let info = CaInfo {
+            subject_dn: subject_dn.clone(),
+            not_before: parsed.not_before,
+            not_after: parsed.not_after,
+        };
+        if advertise
+            && !self
+                .hint_subjects
+                .iter()
+                .any(|s| s.as_slice() == parsed.subject)
+        {
+            self.hint_subjects.push(parsed.subject.to_vec());
+            self.hints
+                .push(DistinguishedName::in_sequence(parsed.subject));
+            self.accepted_names.push(subject_dn);
+        }
+        if parsed.is_self_issued() {
+            let anchor = webpki::anchor_from_trusted_cert(&der)
+                .map_err(|e| bad(format!("{e:?}")))?
+                .to_owned();
+            self.anchors.push(anchor);
+            self.anchor_info.push(info);
+        } else {
+            self.intermediates.push(der.clone());
+            self.intermediate_info.push(info);
+        }
+        self.certificates.push(der);
+        Ok(())
+    }
+
+    fn add_crls(&mut self, source: &Source) -> Result<(), TrustStoreError> {
+        let bytes = source.read()?;
+        let ders: Vec<CertificateRevocationListDer<'static>> = if looks_like_pem(&bytes) {
+            CertificateRevocationListDer::pem_slice_iter(&bytes)
+                .collect::<Result<_, _>>()
+                .map_err(|error| TrustStoreError::Pem {
+                    source_name: source.name(),
+                    error,
+                })?
+        } else if bytes.is_empty() {
+            Vec::new()
+        } else {
+            vec![CertificateRevocationListDer::from(bytes.to_vec())]
+        };
+        if ders.is_empty() {
+            return Err(TrustStoreError::NoCrls {
+                source_name: source.name(),
+            });
+        }
+        for (index, der) in ders.iter().enumerate() {
+            let bad = |reason: String| TrustStoreError::BadCrl {
+                source_name: source.name(),
+                index: index + 1,
+                reason,
+            };
+            let crl = OwnedCertRevocationList::from_der(der.as_ref())
+                .map_err(|e| bad(format!("{e:?}")))?;
+            let parsed = ParsedCrl::parse(der.as_ref())
+                .ok_or_else(|| bad("malformed CRL structure".to_owned()))?;
+            self.crl_info.push(CrlInfo {
+                issuer: parsed.issuer.to_vec(),
+                issuer_dn: names::name_dn(parsed.issuer),
+                this_update: parsed.this_update,
+                next_update: parsed.next_update,
+            });
+            self.crls.push(CertRevocationList::Owned(crl));
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> TrustStore {
+        let mut breakpoints: Vec<u64> = self
+            .anchor_info
+            .iter()
+            .chain(&self.intermediate_info)
+            .flat_map(|info| [info.not_before, info.not_after])
+            .chain(
+                self.crl_info
+                    .iter()
+                    .flat_map(|crl| std::iter::once(crl.this_update).chain(crl.next_update)),
+            )
+            .collect();
+        breakpoints.sort_unstable();
+        breakpoints.dedup();
+        TrustStore {
+            inner: Arc::new(Inner {
+                certificates: self.certificates,
+                anchors: self.anchors,
+                anchor_info: self.anchor_info,
+                intermediates: self.intermediates,
+                intermediate_info: self.intermediate_info,
+                hints: self.hints,
+                accepted_names: self.accepted_names,
+                crls: self.crls,
+                crl_info: self.crl_info,
+                breakpoints,
+            }),
+            generation: 1,
+        }
+    }
+}
+
+fn looks_like_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// Why a trust store could not be built or reloaded. Each variant names the
+/// file (or in-memory source) at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustStoreError {
+    /// No CA bundle and no trusted certificates were configured.
+    #[error(
+        "no CA certificates configured: add a CA bundle (ca_file/ca_pem) or trusted certificates (trusted_file/trusted_pem)"
+    )]
+    NoCaConfigured,
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A source is not valid PEM.
+    #[error("{source_name}: not valid PEM: {error}")]
+    Pem {
+        /// The file or in-memory source.
+        source_name: String,
+        /// What the PEM reader found.
+        error: pem::Error,
+    },
+    /// A certificate source holds no `CERTIFICATE` block.
+    #[error(
+        "{source_name}: contains no certificates (expected PEM blocks \"-----BEGIN CERTIFICATE-----\")"
+    )]
+    NoCertificates {
+        /// The file or in-memory source.
+        source_name: String,
+    },
+    /// A certificate does not parse.
+    #[error("{source_name}: certificate #{index} cannot be parsed: {reason}")]
+    BadCertificate {
+        /// The file or in-memory source.
+        source_name: String,
+        /// 1-based position of the certificate in the source.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A CRL source holds no CRL.
+    #[error(
+        "{source_name}: contains no CRL (expected DER or PEM blocks \"-----BEGIN X509 CRL-----\")"
+    )]
+    NoCrls {
+        /// The file or in-memory source.
+        source_name: String,
+    },
+    /// A CRL does not parse or uses an unsupported feature.
+    #[error("{source_name}: CRL #{index} cannot be used: {reason}")]
+    BadCrl {
+        /// The file or in-memory source.
+        source_name: String,
+        /// 1-based position of the CRL in the source.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// [`reload`](crate::ReloadableTrustStore::reload) was called on a store
+    /// that was not built from files.
+    #[error(
+        "this trust store was not loaded from files, so it cannot be reloaded: use ReloadableTrustStore::from_files, or replace()"
+    )]
+    NotFileBacked,
+}

@@ -1,0 +1,652 @@
+//! Classifying one presented chain against one trust-store snapshot: run
+//! rustls-webpki, then turn its answer into an nginx-grade verdict.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use mtls_status::{
+    ClientAuthOutcome, ClientIdentity, InvalidCertificate, InvalidReason, ReasonKind,
+};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls_pki_types::{CertificateDer, UnixTime};
+use webpki::{
+    CertRevocationList, ExpirationPolicy, ExtendedKeyUsageValidator, KeyPurposeId,
+    KeyPurposeIdIter, KeyUsage, RequiredEkuNotFoundContext, RevocationCheckDepth,
+    RevocationOptionsBuilder, UnknownStatusPolicy, VerifiedPath,
+};
+
+use crate::cache::Window;
+use crate::chain::{ChainView, Node};
+use crate::der::ParsedCert;
+use crate::error_map::reason_kind;
+use crate::names;
+use crate::policy::{CrlScope, EkuPolicy, oid_to_string};
+use crate::trust_store::TrustStore;
+
+/// The most intermediates rustls-webpki follows when building a path.
+pub const MAX_SUPPORTED_DEPTH: usize = 6;
+
+/// The verification policy of a classifier.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) max_depth: usize,
+    pub(crate) crl_scope: CrlScope,
+    pub(crate) allow_unknown_revocation: bool,
+    pub(crate) enforce_crl_expiry: bool,
+    pub(crate) eku: EkuPolicy,
+}
+
+/// A verdict and the time window in which it holds (`None`: do not cache).
+pub(crate) struct Verdict {
+    pub(crate) outcome: ClientAuthOutcome,
+    pub(crate) window: Option<Window>,
+}
+
+fn unix(secs: u64) -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(secs))
+}
+
+/// Classifies a non-empty presented chain (leaf first).
+pub(crate) fn classify(
+    settings: &Settings,
+    algs: &WebPkiSupportedAlgorithms,
+    store: &TrustStore,
+    chain: &[CertificateDer<'_>],
+    now: UnixTime,
+) -> Verdict {
+    let t = now.as_secs();
+    let parsed: Vec<Option<ParsedCert<'_>>> = chain
+        .iter()
+        .map(|c| ParsedCert::parse(c.as_ref()))
+        .collect();
+    // Every time a check compares `now` with is a breakpoint; between two
+    // consecutive ones the verdict cannot change. A certificate we cannot
+    // read has unknown times, so such a verdict is not cached.
+    let window = if parsed.iter().all(Option::is_some) {
+        Window::around(
+            t,
+            store.breakpoints(),
+            parsed
+                .iter()
+                .flatten()
+                .flat_map(|c| [c.not_before, c.not_after]),
+        )
+    } else {
+        None
+    };
+    let outcome = match verify(settings, algs, store, chain, &parsed, now) {
+        Ok(()) => verified(chain),
+        Err(reason) => ClientAuthOutcome::Invalid(InvalidCertificate::new(
+            (*reason).with_time(now),
+            presented_identity(chain),
+        )),
+    };
+    Verdict { outcome, window }
+}
+
+fn owned_chain(chain: &[CertificateDer<'_>]) -> Vec<CertificateDer<'static>> {
+    chain.iter().map(|c| c.clone().into_owned()).collect()
+}
+
+fn presented_identity(chain: &[CertificateDer<'_>]) -> Option<ClientIdentity> {
+    ClientIdentity::from_chain(owned_chain(chain)).ok()
+}
+
+fn verified(chain: &[CertificateDer<'_>]) -> ClientAuthOutcome {
+    match ClientIdentity::from_chain(owned_chain(chain)) {
+        Ok(identity) => ClientAuthOutcome::Verified(identity),
+        // webpki accepted what the identity parser cannot read: refuse
+        // rather than hand out an identity we cannot describe.
+        Err(error) => ClientAuthOutcome::Invalid(InvalidCertificate::new(
+            InvalidReason::new(ReasonKind::BadEncoding).with_message(format!(
+                "the certificate verified but its fields cannot be read: {error}"
+            )),
+            None,
+        )),
+    }
+}
+
+/// Why a candidate path was refused by our own checks.
+struct DepthViolation {
+    actual: usize,
+    /// DER of the first intermediate beyond the limit.
+    offending: Vec<u8>,
+}
+
+fn verify(
+    settings: &Settings,
+    algs: &WebPkiSupportedAlgorithms,
+    store: &TrustStore,
+    chain: &[CertificateDer<'_>],
+    parsed: &[Option<ParsedCert<'_>>],
+    now: UnixTime,
+) -> Result<(), Box<InvalidReason>> {
+    let Some(leaf_der) = chain.first() else {
+        return Err(Box::new(
+            InvalidReason::new(ReasonKind::BadEncoding).with_message("empty certificate chain"),
+        ));
+    };
+    let leaf = webpki::EndEntityCert::try_from(leaf_der).map_err(|e| {
+        let reason = InvalidReason::new(reason_kind(&e));
+        match parsed.first().and_then(Option::as_ref) {
+            Some(_) => reason.with_certificate(0, names::subject_dn(leaf_der)),
+            None => reason,
+        }
+        .with_message(format!("the client certificate cannot be parsed: {e:?}"))
+    })?;
+
+    let intermediates: Vec<CertificateDer<'_>> = chain
+        .get(1..)
+        .unwrap_or_default()
+        .iter()
+        .chain(store.intermediates())
+        .map(|c| CertificateDer::from(c.as_ref()))
+        .collect();
+
+    let crl_refs: Vec<&CertRevocationList<'_>> = store.crls().iter().collect();
+    let revocation = RevocationOptionsBuilder::new(&crl_refs)
+        .ok()
+        .map(|builder| {
+            builder
+                .with_depth(match settings.crl_scope {
+                    CrlScope::Chain => RevocationCheckDepth::Chain,
+                    CrlScope::Leaf => RevocationCheckDepth::EndEntity,
+                })
+                .with_status_policy(if settings.allow_unknown_revocation {
+                    UnknownStatusPolicy::Allow
+                } else {
+                    UnknownStatusPolicy::Deny
+                })
+                .with_expiration_policy(if settings.enforce_crl_expiry {
+                    ExpirationPolicy::Enforce
+                } else {
+                    ExpirationPolicy::Ignore
+                })
+                .build()
+        });
+
+    let depth_violation: RefCell<Option<DepthViolation>> = RefCell::new(None);
+    let check_path = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
+        check_anchor_validity(store, path, now)?;
+        let actual = path.intermediate_certificates().count();
+        if actual > settings.max_depth {
+            let offending = path
+                .intermediate_certificates()
+                .nth(settings.max_depth)
+                .map(|c| c.der().as_ref().to_vec())
+                .unwrap_or_default();
+            let mut slot = depth_violation.borrow_mut();
+            // Report the shortest over-long path.
+            if slot.as_ref().is_none_or(|v| actual < v.actual) {
+                *slot = Some(DepthViolation { actual, offending });
+            }
+            return Err(webpki::Error::MaximumPathDepthExceeded);
+        }
+        Ok(())
+    };
+
+    let result = leaf.verify_for_usage(
+        algs.all,
+        store.anchors(),
+        &intermediates,
+        now,
+        EkuValidator(&settings.eku),
+        revocation,
+        Some(&check_path),
+    );
+
+    match result {
+        Ok(path) => {
+            if settings.enforce_crl_expiry {
+                let mut issuers = vec![path.end_entity().issuer()];
+                if settings.crl_scope == CrlScope::Chain {
+                    issuers.extend(path.intermediate_certificates().map(|c| c.issuer()));
+                }
+                check_crl_not_yet_valid(store, &issuers, now.as_secs())?;
+            }
+            Ok(())
+        }
+        Err(error) => Err(Box::new(explain(
+            settings,
+            &ChainView::new(chain, parsed, store, algs.all),
+            error,
+            depth_violation.into_inner(),
+            now,
+        ))),
+    }
+}
+
+/// rustls-webpki does not check trust anchors' validity; OpenSSL (and so
+/// nginx) does: an expired root rejects every chain through it.
+fn check_anchor_validity(
+    store: &TrustStore,
+    path: &VerifiedPath<'_>,
+    now: UnixTime,
+) -> Result<(), webpki::Error> {
+    let anchor = path.anchor();
+    let Some(info) = store
+        .anchors()
+        .iter()
+        .position(|a| std::ptr::addr_eq(a, anchor))
+        .and_then(|i| store.anchor_info().get(i))
+    else {
+        return Ok(());
+    };
+    let t = now.as_secs();
+    if t < info.not_before {
+        return Err(webpki::Error::CertNotValidYet {
+            time: now,
+            not_before: unix(info.not_before),
+        });
+    }
+    if t > info.not_after {
+        return Err(webpki::Error::CertExpired {
+            time: now,
+            not_after: unix(info.not_after),
+        });
+    }
+    Ok(())
+}
+
+/// rustls-webpki does not check a CRL's thisUpdate; OpenSSL reports a CRL
+/// issued in the future as 11 "CRL is not yet valid". The CRL webpki uses
+/// for a certificate is the first one with the certificate's issuer.
+fn check_crl_not_yet_valid(
+    store: &TrustStore,
+    issuers: &[&[u8]],
+    t: u64,
+) -> Result<(), Box<InvalidReason>> {
+    for issuer in issuers {
+        let Some(crl) = store
+            .crl_info()
+            .iter()
+            .find(|c| c.issuer.as_slice() == *issuer)
+        else {
+            continue;
+        };
+        if crl.this_update > t {
+            return Err(Box::new(
+                InvalidReason::new(ReasonKind::CrlNotYetValid)
+                    .with_validity(Some(unix(crl.this_update)), crl.next_update.map(unix))
+                    .with_message(format!(
+                        "the CRL issued by \"{}\" is not valid yet",
+                        crl.issuer_dn
+                    )),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An [`ExtendedKeyUsageValidator`] for an [`EkuPolicy`].
+struct EkuValidator<'a>(&'a EkuPolicy);
+
+impl ExtendedKeyUsageValidator for EkuValidator<'_> {
+    fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        let Some(accepted) = self.0.accepted() else {
+            return Ok(());
+        };
+        let mut empty = true;
+        for id in iter {
+            empty = false;
+            let id = id?;
+            if accepted.iter().any(|oid| KeyPurposeId::new(oid) == id) {
+                return Ok(());
+            }
+        }
+        if empty {
+            // No extKeyUsage extension: any purpose (RFC 5280).
+            return Ok(());
+        }
+        // The classifier names the purposes itself (see `wrong_purpose`).
+        Err(webpki::Error::RequiredEkuNotFoundContext(
+            RequiredEkuNotFoundContext {
+                required: KeyUsage::client_auth(),
+                present: Vec::new(),
+            },
+        ))
+    }
+}
+
+/// Turns a webpki error into a reason with context.
+fn explain(
+    settings: &Settings,
+    view: &ChainView<'_>,
+    error: webpki::Error,
+    depth: Option<DepthViolation>,
+    now: UnixTime,
+) -> InvalidReason {
+    let t = now.as_secs();
+    let kind = reason_kind(&error);
+    match error {
+        webpki::Error::MaximumPathDepthExceeded => match depth {
+            Some(v) => {
+                let reason = InvalidReason::new(ReasonKind::ChainTooLong)
+                    .with_limit(settings.max_depth, Some(v.actual));
+                match find_der(view, &v.offending) {
+                    Some(node) => blame(view, reason, node, None),
+                    None => reason,
+                }
+            }
+            None => InvalidReason::new(ReasonKind::ChainTooLong)
+                .with_limit(settings.max_depth, None)
+                .with_message(format!(
+                    "more than {MAX_SUPPORTED_DEPTH} intermediate CAs, the most that are followed"
+                )),
+        },
+        webpki::Error::UnknownIssuer => untrusted_issuer(view, t),
+        webpki::Error::CertExpired { not_after, .. } => {
+            let na = not_after.as_secs();
+            time_reason(
+                view,
+                kind,
+                |c| c.not_after == na && t > c.not_after,
+                |i| i.not_after == na,
+            )
+        }
+        webpki::Error::InvalidCertValidity => {
+            time_reason(view, kind, |c| c.not_before > c.not_after, |_| false)
+        }
+        webpki::Error::CertNotValidYet { not_before, .. } => {
+            let nb = not_before.as_secs();
+            time_reason(
+                view,
+                kind,
+                |c| c.not_before == nb && t < c.not_before,
+                |i| i.not_before == nb,
+            )
+        }
+        webpki::Error::CertRevoked => {
+            let reason = InvalidReason::new(kind);
+            match revoked_node(view) {
+                Some((node, issuer_dn)) => blame(
+                    view,
+                    reason,
+                    node,
+                    Some(format!("listed in the CRL issued by \"{issuer_dn}\"")),
+                ),
+                None => reason,
+            }
+        }
+        webpki::Error::UnknownRevocationStatus => unknown_revocation(settings, view),
+        webpki::Error::CrlExpired { next_update, .. } => {
+            let nu = next_update.as_secs();
+            let reason = InvalidReason::new(kind);
+            match view
+                .store
+                .crl_info()
+                .iter()
+                .find(|c| c.next_update == Some(nu))
+            {
+                Some(crl) => reason
+                    .with_validity(Some(unix(crl.this_update)), Some(next_update))
+                    .with_message(format!(
+                        "the CRL issued by \"{}\" has expired",
+                        crl.issuer_dn
+                    )),
+                None => reason.with_validity(None, Some(next_update)),
+            }
+        }
+        webpki::Error::RequiredEkuNotFoundContext(_) | webpki::Error::EmptyEkuExtension => {
+            wrong_purpose(settings, view)
+        }
+        #[allow(deprecated)]
+        webpki::Error::RequiredEkuNotFound => wrong_purpose(settings, view),
+        webpki::Error::CaUsedAsEndEntity => {
+            // A lone self-signed CA certificate that is not trusted: the
+            // client must first of all use a certificate from a trusted CA
+            // (OpenSSL: 18).
+            let lone_untrusted_root = view.presented.len() == 1
+                && view.is_self_signed(Node::Presented(0))
+                && !is_anchor(view, Node::Presented(0));
+            let kind = if lone_untrusted_root {
+                ReasonKind::SelfSigned
+            } else {
+                ReasonKind::CaUsedAsLeaf
+            };
+            blame(view, InvalidReason::new(kind), Node::Presented(0), None)
+        }
+        webpki::Error::EndEntityUsedAsCa => {
+            let reason = InvalidReason::new(kind);
+            let walk = view.walk();
+            match walk
+                .iter()
+                .skip(1)
+                .find(|&&n| view.cert(n).is_some_and(|c| c.is_ca != Some(true)))
+            {
+                Some(&node) => blame(view, reason, node, None),
+                None => reason,
+            }
+        }
+        webpki::Error::InvalidSignatureForPublicKey => {
+            let reason = InvalidReason::new(kind);
+            match view.bad_signature() {
+                Some(node) => blame(view, reason, node, None),
+                None => reason,
+            }
+        }
+        #[allow(deprecated)]
+        webpki::Error::UnsupportedSignatureAlgorithm
+        | webpki::Error::UnsupportedSignatureAlgorithmContext(_)
+        | webpki::Error::UnsupportedSignatureAlgorithmForPublicKey
+        | webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+            let reason = InvalidReason::new(kind);
+            match view.bad_signature() {
+                Some(node) => {
+                    let algorithm = view
+                        .cert(node)
+                        .map(|c| describe_algorithm(c.signature_algorithm))
+                        .unwrap_or_default();
+                    blame(view, reason, node, Some(format!("signed with {algorithm}")))
+                }
+                None => reason,
+            }
+        }
+        other => InvalidReason::new(kind).with_message(format!("{other:?}")),
+    }
+}
+
+/// The OID of an AlgorithmIdentifier (DER content), dotted.
+fn describe_algorithm(algorithm_id: &[u8]) -> String {
+    let mut reader = crate::der::Reader::new(algorithm_id);
+    match reader.expect(0x06) {
+        Some(oid) => format!("signature algorithm {}", oid_to_string(oid)),
+        None => "an unreadable signature algorithm".to_owned(),
+    }
+}
+
+/// Names the certificate at fault (index and subject for a presented
+/// certificate, a message for a CA-bundle one) and adds `detail`.
+fn blame(
+    view: &ChainView<'_>,
+    reason: InvalidReason,
+    node: Node,
+    detail: Option<String>,
+) -> InvalidReason {
+    match node {
+        Node::Presented(i) => {
+            let reason = reason.with_certificate(i, view.subject_dn(node));
+            match detail {
+                Some(detail) => reason.with_message(detail),
+                None => reason,
+            }
+        }
+        Node::Bundle(_) => {
+            let mut message = format!("the server's CA certificate \"{}\"", view.subject_dn(node));
+            if let Some(detail) = detail {
+                message.push_str(": ");
+                message.push_str(&detail);
+            }
+            reason.with_message(message)
+        }
+    }
+}
+
+fn find_der(view: &ChainView<'_>, der: &[u8]) -> Option<Node> {
+    if let Some(i) = view.presented.iter().position(|c| c.as_ref() == der) {
+        return Some(Node::Presented(i));
+    }
+    view.store
+        .intermediates()
+        .iter()
+        .position(|c| c.as_ref() == der)
+        .map(Node::Bundle)
+}
+
+fn is_anchor(view: &ChainView<'_>, node: Node) -> bool {
+    view.cert(node).is_some_and(|c| {
+        view.store.anchors().iter().any(|a| {
+            a.subject.as_ref() == c.subject && a.subject_public_key_info.as_ref() == c.spki
+        })
+    })
+}
+
+/// nginx's untrusted-issuer codes, from the chain OpenSSL would build:
+/// a lone self-signed certificate is 18, a chain ending in a self-signed
+/// certificate 19, a lone certificate with an unknown issuer 21, anything
+/// else 20. A certificate outside its validity comes first (OpenSSL's last
+/// error would be 9 or 10).
+fn untrusted_issuer(view: &ChainView<'_>, t: u64) -> InvalidReason {
+    let walk = view.walk();
+    for &node in &walk {
+        if let Some(c) = view.cert(node).filter(|c| !c.valid_at(t)) {
+            let kind = if t < c.not_before {
+                ReasonKind::NotYetValid
+            } else {
+                ReasonKind::Expired
+            };
+            return blame(
+                view,
+                InvalidReason::new(kind)
+                    .with_validity(Some(unix(c.not_before)), Some(unix(c.not_after))),
+                node,
+                None,
+            );
+        }
+    }
+    let Some(&top) = walk.last() else {
+        return InvalidReason::new(ReasonKind::UnknownIssuer);
+    };
+    let top_self_issued = view.cert(top).is_some_and(ParsedCert::is_self_issued);
+    let (kind, node) = match (walk.len(), top_self_issued) {
+        (1, true) if view.is_self_signed(top) => (ReasonKind::SelfSigned, top),
+        (1, _) => (ReasonKind::UnknownLeafIssuer, top),
+        (_, true) if view.is_self_signed(top) => (ReasonKind::SelfSignedInChain, top),
+        _ => (ReasonKind::UnknownIssuer, top),
+    };
+    let detail = match (kind, view.cert(node)) {
+        (ReasonKind::UnknownIssuer | ReasonKind::UnknownLeafIssuer, Some(c))
+            if !c.is_self_issued() =>
+        {
+            Some(format!(
+                "its issuer \"{}\" is not a trusted CA",
+                names::name_dn(c.issuer)
+            ))
+        }
+        _ => None,
+    };
+    blame(view, InvalidReason::new(kind), node, detail)
+}
+
+/// Expired / not yet valid: the first certificate matching `cert_matches`
+/// (presented or CA bundle), else the trust anchor matching `anchor_matches`.
+fn time_reason(
+    view: &ChainView<'_>,
+    kind: ReasonKind,
+    cert_matches: impl Fn(&ParsedCert<'_>) -> bool,
+    anchor_matches: impl Fn(&crate::trust_store::CaInfo) -> bool,
+) -> InvalidReason {
+    let reason = InvalidReason::new(kind);
+    if let Some((node, c)) = view
+        .candidates()
+        .into_iter()
+        .find_map(|n| view.cert(n).filter(|c| cert_matches(c)).map(|c| (n, *c)))
+    {
+        return blame(
+            view,
+            reason.with_validity(Some(unix(c.not_before)), Some(unix(c.not_after))),
+            node,
+            None,
+        );
+    }
+    match view.store.anchor_info().iter().find(|i| anchor_matches(i)) {
+        Some(info) => reason
+            .with_validity(Some(unix(info.not_before)), Some(unix(info.not_after)))
+            .with_message(format!(
+                "the server's trusted CA certificate \"{}\"",
+                info.subject_dn
+            )),
+        None => reason,
+    }
+}
+
+/// The certificate listed in a CRL, and that CRL's issuer.
+fn revoked_node(view: &ChainView<'_>) -> Option<(Node, String)> {
+    let store = view.store;
+    view.candidates().into_iter().find_map(|node| {
+        let cert = view.cert(node)?;
+        store
+            .crls()
+            .iter()
+            .zip(store.crl_info())
+            .filter(|(_, info)| info.issuer.as_slice() == cert.issuer)
+            .find(|(crl, _)| matches!(crl.find_serial(cert.serial), Ok(Some(_))))
+            .map(|(_, info)| (node, info.issuer_dn.clone()))
+    })
+}
+
+/// The first certificate in scope whose issuer has no CRL; a CRL that is
+/// not valid yet is reported as such.
+fn unknown_revocation(settings: &Settings, view: &ChainView<'_>) -> InvalidReason {
+    let walk = view.walk();
+    let in_scope = match settings.crl_scope {
+        CrlScope::Leaf => &walk[..walk.len().min(1)],
+        CrlScope::Chain => &walk[..],
+    };
+    for &node in in_scope {
+        let Some(cert) = view.cert(node) else {
+            continue;
+        };
+        let crls: Vec<_> = view
+            .store
+            .crl_info()
+            .iter()
+            .filter(|c| c.issuer.as_slice() == cert.issuer)
+            .collect();
+        if crls.is_empty() {
+            let detail = format!(
+                "no CRL issued by \"{}\" is configured",
+                names::name_dn(cert.issuer)
+            );
+            return blame(
+                view,
+                InvalidReason::new(ReasonKind::UnknownRevocationStatus),
+                node,
+                Some(detail),
+            );
+        }
+    }
+    InvalidReason::new(ReasonKind::UnknownRevocationStatus)
+}
+
+/// The first certificate whose extended key usage the policy refuses.
+fn wrong_purpose(settings: &Settings, view: &ChainView<'_>) -> InvalidReason {
+    let reason = InvalidReason::new(ReasonKind::InvalidPurpose);
+    let found = view.candidates().into_iter().find_map(|node| {
+        let oids = view.cert(node)?.eku_oids()?;
+        (!settings.eku.allows(Some(&oids))).then_some((node, oids))
+    });
+    match found {
+        Some((node, oids)) => {
+            let present: Vec<String> = oids.iter().map(|o| oid_to_string(o)).collect();
+            let present = if present.is_empty() {
+                "an empty extended key usage".to_owned()
+            } else {
+                format!("extended key usage {}", present.join(", "))
+            };
+            let detail = format!("{present}; required: {}", settings.eku);
+            blame(view, reason, node, Some(detail))
+        }
+        None => reason,
+    }
+}

@@ -1,0 +1,161 @@
+//! Authorization of verified client certificates: which of the clients the
+//! trust store accepts may use a route. See [`Authorize`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use mtls_status::ClientIdentity;
+
+/// Decides whether a verified client may use a route.
+///
+/// Return `Ok(())` to let the request through, or `Err(why)` to answer 403;
+/// `why` is a short explanation without a final period (e.g. `"not in the
+/// allow-list"`), put in the 403's `detail` and in the log. Do not put
+/// secrets in it: the client reads it.
+///
+/// Give one to [`VerifyClientLayer::authorize`](crate::VerifyClientLayer::authorize):
+/// a closure taking `&ClientIdentity` and returning `bool` or
+/// `Result<(), impl Into<Cow<str>>>`, a ready-made
+/// [`AllowList`](crate::AllowList), or your own type.
+///
+/// A policy only ever sees a **verified** identity. When a route has a policy
+/// and a request passes its [`VerifyMode`](mtls_status::VerifyMode) without a
+/// verified certificate (no certificate under `Optional`, an untrusted one
+/// under `OptionalNoCa`, anything under `Off`), the layer answers 403: a
+/// policy about who the client is cannot be satisfied by a client that has
+/// not proved who it is.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use bytes::Bytes;
+/// use http::{Request, Response, StatusCode};
+/// use http_body_util::Full;
+/// use mtls_status::{ClientAuthOutcome, ClientIdentity, VerifyMode};
+/// use mtls_status_tower::VerifyClientLayer;
+/// use tower::{ServiceBuilder, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Only clients whose subject is in the "ops" organizational unit.
+/// let layer = VerifyClientLayer::new()
+///     .mode(VerifyMode::Optional)
+///     .authorize(|client: &ClientIdentity| client.subject_dn().contains("OU=ops"));
+/// let service = ServiceBuilder::new()
+///     .layer(layer)
+///     .service(service_fn(|_req: Request<String>| async {
+///         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+///     }));
+///
+/// // `Optional` lets a client without a certificate through the mode, but
+/// // the policy needs a verified identity: 403.
+/// let mut request = Request::new(String::new());
+/// request.extensions_mut().insert(Arc::new(ClientAuthOutcome::None));
+/// let response = service.oneshot(request).await?;
+/// assert_eq!(response.status(), StatusCode::FORBIDDEN);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Implemented for closures `Fn(&ClientIdentity) -> R` where `R` is `bool`
+/// or `Result<(), E>` with `E: Into<Cow<'static, str>>` (`String`,
+/// `&'static str`). Closures need their argument's type spelled out
+/// (`|client: &ClientIdentity| ...`) so that they accept any lifetime.
+///
+/// ```
+/// use mtls_status::ClientIdentity;
+/// use mtls_status_tower::Authorize;
+///
+/// fn assert_policy(_: impl Authorize) {}
+/// assert_policy(|client: &ClientIdentity| client.spiffe_id().is_some());
+/// assert_policy(|client: &ClientIdentity| {
+///     if client.dns_names().iter().any(|name| name.ends_with(".internal")) {
+///         Ok(())
+///     } else {
+///         Err(format!("{} has no .internal DNS name", client.subject_dn()))
+///     }
+/// });
+/// ```
+pub trait Authorize: Send + Sync + 'static {
+    /// `Ok(())` if `client` may use the route, `Err(why)` otherwise.
+    ///
+    /// # Errors
+    ///
+    /// The explanation for the 403 when `client` is not allowed.
+    fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>>;
+}
+
+/// What an authorization closure may return: `bool`, or `Result<(), E>`
+/// with an explanation `E: Into<Cow<'static, str>>`.
+pub trait AuthorizeOutput {
+    /// The result as [`Authorize::authorize`] returns it.
+    ///
+    /// # Errors
+    ///
+    /// The explanation for the 403.
+    fn into_authorization(self) -> Result<(), Cow<'static, str>>;
+}
+
+/// The explanation used when a `bool` policy says no.
+pub const NOT_ALLOWED_BY_POLICY: &str = "not allowed by this resource's policy";
+
+impl AuthorizeOutput for bool {
+    fn into_authorization(self) -> Result<(), Cow<'static, str>> {
+        if self {
+            Ok(())
+        } else {
+            Err(Cow::Borrowed(NOT_ALLOWED_BY_POLICY))
+        }
+    }
+}
+
+impl<E: Into<Cow<'static, str>>> AuthorizeOutput for Result<(), E> {
+    fn into_authorization(self) -> Result<(), Cow<'static, str>> {
+        self.map_err(Into::into)
+    }
+}
+
+impl<F, R> Authorize for F
+where
+    F: Fn(&ClientIdentity) -> R + Send + Sync + 'static,
+    R: AuthorizeOutput,
+{
+    fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>> {
+        self(client).into_authorization()
+    }
+}
+
+/// A type-erased policy, as the layer stores it. `Debug` prints only that a
+/// policy is there.
+#[derive(Clone)]
+pub(crate) struct Policy(pub(crate) Arc<dyn Authorize>);
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Policy(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_convert() {
+        assert_eq!(true.into_authorization(), Ok(()));
+        assert_eq!(
+            false.into_authorization(),
+            Err(Cow::Borrowed(NOT_ALLOWED_BY_POLICY))
+        );
+        assert_eq!(
+            Err::<(), _>("nope").into_authorization(),
+            Err(Cow::Borrowed("nope"))
+        );
+        assert_eq!(
+            Err::<(), _>(String::from("no")).into_authorization(),
+            Err(Cow::Owned(String::from("no")))
+        );
+        assert_eq!(Ok::<(), String>(()).into_authorization(), Ok(()));
+    }
+}

@@ -1,0 +1,143 @@
+//! [`VerifyClientLayer`]: one route's client-certificate policy.
+
+use std::sync::Arc;
+
+use mtls_status::{AnswerStyle, ForwardHeaders, VerifyMode};
+use tower_layer::Layer;
+
+use super::VerifyClient;
+use crate::authorize::{Authorize, Policy};
+use crate::metrics::ClientAuthMetrics;
+
+/// Applies a route's client-certificate policy: [`VerifyMode`], optional
+/// authorization, answer style and identity-header forwarding.
+///
+/// Each instance is configured on its own, so different routes can carry
+/// different layers (axum: `route_layer` per route). Cloning is cheap (one
+/// `Arc`). The defaults are nginx's once client verification is configured,
+/// plus this crate's stricter habits:
+///
+/// | setting | default | change with |
+/// |---|---|---|
+/// | mode | [`VerifyMode::On`]: no certificate 496, invalid 495 | [`mode`](Self::mode) |
+/// | authorization | none: every verified client passes | [`authorize`](Self::authorize) |
+/// | answers | [`AnswerStyle::Explicit`]: 495/496 + problem+json | [`style`](Self::style) |
+/// | accepted CAs in 495/496 details | none listed | [`accepted_cas`](Self::accepted_cas) |
+/// | identity headers | incoming ones stripped, none set | [`forward`](Self::forward) |
+/// | counters | none | [`metrics`](Self::metrics) |
+///
+/// Incoming identity headers (`X-SSL-Client-*`, `x-forwarded-client-cert`,
+/// ...) are stripped from every request that reaches the inner service,
+/// whatever the mode and forwarding: a client can never choose its identity.
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct VerifyClientLayer {
+    pub(crate) config: Arc<Config>,
+}
+
+/// What a layer and its services share.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Config {
+    pub(crate) mode: VerifyMode,
+    pub(crate) style: AnswerStyle,
+    pub(crate) forward: ForwardHeaders,
+    /// Whether `forward` sets any header (it always strips).
+    pub(crate) forwards: bool,
+    pub(crate) accepted_cas: Vec<String>,
+    pub(crate) policy: Option<Policy>,
+    pub(crate) metrics: Option<ClientAuthMetrics>,
+}
+
+impl VerifyClientLayer {
+    /// A layer with the defaults above: mode `On`, no authorization,
+    /// explicit answers, no forwarding, no counters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How strictly the route requires a certificate (nginx's
+    /// `ssl_verify_client`). Default [`VerifyMode::On`].
+    ///
+    /// | outcome | `On` | `Optional` | `OptionalNoCa` | `Off` |
+    /// |---|---|---|---|---|
+    /// | no certificate | 496 | pass | pass | pass |
+    /// | untrusted issuer | 495 | 495 | pass | pass |
+    /// | other failure (expired, revoked, ...) | 495 | 495 | 495 | pass |
+    /// | verified | pass | pass | pass | pass |
+    ///
+    /// The mode of a route can only be as strict as the listener allows: with
+    /// `Off` at the TLS level no certificate is requested, so every outcome
+    /// is "no certificate".
+    pub fn mode(mut self, mode: VerifyMode) -> Self {
+        Arc::make_mut(&mut self.config).mode = mode;
+        self
+    }
+
+    /// How rejections are answered. Default [`AnswerStyle::Explicit`]
+    /// (495 / 496 with reason phrases and an `application/problem+json`
+    /// body); [`AnswerStyle::Nginx`] answers `400 Bad Request` with nginx's
+    /// exact HTML pages. 403 stays 403 in both.
+    pub fn style(mut self, style: AnswerStyle) -> Self {
+        Arc::make_mut(&mut self.config).style = style;
+        self
+    }
+
+    /// Which identity headers the inner service receives:
+    /// [`ForwardHeaders::nginx`] (`X-SSL-Client-Verify`, `-S-DN`, ...),
+    /// [`ForwardHeaders::xfcc`] (Envoy's `x-forwarded-client-cert`), or the
+    /// default [`ForwardHeaders::none`]. Incoming copies are stripped in
+    /// every case.
+    pub fn forward(mut self, forward: ForwardHeaders) -> Self {
+        let config = Arc::make_mut(&mut self.config);
+        config.forwards = forward != ForwardHeaders::none();
+        config.forward = forward;
+        self
+    }
+
+    /// The RFC 2253 names of the CAs the server accepts, listed in the
+    /// `detail` of explicit 496 answers and of 495 answers for an untrusted
+    /// issuer, so the client knows what to present. Default: none listed.
+    pub fn accepted_cas<I, S>(mut self, cas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Arc::make_mut(&mut self.config).accepted_cas = cas.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Authorizes verified clients with `policy`: a closure
+    /// `|client: &ClientIdentity| -> bool` (or `-> Result<(), String>`), or an
+    /// [`AllowList`](crate::AllowList). A verified client the policy refuses
+    /// gets 403.
+    ///
+    /// The policy applies after the mode: requests the mode rejects get 495
+    /// or 496 first. A request that passes the mode **without** a verified
+    /// certificate (no certificate under `Optional`, an untrusted one under
+    /// `OptionalNoCa`, anything under `Off`) also gets 403: a policy about
+    /// the client's identity cannot be satisfied without one. Replaces any
+    /// previous policy.
+    pub fn authorize(mut self, policy: impl Authorize) -> Self {
+        Arc::make_mut(&mut self.config).policy = Some(Policy(Arc::new(policy)));
+        self
+    }
+
+    /// Counts requests by outcome and rejections by reason into `metrics`
+    /// (shared by every clone; read with
+    /// [`ClientAuthMetrics::snapshot`]). Default: not counted.
+    pub fn metrics(mut self, metrics: ClientAuthMetrics) -> Self {
+        Arc::make_mut(&mut self.config).metrics = Some(metrics);
+        self
+    }
+}
+
+impl<S> Layer<S> for VerifyClientLayer {
+    type Service = VerifyClient<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        VerifyClient {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The layer against real outcomes: identities parsed from certificates that
+//! `mtls-testpki` generates, fed through `tower::ServiceExt::oneshot`.
+//!
+//! End-to-end tests over real TLS handshakes live in the axum crate and the
+//! workspace `tests/` package; these pin the layer's own decisions.
+
+mod authorize;
+mod fixtures;
+mod forwarding;
+mod harness;
+mod logging;
+mod matrix;
+mod metrics;

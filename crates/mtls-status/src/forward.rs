@@ -1,0 +1,280 @@
+//! Identity headers for the inner service: stripping incoming copies, and
+//! setting nginx-style `X-SSL-Client-*` headers or Envoy's
+//! `x-forwarded-client-cert`.
+//!
+//! A client must never be able to choose its own identity: every header this
+//! module could set, and the spellings other proxies use, are removed from the
+//! request first, whether or not forwarding is on.
+//!
+//! ```
+//! use http::HeaderMap;
+//! use mtls_status::{ClientAuthOutcome, forward::{ForwardHeaders, X_SSL_CLIENT_VERIFY}};
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("x-ssl-client-verify", "SUCCESS".parse().unwrap()); // a spoofing attempt
+//! headers.insert("x-forwarded-client-cert", "Hash=abc".parse().unwrap());
+//!
+//! ForwardHeaders::nginx().apply(&mut headers, &ClientAuthOutcome::None);
+//! assert_eq!(headers[X_SSL_CLIENT_VERIFY], "NONE");
+//! assert!(headers.get("x-forwarded-client-cert").is_none());
+//! ```
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::identity::ClientIdentity;
+use crate::outcome::ClientAuthOutcome;
+
+/// `X-SSL-Client-Verify`: `$ssl_client_verify`.
+pub const X_SSL_CLIENT_VERIFY: HeaderName = HeaderName::from_static("x-ssl-client-verify");
+/// `X-SSL-Client-S-DN`: `$ssl_client_s_dn`.
+pub const X_SSL_CLIENT_S_DN: HeaderName = HeaderName::from_static("x-ssl-client-s-dn");
+/// `X-SSL-Client-I-DN`: `$ssl_client_i_dn`.
+pub const X_SSL_CLIENT_I_DN: HeaderName = HeaderName::from_static("x-ssl-client-i-dn");
+/// `X-SSL-Client-Serial`: `$ssl_client_serial`.
+pub const X_SSL_CLIENT_SERIAL: HeaderName = HeaderName::from_static("x-ssl-client-serial");
+/// `X-SSL-Client-Fingerprint`: `$ssl_client_fingerprint` (SHA-1).
+pub const X_SSL_CLIENT_FINGERPRINT: HeaderName =
+    HeaderName::from_static("x-ssl-client-fingerprint");
+/// `X-SSL-Client-Cert`: `$ssl_client_escaped_cert`.
+pub const X_SSL_CLIENT_CERT: HeaderName = HeaderName::from_static("x-ssl-client-cert");
+/// Envoy's `x-forwarded-client-cert`.
+pub const X_FORWARDED_CLIENT_CERT: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
+
+/// Exact names removed from every request, besides the prefixes in
+/// [`STRIPPED_PREFIXES`]: Envoy's and ingress-nginx's spellings.
+pub const STRIPPED_NAMES: &[&str] = &[
+    "x-forwarded-client-cert",
+    "ssl-client-verify",
+    "ssl-client-subject-dn",
+    "ssl-client-issuer-dn",
+    "ssl-client-cert",
+];
+
+/// Name prefixes removed from every request: nginx-style `x-ssl-client-*`,
+/// `ssl-client-*`, and Traefik's `x-forwarded-tls-client-cert*`.
+pub const STRIPPED_PREFIXES: &[&str] = &[
+    "x-ssl-client-",
+    "ssl-client-",
+    "x-forwarded-tls-client-cert",
+];
+
+/// Whether `name` is an identity header a client must not be able to send.
+///
+/// ```
+/// use mtls_status::forward::is_identity_header;
+/// assert!(is_identity_header(&http::HeaderName::from_static("x-ssl-client-s-dn")));
+/// assert!(is_identity_header(&http::HeaderName::from_static("x-forwarded-client-cert")));
+/// assert!(!is_identity_header(&http::HeaderName::from_static("x-request-id")));
+/// ```
+pub fn is_identity_header(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    STRIPPED_NAMES.contains(&name)
+        || STRIPPED_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+}
+
+/// Removes every identity header (see [`is_identity_header`]); returns how
+/// many values were removed.
+pub fn strip_identity_headers(headers: &mut HeaderMap) -> usize {
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_identity_header(name))
+        .cloned()
+        .collect();
+    names
+        .iter()
+        .map(|name| match headers.remove(name) {
+            Some(_) => 1,
+            None => 0,
+        })
+        .sum()
+}
+
+/// Which identity headers the inner service receives. Incoming copies are
+/// always stripped by [`apply`](Self::apply), whatever is chosen here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForwardHeaders {
+    nginx: bool,
+    cert: bool,
+    xfcc: bool,
+    xfcc_by: Option<String>,
+}
+
+impl ForwardHeaders {
+    /// Strip incoming identity headers and set none (the default).
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// nginx-style headers: `X-SSL-Client-Verify`, `-S-DN`, `-I-DN`,
+    /// `-Serial`, `-Fingerprint`, with nginx's variable formats.
+    pub fn nginx() -> Self {
+        Self {
+            nginx: true,
+            ..Self::default()
+        }
+    }
+
+    /// Envoy's `x-forwarded-client-cert` with `Hash`, `Subject`, `URI` and
+    /// `DNS` for a verified client (and `Cert` with [`with_cert`](Self::with_cert)).
+    pub fn xfcc() -> Self {
+        Self {
+            xfcc: true,
+            ..Self::default()
+        }
+    }
+
+    /// Also forward the certificate itself: `X-SSL-Client-Cert` (escaped
+    /// PEM) for nginx style, `Cert=` for XFCC.
+    #[must_use]
+    pub fn with_cert(mut self) -> Self {
+        self.cert = true;
+        self
+    }
+
+    /// Also set nginx-style headers.
+    #[must_use]
+    pub fn with_nginx(mut self) -> Self {
+        self.nginx = true;
+        self
+    }
+
+    /// Also set `x-forwarded-client-cert`.
+    #[must_use]
+    pub fn with_xfcc(mut self) -> Self {
+        self.xfcc = true;
+        self
+    }
+
+    /// The XFCC `By=` element: this server's own URI SAN, as Envoy does.
+    #[must_use]
+    pub fn xfcc_by(mut self, uri: impl Into<String>) -> Self {
+        self.xfcc_by = Some(uri.into());
+        self
+    }
+
+    /// Strips every incoming identity header, then sets the chosen ones for
+    /// `outcome`. nginx-style headers are set for every outcome (`NONE`,
+    /// `FAILED:…` with the presented certificate's names, `SUCCESS`); XFCC
+    /// only for a verified client, as Envoy.
+    pub fn apply(&self, headers: &mut HeaderMap, outcome: &ClientAuthOutcome) {
+        strip_identity_headers(headers);
+        if self.nginx {
+            set(
+                headers,
+                X_SSL_CLIENT_VERIFY,
+                outcome.ssl_client_verify().into_owned(),
+            );
+            if let Some(identity) = outcome.presented_identity() {
+                set(headers, X_SSL_CLIENT_S_DN, identity.subject_dn().to_owned());
+                set(headers, X_SSL_CLIENT_I_DN, identity.issuer_dn().to_owned());
+                set(headers, X_SSL_CLIENT_SERIAL, identity.serial().to_owned());
+                set(
+                    headers,
+                    X_SSL_CLIENT_FINGERPRINT,
+                    identity.fingerprint_sha1().to_owned(),
+                );
+                if self.cert {
+                    set(headers, X_SSL_CLIENT_CERT, identity.escaped_pem());
+                }
+            }
+        }
+        if let (true, Some(identity)) = (self.xfcc, outcome.identity()) {
+            set(
+                headers,
+                X_FORWARDED_CLIENT_CERT,
+                xfcc_element(identity, self.xfcc_by.as_deref(), self.cert),
+            );
+        }
+    }
+}
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: String) {
+    // Our values are printable ASCII by construction (DNs escape control and
+    // non-ASCII bytes); a value that still fails is left out, never panics.
+    if let Ok(value) = HeaderValue::try_from(value) {
+        headers.insert(name, value);
+    }
+}
+
+/// One `x-forwarded-client-cert` element for a verified client, in Envoy's
+/// format: `By=…;Hash=<sha256>;Cert="…";Subject="<RFC 2253>";URI=…;DNS=…`.
+///
+/// Keys are separated by `;`; values containing `,`, `;` or `=` are quoted
+/// with `"` escaped as `\"`; `Subject` is always quoted.
+pub fn xfcc_element(identity: &ClientIdentity, by: Option<&str>, with_cert: bool) -> String {
+    let mut parts = Vec::new();
+    if let Some(by) = by {
+        parts.push(format!("By={}", xfcc_value(by, false)));
+    }
+    parts.push(format!("Hash={}", identity.fingerprint_sha256()));
+    if with_cert {
+        parts.push(format!(
+            "Cert={}",
+            xfcc_value(&identity.escaped_pem(), true)
+        ));
+    }
+    parts.push(format!(
+        "Subject={}",
+        xfcc_value(identity.subject_dn(), true)
+    ));
+    for uri in identity.uris() {
+        parts.push(format!("URI={}", xfcc_value(uri, false)));
+    }
+    for dns in identity.dns_names() {
+        parts.push(format!("DNS={}", xfcc_value(dns, false)));
+    }
+    parts.join(";")
+}
+
+fn xfcc_value(value: &str, always_quote: bool) -> String {
+    if always_quote || value.contains([',', ';', '=', '"']) {
+        format!("\"{}\"", value.replace('"', "\\\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_every_spelling_and_keeps_others() {
+        let mut headers = HeaderMap::new();
+        for name in [
+            "x-ssl-client-verify",
+            "X-SSL-Client-S-DN",
+            "x-ssl-client-anything",
+            "x-forwarded-client-cert",
+            "ssl-client-subject-dn",
+            "x-forwarded-tls-client-cert-info",
+            "x-request-id",
+        ] {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).expect("valid name"),
+                HeaderValue::from_static("spoofed"),
+            );
+        }
+        headers.append("x-ssl-client-verify", HeaderValue::from_static("SUCCESS"));
+        assert_eq!(strip_identity_headers(&mut headers), 6);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key("x-request-id"));
+    }
+
+    #[test]
+    fn none_forwarding_still_strips() {
+        let mut headers = HeaderMap::new();
+        headers.insert(X_SSL_CLIENT_VERIFY, HeaderValue::from_static("SUCCESS"));
+        ForwardHeaders::none().apply(&mut headers, &ClientAuthOutcome::None);
+        assert!(headers.is_empty());
+    }
+
+    #[test]
+    fn xfcc_quoting() {
+        assert_eq!(xfcc_value("spiffe://a/b", false), "spiffe://a/b");
+        assert_eq!(xfcc_value("a,b", false), "\"a,b\"");
+        assert_eq!(xfcc_value("CN=\"x\"", true), "\"CN=\\\"x\\\"\"");
+    }
+}
