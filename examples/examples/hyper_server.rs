@@ -12,7 +12,6 @@
 //! without, prints both answers and exits.
 
 use std::convert::Infallible;
-use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +23,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use mtls_examples::https_get;
+use mtls_examples::{BoxError, https_get};
 use mtls_status::{ForwardHeaders, VerifyMode};
 use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStore,
@@ -36,22 +35,29 @@ use tokio::net::TcpStream;
 use tower::{ServiceBuilder, service_fn};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> Result<(), BoxError> {
     let pki = Pki::generate();
     let addr = start_server(&pki).await?;
     println!("hyper server on https://{addr}\n");
 
     for (name, client) in [
-        ("valid client certificate", Some(&pki.valid_via_intermediate)),
+        (
+            "valid client certificate",
+            Some(&pki.valid_via_intermediate),
+        ),
         ("no client certificate", None),
     ] {
         let reply = https_get(addr, &pki.root, client, "/").await?;
-        println!("== {name}\nHTTP/1.1 {}\n{}\n", reply.status_line(), reply.body.trim_end());
+        println!(
+            "== {name}\nHTTP/1.1 {}\n{}\n",
+            reply.status_line(),
+            reply.body.trim_end()
+        );
     }
     Ok(())
 }
 
-async fn start_server(pki: &Pki) -> Result<SocketAddr, Box<dyn Error>> {
+async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let store = TrustStore::builder().ca_pem(pki.ca_bundle_pem()).build()?;
     let classifier =
@@ -83,9 +89,7 @@ async fn start_server(pki: &Pki) -> Result<SocketAddr, Box<dyn Error>> {
 
 /// Serves one connection: every request gets the connection's verdict in
 /// its extensions, then passes `VerifyClientLayer`.
-async fn serve_connection(
-    stream: MtlsStream<TcpStream>,
-) -> Result<(), Box<dyn Error + Send + Sync>> {
+async fn serve_connection(stream: MtlsStream<TcpStream>) -> Result<(), BoxError> {
     let outcome = Arc::clone(stream.outcome());
     let service = ServiceBuilder::new()
         .map_request(move |mut request: Request<Incoming>| {

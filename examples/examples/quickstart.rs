@@ -15,7 +15,6 @@
 //! set `ssl_verify_client` per server block. The PKI is thrown away at exit
 //! (generated in memory by `mtls-testpki`); the crypto provider is ring.
 
-use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -23,7 +22,7 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use mtls_examples::https_get;
+use mtls_examples::{BoxError, https_get};
 use mtls_status::VerifyMode;
 use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt, VerifiedClient};
 use mtls_status_rustls::{
@@ -34,7 +33,7 @@ use mtls_testpki::{Leaf, Pki};
 use serde_json::{Value, json};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> Result<(), BoxError> {
     // A throwaway PKI: root + intermediate CA, a server certificate for
     // localhost, and clients of every kind.
     let pki = Pki::generate();
@@ -42,7 +41,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let bob = pki.root.leaf("bob").build();
 
     let addr = start_server(&pki).await?;
-    println!("axum server on https://{addr} (client CAs: root + intermediate of a throwaway PKI)\n");
+    println!(
+        "axum server on https://{addr} (client CAs: root + intermediate of a throwaway PKI)\n"
+    );
 
     let clients: [(&str, Option<&Leaf>); 6] = [
         ("no certificate", None),
@@ -63,7 +64,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 Value::Null if body.get("identity").is_some() => "anonymous".to_owned(),
                 _ => "-".to_owned(),
             };
-            rows.push([name.to_owned(), path.to_owned(), reply.status_line(), reason, identity]);
+            rows.push([
+                name.to_owned(),
+                path.to_owned(),
+                reply.status_line(),
+                reason,
+                identity,
+            ]);
         }
     }
     print_table(["client", "path", "status", "reason", "identity"], &rows);
@@ -76,7 +83,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
 /// The whole server side: trust store → classifier → rustls config →
 /// listener → axum with one `VerifyClientLayer` per route.
-async fn start_server(pki: &Pki) -> Result<SocketAddr, Box<dyn Error>> {
+async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
     // The application picks the crypto provider; the library never does.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
 
@@ -144,7 +151,10 @@ async fn whoami(client: Option<VerifiedClient>) -> impl IntoResponse {
 }
 
 fn json_response(value: Value) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], value.to_string())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
 }
 
 /// Prints `rows` under `headers`, each column as wide as its widest cell.
@@ -164,7 +174,12 @@ fn print_table<const N: usize>(headers: [&str; N], rows: &[[String; N]]) {
         println!("{}", padded.join("  ").trim_end());
     };
     line(headers);
-    line(widths.map(|width| "-".repeat(width)).each_ref().map(String::as_str));
+    line(
+        widths
+            .map(|width| "-".repeat(width))
+            .each_ref()
+            .map(String::as_str),
+    );
     for row in rows {
         line(row.each_ref().map(String::as_str));
     }

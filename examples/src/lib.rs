@@ -81,11 +81,10 @@ async fn get(
 ) -> Result<Reply, BoxError> {
     let mut roots = RootCertStore::empty();
     roots.add(server_ca.cert_der())?;
-    let builder = ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots);
+    let builder =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots);
     let mut config = match client {
         Some(leaf) => builder.with_client_auth_cert(leaf.chain(), leaf.key_der())?,
         None => builder.with_no_client_auth(),

@@ -119,9 +119,8 @@ fn parse_eku(value: &str) -> Result<EkuPolicy, String> {
         "client" | "clientauth" => Ok(EkuPolicy::client_auth()),
         "server" | "serverauth" => Ok(EkuPolicy::server_auth()),
         "any" => Ok(EkuPolicy::any()),
-        _ => EkuPolicy::oid(value).map_err(|error| {
-            format!("expected client, server, any or a dotted OID: {error}")
-        }),
+        _ => EkuPolicy::oid(value)
+            .map_err(|error| format!("expected client, server, any or a dotted OID: {error}")),
     }
 }
 
@@ -182,7 +181,10 @@ fn presented_chain(args: &CheckArgs) -> Result<Option<Vec<CertificateDer<'static
 
 /// A verified chain whose leaf lacks an expected name becomes
 /// `Invalid(name_mismatch)`.
-fn check_names(outcome: Arc<ClientAuthOutcome>, expected: &[ExpectedName]) -> Arc<ClientAuthOutcome> {
+fn check_names(
+    outcome: Arc<ClientAuthOutcome>,
+    expected: &[ExpectedName],
+) -> Arc<ClientAuthOutcome> {
     let ClientAuthOutcome::Verified(id) = &*outcome else {
         return outcome;
     };

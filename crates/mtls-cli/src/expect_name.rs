@@ -82,7 +82,9 @@ fn dns_matches(san: &str, name: &str) -> bool {
         return true;
     }
     match (san.strip_prefix("*."), name.split_once('.')) {
-        (Some(suffix), Some((label, rest))) => !label.is_empty() && rest.eq_ignore_ascii_case(suffix),
+        (Some(suffix), Some((label, rest))) => {
+            !label.is_empty() && rest.eq_ignore_ascii_case(suffix)
+        }
         _ => false,
     }
 }
@@ -102,14 +104,24 @@ mod tests {
 
     #[test]
     fn parse_names() {
-        assert_eq!(parse("dns:a.example"), Ok(ExpectedName::Dns("a.example".into())));
-        assert_eq!(parse("IP:::1"), Ok(ExpectedName::Ip("::1".parse().expect("ip"))));
+        assert_eq!(
+            parse("dns:a.example"),
+            Ok(ExpectedName::Dns("a.example".into()))
+        );
+        assert_eq!(
+            parse("IP:::1"),
+            Ok(ExpectedName::Ip("::1".parse().expect("ip")))
+        );
         assert_eq!(
             parse("uri:spiffe://example.org/a"),
             Ok(ExpectedName::Uri("spiffe://example.org/a".into()))
         );
         assert!(parse("ip:nope").is_err());
-        assert!(parse("host:x").unwrap_err().contains("dns, ip, email or uri"));
+        assert!(
+            parse("host:x")
+                .unwrap_err()
+                .contains("dns, ip, email or uri")
+        );
         assert!(parse("dns:").is_err());
         assert!(parse("plain").is_err());
     }

@@ -83,7 +83,11 @@ pub(crate) fn run(args: LintArgs) -> Result<u8, CliError> {
         args.verify_client,
         args.verify_depth,
     );
-    Ok(if has_errors(&lints) { EXIT_ERROR } else { EXIT_OK })
+    Ok(if has_errors(&lints) {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {

@@ -10,6 +10,9 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyD
 
 use crate::error::CliError;
 
+/// The PEM blocks of a file: their kinds and DER contents.
+type Sections = Vec<(SectionKind, Vec<u8>)>;
+
 /// The largest input file read (certificates, keys, CRLs, bundles).
 const MAX_FILE: u64 = 16 * 1024 * 1024;
 
@@ -124,7 +127,7 @@ fn sections(
     path: &Path,
     flag: &str,
     expected: &str,
-) -> Result<Option<Vec<(SectionKind, Vec<u8>)>>, CliError> {
+) -> Result<Option<Sections>, CliError> {
     if !looks_like_pem(bytes) {
         return Ok(None);
     }
@@ -170,7 +173,7 @@ fn nothing_of_kind(
     flag: &str,
     what: &str,
     markers: &str,
-    sections: &[(SectionKind, Vec<u8>)],
+    sections: &Sections,
 ) -> CliError {
     let found: Vec<&str> = sections.iter().map(|(kind, _)| kind_name(*kind)).collect();
     let found = if found.is_empty() {
@@ -203,7 +206,7 @@ fn describe_pem_error(error: &pem::Error) -> String {
     match error {
         pem::Error::MissingSectionEnd { end_marker } => {
             format!(
-                "missing end line \"{}\"",
+                "missing end line \"-----END {}-----\"",
                 String::from_utf8_lossy(end_marker).trim()
             )
         }
@@ -223,7 +226,8 @@ mod tests {
     use super::*;
 
     fn temp(name: &str, contents: &[u8]) -> std::path::PathBuf {
-        let path = std::env::temp_dir().join(format!("mtls-cli-load-{}-{name}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("mtls-cli-load-{}-{name}", std::process::id()));
         std::fs::write(&path, contents).expect("write temp file");
         path
     }
@@ -233,14 +237,18 @@ mod tests {
         let leaf = mtls_testpki::self_signed_client("x");
         let path = temp("key.pem", leaf.key_pem().as_bytes());
         let error = certificates(&path, "--cert").expect_err("a key is not a certificate");
+        let key = private_key(&path, "--key");
+        std::fs::remove_file(&path).ok();
+        assert!(key.is_ok());
         let message = error.to_string();
         assert!(matches!(error, CliError::Unsupported(_)));
         assert!(message.starts_with("--cert "), "{message}");
         assert!(message.contains(&path.display().to_string()), "{message}");
         assert!(message.contains("contains no certificate"), "{message}");
-        assert!(message.contains("found: a private key (PRIVATE KEY)"), "{message}");
-        assert!(private_key(&path, "--key").is_ok());
-        std::fs::remove_file(path).ok();
+        assert!(
+            message.contains("found: a private key (PRIVATE KEY)"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -248,7 +256,9 @@ mod tests {
         let error = certificates(Path::new("/nonexistent/x.pem"), "--ca").expect_err("missing");
         assert!(matches!(error, CliError::Io(_)));
         assert!(
-            error.to_string().starts_with("cannot read --ca /nonexistent/x.pem: "),
+            error
+                .to_string()
+                .starts_with("cannot read --ca /nonexistent/x.pem: "),
             "{error}"
         );
     }
@@ -257,11 +267,16 @@ mod tests {
     fn broken_pem_and_garbage() {
         let path = temp("broken.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n");
         let error = certificates(&path, "--cert").expect_err("no END line");
-        assert!(error.to_string().contains("missing end line \"-----END CERTIFICATE-----\""), "{error}");
-        let path2 = temp("garbage.txt", b"hello");
-        let error = crls(&path2, "--crl").expect_err("garbage");
-        assert!(error.to_string().contains("neither PEM nor DER"), "{error}");
         std::fs::remove_file(path).ok();
-        std::fs::remove_file(path2).ok();
+        assert!(
+            error
+                .to_string()
+                .contains("missing end line \"-----END CERTIFICATE-----\""),
+            "{error}"
+        );
+        let path = temp("garbage.txt", b"hello");
+        let error = crls(&path, "--crl").expect_err("garbage");
+        std::fs::remove_file(path).ok();
+        assert!(error.to_string().contains("neither PEM nor DER"), "{error}");
     }
 }

@@ -7,6 +7,9 @@
 //!   (exit 0 verified, 2 invalid, 3 no certificate, 4 unsupported input,
 //!   1 usage or I/O error);
 //! - `mtls lint`: lint a client CA bundle and its CRLs;
+//! - `mtls probe`: connect to a TLS server and explain what it does with
+//!   client certificates (CertificateRequest, advertised CAs, the answer or
+//!   TLS alert without and with a certificate);
 //! - `mtls pki`: write a demo PKI to try them with.
 //!
 //! The crypto provider is ring. See `mtls help <command>` and the
@@ -19,6 +22,7 @@ mod expect_name;
 mod lint;
 mod load;
 mod pki;
+mod probe;
 mod report;
 mod serve;
 mod trust;
@@ -38,8 +42,8 @@ use crate::error::{EXIT_ERROR, EXIT_OK};
     version,
     about = "Try client certificates (mutual TLS) the way nginx judges them",
     long_about = "Try client certificates (mutual TLS) the way nginx judges them: an echo server \
-        with nginx's ssl_verify_client semantics, an offline chain check, a CA bundle linter \
-        and a demo PKI. Start with `mtls pki ./demo`.",
+        with nginx's ssl_verify_client semantics, an offline chain check, a CA bundle linter, \
+        a probe that explains what any TLS server does with client certificates, and a demo PKI. Start with `mtls pki ./demo`.",
     propagate_version = true
 )]
 struct Cli {
@@ -52,6 +56,7 @@ enum Command {
     Serve(serve::ServeArgs),
     Check(check::CheckArgs),
     Lint(lint::LintArgs),
+    Probe(probe::ProbeArgs),
     Pki(pki::PkiArgs),
 }
 
@@ -69,19 +74,20 @@ fn main() -> ExitCode {
         }
     };
     init_logging();
-    let is_check = matches!(cli.command, Command::Check(_));
+    let exits_4_on_unsupported = matches!(cli.command, Command::Check(_) | Command::Probe(_));
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).map(|()| EXIT_OK),
         Command::Check(args) => check::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Probe(args) => probe::run(args),
         Command::Pki(args) => pki::run(args).map(|()| EXIT_OK),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error}");
-            // Only `check` distinguishes unsupported input (4).
-            ExitCode::from(if is_check {
+            // Only `check` and `probe` distinguish unsupported input (4).
+            ExitCode::from(if exits_4_on_unsupported {
                 error.check_exit_code()
             } else {
                 EXIT_ERROR

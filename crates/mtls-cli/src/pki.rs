@@ -110,14 +110,14 @@ pub(crate) fn run(args: PkiArgs) -> Result<(), CliError> {
     println!(
         "  curl --cacert {dir}/root.pem --cert {dir}/client-valid.pem --key {dir}/client-valid.key https://localhost:8443/     # 200, ssl_client_verify SUCCESS"
     );
-    println!("  curl --cacert {dir}/root.pem https://localhost:8443/     # 496 SSL Certificate Required");
+    println!(
+        "  curl --cacert {dir}/root.pem https://localhost:8443/     # 496 SSL Certificate Required"
+    );
     println!(
         "  curl --cacert {dir}/root.pem --cert {dir}/client-expired.pem --key {dir}/client-expired.key https://localhost:8443/     # 495 expired"
     );
     println!("  curl http://localhost:8443/     # 497 plain HTTP to the HTTPS port");
-    println!(
-        "  mtls check --ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem     # exit 0"
-    );
+    println!("  mtls check --ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem     # exit 0");
     println!(
         "  mtls check --ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem --at 2099-01-01T00:00:00Z     # exit 2, expired"
     );
@@ -145,7 +145,10 @@ fn client_results(
     )?;
     let clients = [
         (&files.client_valid, "valid, issued by the root"),
-        (&files.client_intermediate, "valid, issued by the intermediate"),
+        (
+            &files.client_intermediate,
+            "valid, issued by the intermediate",
+        ),
         (&files.client_expired, "expired yesterday"),
         (&files.client_not_yet_valid, "valid from next year"),
         (&files.client_server_auth_only, "EKU serverAuth only"),

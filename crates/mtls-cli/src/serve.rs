@@ -46,7 +46,8 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
         prints them. No certificate is 496, an invalid one 495, plain HTTP 497 (each 400 with \
         nginx's page under --style nginx). Rejections are logged to stderr with nginx's text.\n\n\
         Prints `listening on https://ADDR:PORT` once ready. SIGHUP reloads --client-ca and \
-        --crl (a file that fails to load keeps the old trust store). Log level: MTLS_LOG \
+        --crl, the CA names sent in the handshake included (a file that fails to load keeps \
+        the old trust store). Log level: MTLS_LOG \
         (error, warn, info, debug, trace; default info).",
     after_help = "Example:\n  mtls serve --listen 127.0.0.1:8443 --cert server.pem --key server.key \\\n      --client-ca ca-bundle.pem --crl crl-bundle.pem\n  curl --cacert root.pem --cert client.pem --key client.key https://localhost:8443/"
 )]
@@ -124,21 +125,34 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         Classifier::builder(store.clone(), Arc::clone(&provider)).max_depth(args.verify_depth),
         "--verify-depth",
     )?;
-    let config = server_config(provider, cert_chain, key, classifier.verifier(mode)).map_err(
-        |error| {
+    // Rebuilt after each reload, so the handshake advertises the CA names
+    // of the bundle in force (nginx re-reads ssl_client_certificate).
+    let make_config = move |verifier| {
+        server_config(
+            Arc::clone(&provider),
+            cert_chain.clone(),
+            key.clone_key(),
+            verifier,
+        )
+    };
+    let acceptor =
+        MtlsAcceptor::from_config_fn(classifier, mode, make_config).map_err(|error| {
             CliError::Usage(format!(
                 "cannot use --cert {} with --key {}: {error}",
                 args.cert.display(),
                 args.key.display()
             ))
-        },
-    )?;
-    let acceptor = MtlsAcceptor::new(Arc::new(config), classifier);
-    let mut listener = MtlsListener::builder(acceptor)
+        })?;
+    let mut listener = MtlsListener::builder(acceptor.clone())
         .plain_http_response(Answer::plain_http(args.style).to_http1_bytes())
         .bind(args.listen.as_str())
         .await
-        .map_err(|error| CliError::Io(format!("cannot listen on --listen {}: {error}", args.listen)))?;
+        .map_err(|error| {
+            CliError::Io(format!(
+                "cannot listen on --listen {}: {error}",
+                args.listen
+            ))
+        })?;
 
     println!("listening on https://{}", listener.local_addr());
     tracing::info!(
@@ -151,7 +165,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         "mtls serve ready"
     );
 
-    spawn_reload_on_sighup(store.clone());
+    spawn_reload_on_sighup(acceptor);
     let layer = VerifyClientLayer::new().mode(mode).style(args.style);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -268,8 +282,10 @@ async fn echo<B>(request: Request<B>) -> Result<Response<Full<Bytes>>, Infallibl
 }
 
 /// Reloads the trust store on SIGHUP. A failed reload keeps the store in
-/// force (and is logged by the store).
-fn spawn_reload_on_sighup(store: ReloadableTrustStore) {
+/// force (and is logged by the store). The acceptor follows the store: its
+/// configuration, and so the CA names advertised, is rebuilt here, before
+/// the next handshake.
+fn spawn_reload_on_sighup(acceptor: MtlsAcceptor) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -283,24 +299,28 @@ fn spawn_reload_on_sighup(store: ReloadableTrustStore) {
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading the trust store");
+                let store = acceptor.classifier().trust_store();
                 if store.files().is_none() {
                     tracing::info!("no --client-ca or --crl files to reload");
                     continue;
                 }
                 if let Ok(generation) = store.reload() {
+                    // Rebuilds the TLS configuration now rather than in the
+                    // next handshake.
+                    let _ = acceptor.config();
                     tracing::info!(
                         generation,
                         client_cas = ?store.current().accepted_ca_names(),
                         crls = store.current().crl_count(),
                         "trust store reloaded; new connections are classified against it \
-                         (the CA names advertised in the handshake stay those loaded at start)"
+                         and are sent its CA names"
                     );
                 }
             }
         });
     }
     #[cfg(not(unix))]
-    drop(store);
+    drop(acceptor);
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -6,8 +6,7 @@ use std::fmt;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 use hyper::ext::ReasonPhrase;
 use mtls_status::{Answer, AnswerStyle, ClientAuthOutcome, InvalidReason};
 
@@ -15,17 +14,6 @@ use crate::answers::ClientCertAnswers;
 
 /// The reason name of the 500 (as `VerifyClientLayer` names it).
 const MISSING_OUTCOME: &str = "missing_outcome";
-
-// The same bodies as `VerifyClientLayer`'s 500, so that a route answers
-// alike whether the layer or an extractor notices the missing glue.
-const MISSING_OUTCOME_JSON: &str = concat!(
-    r#"{"status":500,"title":"Internal Server Error","reason":"missing_outcome","#,
-    r#""detail":"The server could not check the client certificate for this request "#,
-    r#"because of a configuration error. This is not a problem with the client's certificate."}"#
-);
-
-// nginx's 500 page (ngx_http_special_response.c with `server_tokens off`).
-const NGINX_500: &str = "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
 /// Rejection of [`ClientAuth`](crate::ClientAuth) (and cause of a 500 from
 /// [`VerifiedClient`](crate::VerifiedClient)): the request carries no
@@ -65,24 +53,15 @@ impl MissingClientAuth {
     }
 
     /// The response body: `application/problem+json` with reason
-    /// `missing_outcome`, or nginx's 500 page in [`AnswerStyle::Nginx`].
+    /// `missing_outcome`, or nginx's 500 page in [`AnswerStyle::Nginx`]
+    /// ([`Answer::missing_outcome`], the same body `VerifyClientLayer` gives).
     #[must_use]
     pub fn body_text(&self) -> String {
-        self.body().to_owned()
+        String::from_utf8_lossy(self.answer().body()).into_owned()
     }
 
-    fn body(&self) -> &'static str {
-        match self.style {
-            AnswerStyle::Nginx => NGINX_500,
-            _ => MISSING_OUTCOME_JSON,
-        }
-    }
-
-    fn content_type(&self) -> &'static str {
-        match self.style {
-            AnswerStyle::Nginx => "text/html",
-            _ => "application/problem+json",
-        }
+    fn answer(&self) -> Answer {
+        Answer::missing_outcome(self.style)
     }
 }
 
@@ -106,17 +85,7 @@ impl IntoResponse for MissingClientAuth {
             status = 500,
             "{self}; answering 500"
         );
-        let body = self.body();
-        let mut response = Response::new(Body::from(Bytes::from_static(body.as_bytes())));
-        *response.status_mut() = self.status();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type()),
-        );
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        self.answer().into_response::<Body>()
     }
 }
 

@@ -3,10 +3,13 @@
 
 use std::fmt;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
+use mtls_status::VerifyMode;
 use rustls::ServerConfig;
+use rustls::server::danger::ClientCertVerifier;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 
@@ -44,6 +47,18 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// Steps 1 and 2 together run under [`handshake_timeout`](Self::handshake_timeout),
 /// so a client that connects and sends nothing, or stalls mid-handshake,
 /// costs at most that long.
+///
+/// # Trust-store reloads
+///
+/// Classification always uses the store in force. The CA names advertised in
+/// the CertificateRequest come from the configuration's verifier, which
+/// copies them when it is built. An acceptor made with
+/// [`from_config_fn`](Self::from_config_fn) rebuilds its configuration when
+/// the store's generation changes, so the names follow reloads as in nginx;
+/// one made with [`new`](Self::new) keeps its configuration until
+/// [`set_config`](Self::set_config) swaps it. Either way the configuration is
+/// shared by every clone of the acceptor and by the
+/// [`MtlsListener`](crate::MtlsListener) built from it.
 ///
 /// # How the first byte is looked at
 ///
@@ -113,9 +128,59 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// ```
 #[derive(Clone)]
 pub struct MtlsAcceptor {
-    tls: TlsAcceptor,
+    shared: Arc<Shared>,
     classifier: Classifier,
     pub(crate) handshake_timeout: Duration,
+}
+
+/// What every clone of an acceptor (and the listener built from it) shares.
+struct Shared {
+    /// The configuration new handshakes use, with the trust-store generation
+    /// its verifier was built for (only meaningful with a `factory`).
+    installed: ArcSwap<Installed>,
+    /// Set by [`MtlsAcceptor::from_config_fn`]: rebuilds the configuration
+    /// when the trust store changes.
+    factory: Option<Factory>,
+}
+
+struct Installed {
+    config: Arc<ServerConfig>,
+    /// The trust-store generation in force when the verifier was built: its
+    /// CA names are of this generation or a later one.
+    generation: u64,
+}
+
+/// The closure given to [`MtlsAcceptor::from_config_fn`].
+type MakeConfig =
+    dyn Fn(Arc<dyn ClientCertVerifier>) -> Result<ServerConfig, rustls::Error> + Send + Sync;
+
+struct Factory {
+    mode: VerifyMode,
+    make: Box<MakeConfig>,
+    /// One rebuild at a time; also keeps generations installed in order.
+    rebuild: Mutex<()>,
+}
+
+impl Factory {
+    /// A configuration with a fresh verifier (CA names of the store in force
+    /// now), keeping `previous`'s session cache and ticketer so sessions
+    /// resume across the swap.
+    fn build(
+        &self,
+        classifier: &Classifier,
+        previous: Option<&ServerConfig>,
+    ) -> Result<Arc<ServerConfig>, rustls::Error> {
+        let mut config = (self.make)(classifier.verifier(self.mode))?;
+        if let Some(previous) = previous {
+            config.session_storage = Arc::clone(&previous.session_storage);
+            config.ticketer = Arc::clone(&previous.ticketer);
+        }
+        Ok(Arc::new(config))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.rebuild.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl MtlsAcceptor {
@@ -126,12 +191,116 @@ impl MtlsAcceptor {
     /// ([`Classifier::verifier`]); with rustls's own verifier, invalid
     /// certificates fail the handshake instead of reaching the classifier, and
     /// with no client authentication every outcome is `None`.
+    ///
+    /// The CA names advertised stay those of `config`'s verifier until
+    /// [`set_config`](Self::set_config) installs another; to have them follow
+    /// trust-store reloads by themselves, use
+    /// [`from_config_fn`](Self::from_config_fn).
     pub fn new(config: Arc<ServerConfig>, classifier: Classifier) -> Self {
+        let generation = classifier.trust_store().generation();
         Self {
-            tls: TlsAcceptor::from(config),
+            shared: Arc::new(Shared {
+                installed: ArcSwap::from_pointee(Installed { config, generation }),
+                factory: None,
+            }),
             classifier,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
+    }
+
+    /// An acceptor whose configuration follows the trust store: the CA names
+    /// advertised in the CertificateRequest are always those of the store in
+    /// force, as nginx re-reads `ssl_client_certificate` on reload.
+    ///
+    /// `make_config` turns a client-certificate verifier into the server
+    /// configuration (typically a call to [`server_config`](crate::server_config)).
+    /// It is called now with `classifier.verifier(mode)`, and again, with a
+    /// fresh verifier, by the first handshake that starts after the store's
+    /// [generation](crate::TrustStore::generation) changed
+    /// ([`ReloadableTrustStore::reload`](crate::ReloadableTrustStore::reload)
+    /// or [`replace`](crate::ReloadableTrustStore::replace), from any clone
+    /// of the store). Nothing else needs calling after a reload.
+    ///
+    /// Each rebuilt configuration keeps the `session_storage` and `ticketer`
+    /// of the one it replaces, so sessions established before a reload can
+    /// still be resumed; a resumed connection is classified against the
+    /// store in force, like any other (a client of a CA since removed gets
+    /// `Invalid`). Connections established before the reload keep their
+    /// configuration and their outcome.
+    ///
+    /// If `make_config` fails on a rebuild (it should not if it succeeded
+    /// once), the configuration in force stays, the error is logged with
+    /// `tracing::error!`, and the next reload tries again.
+    ///
+    /// # Why a new configuration per reload
+    ///
+    /// rustls asks the verifier for the names as a borrow
+    /// (`ClientCertVerifier::root_hint_subjects(&self) -> &[DistinguishedName]`),
+    /// so a verifier cannot hand out names from a store swapped under it
+    /// without keeping every generation alive, and a `ServerConfig`'s
+    /// verifier cannot be replaced. The acceptor therefore swaps whole
+    /// configurations (an `ArcSwap`), each with a verifier that owns its names.
+    ///
+    /// # Errors
+    ///
+    /// The error of the first `make_config` call.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mtls_status::VerifyMode;
+    /// use mtls_status_rustls::{
+    ///     Classifier, MtlsAcceptor, ReloadableTrustStore, TrustStore, server_config,
+    /// };
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pki = mtls_testpki::Pki::generate();
+    /// # let (server_chain, server_key) = (pki.server.chain(), pki.server.key_der());
+    /// let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// let store = ReloadableTrustStore::new(
+    ///     TrustStore::builder().ca_pem(pki.root.cert_pem()).build()?,
+    /// );
+    /// let classifier = Classifier::builder(store.clone(), provider.clone()).build()?;
+    /// let acceptor = MtlsAcceptor::from_config_fn(classifier, VerifyMode::On, move |verifier| {
+    ///     server_config(provider.clone(), server_chain.clone(), server_key.clone_key(), verifier)
+    /// })?;
+    /// let before = acceptor.config();
+    ///
+    /// // Later, e.g. on SIGHUP: the next handshake advertises the new CA.
+    /// store.replace(TrustStore::builder().ca_pem(pki.unknown_root.cert_pem()).build()?);
+    /// let after = acceptor.config();
+    /// assert!(!Arc::ptr_eq(&before, &after));
+    /// // Sessions from before the reload can still be resumed.
+    /// assert!(Arc::ptr_eq(&before.session_storage, &after.session_storage));
+    /// # Ok(()) }
+    /// ```
+    pub fn from_config_fn<F>(
+        classifier: Classifier,
+        mode: VerifyMode,
+        make_config: F,
+    ) -> Result<Self, rustls::Error>
+    where
+        F: Fn(Arc<dyn ClientCertVerifier>) -> Result<ServerConfig, rustls::Error>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let factory = Factory {
+            mode,
+            make: Box::new(make_config),
+            rebuild: Mutex::new(()),
+        };
+        // Read before the verifier is built: its names are of this
+        // generation or a later one, never an earlier one.
+        let generation = classifier.trust_store().generation();
+        let config = factory.build(&classifier, None)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                installed: ArcSwap::from_pointee(Installed { config, generation }),
+                factory: Some(factory),
+            }),
+            classifier,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        })
     }
 
     /// Sets how long a client has, from the start of
@@ -144,14 +313,114 @@ impl MtlsAcceptor {
         self
     }
 
-    /// The rustls server configuration.
-    pub fn config(&self) -> &Arc<ServerConfig> {
-        self.tls.config()
+    /// The rustls server configuration new handshakes use. With
+    /// [`from_config_fn`](Self::from_config_fn), a configuration of an older
+    /// trust-store generation is rebuilt first.
+    pub fn config(&self) -> Arc<ServerConfig> {
+        self.current_config()
+    }
+
+    /// Installs `config` for the handshakes that start from now on, in this
+    /// acceptor, its clones and the [`MtlsListener`](crate::MtlsListener)s
+    /// built from them. Handshakes in progress and established connections
+    /// keep the configuration they started with.
+    ///
+    /// `config` is used as given: to let sessions established before the swap
+    /// resume, give it the `session_storage` and `ticketer` of the
+    /// configuration in force ([`config`](Self::config)); otherwise their
+    /// clients fall back to a full handshake. A resumed connection is
+    /// classified against the trust store in force, like any other.
+    ///
+    /// With [`from_config_fn`](Self::from_config_fn), `config` stays until
+    /// the trust store's generation changes, then is replaced by a rebuilt
+    /// one.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mtls_status::VerifyMode;
+    /// use mtls_status_rustls::{Classifier, MtlsAcceptor, ReloadableTrustStore, TrustStore, server_config};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pki = mtls_testpki::Pki::generate();
+    /// # let (chain, key) = (pki.server.chain(), pki.server.key_der());
+    /// let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// let store = ReloadableTrustStore::new(TrustStore::builder().ca_pem(pki.root.cert_pem()).build()?);
+    /// let classifier = Classifier::builder(store.clone(), provider.clone()).build()?;
+    /// let verifier = classifier.verifier(VerifyMode::On);
+    /// let config = server_config(provider.clone(), chain.clone(), key.clone_key(), verifier)?;
+    /// let acceptor = MtlsAcceptor::new(Arc::new(config), classifier.clone());
+    ///
+    /// // After a reload: a verifier with the new names, the same sessions.
+    /// store.replace(TrustStore::builder().ca_pem(pki.unknown_root.cert_pem()).build()?);
+    /// let mut config = server_config(provider, chain, key, classifier.verifier(VerifyMode::On))?;
+    /// let old = acceptor.config();
+    /// config.session_storage = Arc::clone(&old.session_storage);
+    /// config.ticketer = Arc::clone(&old.ticketer);
+    /// acceptor.set_config(Arc::new(config));
+    /// assert!(!Arc::ptr_eq(&old, &acceptor.config()));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_config(&self, config: Arc<ServerConfig>) {
+        let _rebuild = self.shared.factory.as_ref().map(Factory::lock);
+        let generation = self.classifier.trust_store().generation();
+        self.shared
+            .installed
+            .store(Arc::new(Installed { config, generation }));
     }
 
     /// The classifier that gives each connection its outcome.
     pub fn classifier(&self) -> &Classifier {
         &self.classifier
+    }
+
+    /// The configuration in force, rebuilt first if it was made for an older
+    /// trust-store generation (with a factory).
+    fn current_config(&self) -> Arc<ServerConfig> {
+        let installed = self.shared.installed.load();
+        match &self.shared.factory {
+            Some(factory) if installed.generation != self.classifier.trust_store().generation() => {
+                self.rebuild(factory)
+            }
+            _ => Arc::clone(&installed.config),
+        }
+    }
+
+    /// Rebuilds the configuration for the store in force, unless another
+    /// handshake just did.
+    fn rebuild(&self, factory: &Factory) -> Arc<ServerConfig> {
+        let _rebuild = factory.lock();
+        let installed = self.shared.installed.load_full();
+        // Read before the verifier is built (see `from_config_fn`).
+        let generation = self.classifier.trust_store().generation();
+        if installed.generation == generation {
+            return Arc::clone(&installed.config);
+        }
+        let config = match factory.build(&self.classifier, Some(&installed.config)) {
+            Ok(config) => {
+                tracing::info!(
+                    generation,
+                    "TLS configuration rebuilt: new handshakes advertise the CA names of \
+                     trust store generation {generation}"
+                );
+                config
+            }
+            Err(error) => {
+                tracing::error!(
+                    %error,
+                    generation,
+                    previous_generation = installed.generation,
+                    "rebuilding the TLS configuration for the reloaded trust store failed; \
+                     handshakes keep advertising the previous CA names (classification \
+                     uses the reloaded store)"
+                );
+                Arc::clone(&installed.config)
+            }
+        };
+        self.shared.installed.store(Arc::new(Installed {
+            config: Arc::clone(&config),
+            generation,
+        }));
+        config
     }
 
     /// Detects plain HTTP, else completes the TLS handshake and classifies
@@ -233,7 +502,8 @@ impl MtlsAcceptor {
         }
 
         let mut primed = Ok(0);
-        let handshake = self.tls.accept_with(io, |connection| {
+        let tls = TlsAcceptor::from(self.current_config());
+        let handshake = tls.accept_with(io, |connection| {
             // Hand the byte already read to rustls: it is the first byte of
             // the ClientHello record.
             primed = connection.read_tls(&mut &first[..]);
@@ -253,6 +523,7 @@ impl fmt::Debug for MtlsAcceptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MtlsAcceptor")
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("follows_trust_store", &self.shared.factory.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -199,9 +199,10 @@ impl Classifier {
     ///
     /// The CA names advertised in the CertificateRequest are those of the
     /// [`RootHints`] policy, **snapshotted now**: rustls borrows them from
-    /// the verifier for every handshake. After a reload that changes the
-    /// CA bundle, build a new verifier and `ServerConfig` to advertise the
-    /// new names (classification always uses the store in force).
+    /// the verifier for every handshake. Classification always uses the
+    /// store in force; to advertise the new names after a reload, build the
+    /// acceptor with [`MtlsAcceptor::from_config_fn`](crate::MtlsAcceptor::from_config_fn),
+    /// which rebuilds verifier and `ServerConfig` when the store changes.
     pub fn verifier(&self, mode: VerifyMode) -> Arc<dyn ClientCertVerifier> {
         let hints = match &self.inner.root_hints {
             RootHints::TrustStore => self.inner.store.current().root_hint_subjects().to_vec(),

@@ -16,6 +16,10 @@ pub const DEFAULT_ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 /// [`Classifier::verifier`](crate::Classifier::verifier)) and ALPN
 /// `h2`, `http/1.1` (tonic needs `h2`).
 ///
+/// The verifier advertises the CA names of the trust store as it is when the
+/// verifier is made; to advertise those of each reloaded store, call this
+/// from [`MtlsAcceptor::from_config_fn`](crate::MtlsAcceptor::from_config_fn).
+///
 /// # Errors
 ///
 /// The rustls error if the key does not match the certificate or the

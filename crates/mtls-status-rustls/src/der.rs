@@ -1,7 +1,8 @@
 //! A minimal, non-panicking DER reader for the few X.509 and CRL fields the
 //! classifier needs beyond what rustls-webpki exposes: validity times, the
 //! signed portion and signature of a certificate, basicConstraints, the
-//! extended key usage list, and a CRL's issuer and update times.
+//! key usage bits, the extended key usage list, and a CRL's issuer and
+//! update times.
 //!
 //! Everything here reads untrusted input: every length is checked, nothing
 //! is indexed unchecked, and a malformed structure yields `None`.
@@ -25,6 +26,8 @@ const CRL_EXTENSIONS: u8 = 0xA0;
 const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
 /// id-ce-extKeyUsage (2.5.29.37), DER content.
 const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+/// id-ce-keyUsage (2.5.29.15), DER content.
+const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
 
 /// A cursor over DER-encoded bytes.
 #[derive(Clone, Copy)]
@@ -132,6 +135,8 @@ pub(crate) struct ParsedCert<'a> {
     pub(crate) is_ca: Option<bool>,
     /// The content of the extKeyUsage SEQUENCE OF OID, when present.
     pub(crate) eku: Option<&'a [u8]>,
+    /// The keyUsage extension.
+    pub(crate) key_usage: KeyUsage,
 }
 
 impl<'a> ParsedCert<'a> {
@@ -165,6 +170,7 @@ impl<'a> ParsedCert<'a> {
 
         let mut is_ca = None;
         let mut eku = None;
+        let mut key_usage = KeyUsage::Absent;
         if let Some(exts) = tbs_reader.optional(EXTENSIONS) {
             let mut exts = Reader::new(Reader::new(exts).expect(SEQUENCE)?);
             while !exts.is_empty() {
@@ -180,6 +186,8 @@ impl<'a> ParsedCert<'a> {
                     is_ca = Some(ca);
                 } else if oid == OID_EXT_KEY_USAGE {
                     eku = Some(Reader::new(value).expect(SEQUENCE)?);
+                } else if oid == OID_KEY_USAGE {
+                    key_usage = KeyUsage::from_extension_value(value);
                 }
             }
         }
@@ -196,6 +204,7 @@ impl<'a> ParsedCert<'a> {
             not_after,
             is_ca,
             eku,
+            key_usage,
         })
     }
 
@@ -218,6 +227,60 @@ impl<'a> ParsedCert<'a> {
             oids.push(reader.expect(OID)?);
         }
         Some(oids)
+    }
+}
+
+/// A certificate's keyUsage extension (RFC 5280 4.2.1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyUsage {
+    /// No keyUsage extension: every usage is allowed.
+    Absent,
+    /// The asserted bits: bit `n` of the value is KeyUsage bit `n`
+    /// (0 = digitalSignature, 5 = keyCertSign, 6 = cRLSign, 8 =
+    /// decipherOnly).
+    Bits(u16),
+    /// The extension is there but its value is not a DER BIT STRING.
+    Malformed,
+}
+
+impl KeyUsage {
+    /// keyCertSign (bit 5).
+    pub(crate) const KEY_CERT_SIGN: u8 = 5;
+    /// cRLSign (bit 6).
+    pub(crate) const CRL_SIGN: u8 = 6;
+
+    /// Parses the extnValue content (a BIT STRING).
+    fn from_extension_value(value: &[u8]) -> Self {
+        let mut reader = Reader::new(value);
+        let parsed = reader.expect(BIT_STRING).and_then(|bits| {
+            let (&unused, bytes) = bits.split_first()?;
+            // DER: at most 7 unused bits, none in an empty string.
+            if unused > 7 || (bytes.is_empty() && unused != 0) {
+                return None;
+            }
+            let mut out = 0u16;
+            for bit in 0..9u8 {
+                let byte = bytes.get(usize::from(bit / 8)).copied().unwrap_or(0);
+                if byte & (0x80 >> (bit % 8)) != 0 {
+                    out |= 1 << bit;
+                }
+            }
+            Some(out)
+        });
+        match parsed {
+            Some(bits) if reader.is_empty() => Self::Bits(bits),
+            _ => Self::Malformed,
+        }
+    }
+
+    /// Whether the extension allows usage `bit`: absent allows everything,
+    /// a malformed one nothing.
+    pub(crate) fn allows(self, bit: u8) -> bool {
+        match self {
+            Self::Absent => true,
+            Self::Bits(bits) => bits & (1 << bit) != 0,
+            Self::Malformed => false,
+        }
     }
 }
 
@@ -365,6 +428,35 @@ mod tests {
         assert_eq!(parse_time(UTC_TIME, b"2311142213Z"), None);
         assert_eq!(parse_time(UTC_TIME, b"23111422132+"), None);
         assert_eq!(parse_time(0x04, b"231114221320Z"), None);
+    }
+
+    #[test]
+    fn key_usage_bits() {
+        let ku = |value: &[u8]| KeyUsage::from_extension_value(value);
+        // keyCertSign + cRLSign: 0000 0110, 1 unused bit.
+        assert_eq!(ku(&[0x03, 0x02, 0x01, 0x06]), KeyUsage::Bits(0b110_0000));
+        assert!(ku(&[0x03, 0x02, 0x01, 0x06]).allows(KeyUsage::KEY_CERT_SIGN));
+        assert!(ku(&[0x03, 0x02, 0x01, 0x06]).allows(KeyUsage::CRL_SIGN));
+        // digitalSignature only.
+        let digital = ku(&[0x03, 0x02, 0x07, 0x80]);
+        assert_eq!(digital, KeyUsage::Bits(1));
+        assert!(!digital.allows(KeyUsage::KEY_CERT_SIGN));
+        // decipherOnly lives in the second byte.
+        assert_eq!(ku(&[0x03, 0x03, 0x07, 0x00, 0x80]), KeyUsage::Bits(1 << 8));
+        // An empty BIT STRING asserts nothing.
+        assert_eq!(ku(&[0x03, 0x01, 0x00]), KeyUsage::Bits(0));
+        // Not a BIT STRING, bad unused-bit counts, trailing bytes.
+        for bad in [
+            &[0x04, 0x01, 0x00][..],
+            &[0x03, 0x01, 0x01],
+            &[0x03, 0x02, 0x08, 0x80],
+            &[0x03, 0x02, 0x07, 0x80, 0x00],
+            &[],
+        ] {
+            assert_eq!(ku(bad), KeyUsage::Malformed, "{bad:02x?}");
+            assert!(!ku(bad).allows(KeyUsage::KEY_CERT_SIGN));
+        }
+        assert!(KeyUsage::Absent.allows(KeyUsage::KEY_CERT_SIGN));
     }
 
     #[test]

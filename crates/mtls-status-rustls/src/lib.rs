@@ -39,6 +39,7 @@ mod error_map;
 mod names;
 mod policy;
 mod reload;
+mod rfc5280;
 mod trust_store;
 mod verifier;
 mod verify;

@@ -10,7 +10,7 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor};
 use webpki::{CertRevocationList, OwnedCertRevocationList};
 
-use crate::der::{ParsedCert, ParsedCrl};
+use crate::der::{KeyUsage, ParsedCert, ParsedCrl};
 use crate::names;
 
 /// Trust anchors, CA-bundle intermediates, advertised CA names and CRLs, as
@@ -69,6 +69,7 @@ pub(crate) struct CaInfo {
     pub(crate) subject_dn: String,
     pub(crate) not_before: u64,
     pub(crate) not_after: u64,
+    pub(crate) key_usage: KeyUsage,
 }
 
 /// What the classifier needs to know about a CRL.
@@ -402,6 +403,7 @@ impl Loaded {
             subject_dn: subject_dn.clone(),
             not_before: parsed.not_before,
             not_after: parsed.not_after,
+            key_usage: parsed.key_usage,
         };
         if advertise
             && !self

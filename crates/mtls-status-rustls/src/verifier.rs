@@ -23,6 +23,10 @@ use rustls_pki_types::{CertificateDer, UnixTime};
 ///   the CertificateVerify signature with the leaf's key, through rustls's
 ///   own helpers, so a client cannot present a certificate whose private key
 ///   it does not hold.
+///
+/// The CA names are owned (rustls borrows them from `&self`), so they are
+/// fixed for the verifier's life; `MtlsAcceptor::from_config_fn` builds a new
+/// verifier and configuration when the trust store changes.
 #[derive(Debug)]
 pub(crate) struct DeferredVerifier {
     offer: bool,

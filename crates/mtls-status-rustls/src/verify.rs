@@ -21,6 +21,7 @@ use crate::der::ParsedCert;
 use crate::error_map::reason_kind;
 use crate::names;
 use crate::policy::{CrlScope, EkuPolicy, oid_to_string};
+use crate::rfc5280::{self, Violation};
 use crate::trust_store::TrustStore;
 
 /// The most intermediates rustls-webpki follows when building a path.
@@ -166,6 +167,9 @@ fn verify(
         });
 
     let depth_violation: RefCell<Option<DepthViolation>> = RefCell::new(None);
+    // The first violation of each kind our own checks found (so at most
+    // two, however many paths are tried).
+    let violations: RefCell<Vec<Violation>> = RefCell::new(Vec::new());
     let check_path = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
         check_anchor_validity(store, path, now)?;
         let actual = path.intermediate_certificates().count();
@@ -181,6 +185,14 @@ fn verify(
                 *slot = Some(DepthViolation { actual, offending });
             }
             return Err(webpki::Error::MaximumPathDepthExceeded);
+        }
+        if let Err(violation) = rfc5280::check(store, path, settings.crl_scope) {
+            let error = violation.error.clone();
+            let mut found = violations.borrow_mut();
+            if !found.iter().any(|v| v.error == error) {
+                found.push(violation);
+            }
+            return Err(error);
         }
         Ok(())
     };
@@ -206,13 +218,27 @@ fn verify(
             }
             Ok(())
         }
-        Err(error) => Err(Box::new(explain(
-            settings,
-            &ChainView::new(chain, parsed, store, algs.all),
-            error,
-            depth_violation.into_inner(),
-            now,
-        ))),
+        Err(error) => {
+            let view = ChainView::new(chain, parsed, store, algs.all);
+            let ours = violations
+                .into_inner()
+                .into_iter()
+                .find(|v| v.error == error);
+            Err(Box::new(match ours {
+                Some(violation) => explain_violation(&view, violation),
+                None => explain(settings, &view, error, depth_violation.into_inner(), now),
+            }))
+        }
+    }
+}
+
+/// A reason for a rule of [`rfc5280`] that the path webpki settled on
+/// breaks.
+fn explain_violation(view: &ChainView<'_>, violation: Violation) -> InvalidReason {
+    let reason = InvalidReason::new(violation.kind);
+    match violation.offender.and_then(|der| find_der(view, &der)) {
+        Some(node) => blame(view, reason, node, Some(violation.detail)),
+        None => reason.with_message(violation.detail),
     }
 }
 

@@ -147,9 +147,10 @@ impl Answer {
         }
     }
 
-    /// 403: the certificate is valid but the route's policy does not allow
-    /// it. `subject` is the client's RFC 2253 subject, `why` a short
-    /// explanation (e.g. "not in the allow-list").
+    /// 403: the route's policy does not allow the client. `subject` is the
+    /// verified client's RFC 2253 subject (`None` when the request passed
+    /// without a verified certificate), `why` a short explanation (e.g. "not
+    /// in the allow-list").
     pub fn forbidden(style: AnswerStyle, subject: Option<&str>, why: &str) -> Self {
         match style {
             AnswerStyle::Explicit => {
@@ -157,9 +158,8 @@ impl Answer {
                     Some(subject) => format!(
                         "The client certificate \"{subject}\" is valid but not authorized for this resource: {why}."
                     ),
-                    None => format!(
-                        "The client certificate is valid but not authorized for this resource: {why}."
-                    ),
+                    // No verified identity (e.g. a policy behind an optional mode).
+                    None => format!("Not authorized for this resource: {why}."),
                 };
                 Self::problem(
                     StatusCode::FORBIDDEN,
@@ -193,6 +193,37 @@ impl Answer {
                 "400 The plain HTTP request was sent to HTTPS port",
                 "400 Bad Request",
                 Some("The plain HTTP request was sent to HTTPS port"),
+            ),
+        }
+    }
+
+    /// 500: a request reached the client-certificate check without a
+    /// verdict, because the TLS glue that classifies connections is not
+    /// installed. A server configuration error: the body tells the client
+    /// only that it is not at fault (the server's log says what to fix).
+    ///
+    /// ```
+    /// use mtls_status::{Answer, AnswerStyle};
+    ///
+    /// let answer = Answer::missing_outcome(AnswerStyle::Explicit);
+    /// assert_eq!(answer.status().as_u16(), 500);
+    /// assert!(std::str::from_utf8(answer.body()).unwrap().contains(r#""reason":"missing_outcome""#));
+    /// ```
+    pub fn missing_outcome(style: AnswerStyle) -> Self {
+        match style {
+            AnswerStyle::Explicit => Self::problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "missing_outcome",
+                "The server could not check the client certificate for this request because of a \
+                 configuration error. This is not a problem with the client's certificate.",
+                json!({}),
+            ),
+            AnswerStyle::Nginx => Self::nginx_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error",
+                "500 Internal Server Error",
+                None,
             ),
         }
     }
@@ -384,6 +415,12 @@ mod tests {
             assert_eq!(answer.content_type(), "text/html");
             assert_eq!(answer.reason_phrase(), None);
         }
+        let missing = Answer::missing_outcome(AnswerStyle::Nginx);
+        assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            missing.body(),
+            "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        );
         let forbidden = Answer::forbidden(AnswerStyle::Nginx, Some("CN=x"), "no");
         assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
         assert!(!String::from_utf8_lossy(forbidden.body()).contains("CN=x"));
@@ -444,6 +481,15 @@ mod tests {
             body["detail"]
                 .as_str()
                 .is_some_and(|d| d.contains("\"CN=bob\"") && d.contains("allow-list"))
+        );
+        let unverified = Answer::forbidden(
+            AnswerStyle::Explicit,
+            None,
+            "a verified certificate is required",
+        );
+        assert_eq!(
+            json_of(&unverified)["detail"],
+            "Not authorized for this resource: a verified certificate is required."
         );
 
         let plain = Answer::plain_http(AnswerStyle::Explicit);

@@ -133,7 +133,8 @@ pub enum LintKind {
     CrlNotYetValid,
     /// CRLs are configured but a CA in the bundle has none.
     CrlMissingForCa,
-    /// A CRL's issuer is not a CA in the bundle.
+    /// A CRL's issuer is not a CA in the bundle: it can only apply to
+    /// intermediates that clients send.
     CrlIssuerUnknown,
     /// Client certificates issued by an intermediate in the bundle need a
     /// larger verify depth than configured.
@@ -943,10 +944,12 @@ fn crl_lints(
             lints.push(
                 Lint::new(
                     LintKind::CrlIssuerUnknown,
-                    Severity::Warning,
+                    Severity::Info,
                     format!(
-                        "CRL #{number} was issued by a CA that is not in the CA bundle, so it is \
-                         never used; add its CA to the bundle or remove the CRL"
+                        "CRL #{number} was issued by a CA that is not in the CA bundle: it applies \
+                         only if clients send that CA as an intermediate (then keep it: without it \
+                         those clients get \"unable to get certificate CRL\"); otherwise it is \
+                         never used and can be removed"
                     ),
                 )
                 .with_subject(&issuer_dn),

@@ -281,7 +281,7 @@ impl ReasonKind {
                 "A CA in the client certificate chain issued beyond its path-length constraint. Use a certificate from a correctly constrained chain."
             }
             Self::InvalidPurpose => {
-                "The client certificate is not valid for client authentication (check its extended key usage: it must allow clientAuth)."
+                "The certificate's key usage does not allow this use: a client certificate's extended key usage must include clientAuth (or be absent)."
             }
             Self::BadSignature => {
                 "A signature in the client certificate chain does not verify. The certificate or one of its intermediates is damaged or forged."
@@ -510,11 +510,13 @@ impl InvalidReason {
                 if let Some(limit) = ctx.limit {
                     match ctx.actual {
                         Some(actual) => out.push_str(&format!(
-                            " ({actual} intermediate CAs, at most {limit} allowed)"
+                            " ({actual} intermediate {}, at most {limit} allowed)",
+                            plural_ca(actual)
                         )),
-                        None => {
-                            out.push_str(&format!(" (at most {limit} intermediate CAs allowed)"))
-                        }
+                        None => out.push_str(&format!(
+                            " (at most {limit} intermediate {} allowed)",
+                            plural_ca(limit)
+                        )),
                     }
                 }
             }
@@ -537,6 +539,10 @@ impl InvalidReason {
         out.push_str(self.kind.advice());
         out
     }
+}
+
+fn plural_ca(n: usize) -> &'static str {
+    if n == 1 { "CA" } else { "CAs" }
 }
 
 impl From<ReasonKind> for InvalidReason {

@@ -313,7 +313,7 @@ fn ca_without_crl_is_an_error_once_crls_are_configured() {
 }
 
 #[test]
-fn crl_from_a_ca_outside_the_bundle_is_a_warning() {
+fn crl_from_a_ca_outside_the_bundle_is_information() {
     let (root, intermediate, root_crl, intermediate_crl) = clean_pki();
     let stranger = Ca::root("Stranger Root").build();
     let stranger_crl = stranger.crl().build();
@@ -323,9 +323,15 @@ fn crl_from_a_ca_outside_the_bundle_is_a_warning() {
         &settings_at(now()),
     );
     let lint = only(&lints, LintKind::CrlIssuerUnknown);
-    assert_eq!(lint.severity(), Severity::Warning);
+    // Info, not a warning: the CRL is needed when clients send that CA as an intermediate.
+    assert_eq!(lint.severity(), Severity::Info);
     assert_eq!(lint.subject(), Some("CN=Stranger Root"));
     assert!(lint.message().contains("CRL #3"), "{lint}");
+    assert!(
+        lint.message()
+            .contains("applies only if clients send that CA as an intermediate"),
+        "{lint}"
+    );
     assert_eq!(kinds(&lints), [LintKind::CrlIssuerUnknown]);
 }
 

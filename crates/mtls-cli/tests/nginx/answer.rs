@@ -85,28 +85,27 @@ pub(crate) fn from_mtls_serve(response: &Response) -> Result<Answer, String> {
         }
     };
     let mut vars = BTreeMap::new();
-    let reason;
-    match response.status {
+    let reason = match response.status {
         200 => {
             for name in VARIABLES {
                 let value = field(name)?.ok_or_else(|| format!("200 body lacks {name}"))?;
                 vars.insert(name.to_owned(), value);
             }
-            reason = None;
+            None
         }
         495 => {
             let verify = field("ssl_client_verify")?
                 .ok_or_else(|| format!("495 body lacks ssl_client_verify: {object:?}"))?;
             vars.insert("ssl_client_verify".to_owned(), verify);
-            reason = field("reason")?;
+            field("reason")?
         }
         496 => {
             let verify = field("ssl_client_verify")?.unwrap_or_else(|| "NONE".to_owned());
             vars.insert("ssl_client_verify".to_owned(), verify);
-            reason = field("reason")?;
+            field("reason")?
         }
         other => return Err(format!("unexpected status {other}: {:?}", response.body)),
-    }
+    };
     Ok(Answer {
         status: response.status,
         vars,

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use rustls::client::Resumption;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion};
+use rustls::{
+    ClientConfig, ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion,
+};
 
 use super::BOUND;
 use super::situations::Presented;
@@ -58,8 +60,10 @@ pub(crate) fn get(
     let conn = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
 
     let sock = TcpStream::connect_timeout(&addr, BOUND).map_err(|e| format!("connect: {e}"))?;
-    sock.set_read_timeout(Some(BOUND)).map_err(|e| e.to_string())?;
-    sock.set_write_timeout(Some(BOUND)).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(BOUND))
+        .map_err(|e| e.to_string())?;
+    sock.set_write_timeout(Some(BOUND))
+        .map_err(|e| e.to_string())?;
     let mut tls = StreamOwned::new(conn, sock);
     tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .map_err(|e| format!("TLS handshake or write: {e}"))?;

@@ -67,10 +67,8 @@ impl ScratchDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "mtls-{label}-{}-{nanos:09}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("mtls-{label}-{}-{nanos:09}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the scratch directory");
         Self(dir)
     }
@@ -108,7 +106,10 @@ pub(crate) fn wait_until_listening(child: &mut Child, addr: SocketAddr, logs: &d
     let deadline = Instant::now() + BOUND;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("server exited ({status}) before listening on {addr}\n{}", logs());
+            panic!(
+                "server exited ({status}) before listening on {addr}\n{}",
+                logs()
+            );
         }
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return;

@@ -66,7 +66,12 @@ pub(crate) struct Nginx {
 impl Nginx {
     /// Writes `dir/nginx.conf` with one server block per kind and starts
     /// nginx with `-p dir`; returns once every port accepts connections.
-    pub(crate) fn start(nginx: &Path, dir: &Path, files: &ServerFiles, kinds: &[ServerKind]) -> Self {
+    pub(crate) fn start(
+        nginx: &Path,
+        dir: &Path,
+        files: &ServerFiles,
+        kinds: &[ServerKind],
+    ) -> Self {
         std::fs::create_dir_all(dir.join("tmp")).expect("create nginx temp directory");
         let ports = free_ports(kinds.len());
         let addrs: BTreeMap<ServerKind, SocketAddr> = kinds
@@ -108,9 +113,9 @@ impl Nginx {
         self.addrs[&kind]
     }
 
-    /// nginx's stderr and error log, for failure messages.
-    pub(crate) fn logs(&self) -> String {
-        logs(&self.dir)
+    /// The directory with nginx's configuration and logs.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 

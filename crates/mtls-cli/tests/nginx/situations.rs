@@ -57,6 +57,8 @@ pub(crate) struct Scenario {
     pub(crate) pki: Pki,
     pub(crate) files: ServerFiles,
     pub(crate) situations: Vec<Situation>,
+    /// Unix second at which the last certificate was made.
+    pub(crate) generated_at: u64,
 }
 
 impl Scenario {
@@ -89,10 +91,7 @@ impl Scenario {
         let files = ServerFiles {
             cert: write("server.pem", pki.server.chain_pem()),
             key: write("server.key", pki.server.key_pem()),
-            ca_bundle: write(
-                "ca-bundle.pem",
-                bundle_pem(&[&pki.root, &pki.intermediate]),
-            ),
+            ca_bundle: write("ca-bundle.pem", bundle_pem(&[&pki.root, &pki.intermediate])),
             crl_bundle: write("crl-bundle.pem", crls),
         };
 
@@ -173,8 +172,28 @@ impl Scenario {
             pki,
             files,
             situations,
+            generated_at: unix_secs(),
         }
     }
+}
+
+impl Scenario {
+    /// Returns once the clock is past the second the certificates were
+    /// made in (at most a second). Their notAfter is a whole number of days
+    /// after that second, so during it `$ssl_client_v_remain` is 365 and
+    /// right after 364: a request to nginx and the same request to `mtls
+    /// serve` must not straddle that tick.
+    pub(crate) fn wait_past_generation_second(&self) {
+        while unix_secs() <= self.generated_at {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A valid leaf whose subject and serial exercise the formatting rules of

@@ -20,9 +20,15 @@ fn curl_available() -> bool {
 /// (status, body).
 async fn curl(port: u16, path: &str, cert: Option<&PemPair>) -> (u16, String) {
     let mut command = Command::new("curl");
-    command.args(["-sk", "--max-time"]).arg(LIMIT.as_secs().to_string());
+    command
+        .args(["-sk", "--max-time"])
+        .arg(LIMIT.as_secs().to_string());
     if let Some(pair) = cert {
-        command.arg("--cert").arg(&pair.cert).arg("--key").arg(&pair.key);
+        command
+            .arg("--cert")
+            .arg(&pair.cert)
+            .arg("--key")
+            .arg(&pair.key);
     }
     command
         .arg(format!("https://127.0.0.1:{port}{path}"))
@@ -83,7 +89,10 @@ async fn curl_no_certificate_valid_expired() {
 
     let (status, body) = curl(port, "/admin", None).await;
     assert_eq!(status, 496, "{body}");
-    assert!(body.contains(r#""reason":"certificate_required""#), "{body}");
+    assert!(
+        body.contains(r#""reason":"certificate_required""#),
+        "{body}"
+    );
 
     let (status, body) = curl(port, "/health", None).await;
     assert_eq!(status, 200, "{body}");

@@ -44,7 +44,12 @@ async fn optional_verified_client_none_is_none_invalid_still_495() {
         (server.pki.self_signed.clone(), "self_signed"),
     ] {
         let reply = fetch(&server, Some(&client), "/maybe").await;
-        assert_eq!(reply.status.as_u16(), 495, "{}: {reply:?}", client.common_name());
+        assert_eq!(
+            reply.status.as_u16(),
+            495,
+            "{}: {reply:?}",
+            client.common_name()
+        );
         assert_eq!(reply.reason(), reason, "{}", client.common_name());
     }
 }
@@ -120,5 +125,8 @@ async fn without_the_glue_layer_and_extractors_answer_500_never_pass() {
     // nginx style: nginx's 500 page.
     let reply = fetch(&server, Some(&valid), "/verified-nginx").await;
     assert_eq!(reply.status, 500, "{reply:?}");
-    assert!(reply.body.contains("500 Internal Server Error"), "{reply:?}");
+    assert!(
+        reply.body.contains("500 Internal Server Error"),
+        "{reply:?}"
+    );
 }

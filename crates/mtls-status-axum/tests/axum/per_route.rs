@@ -88,7 +88,10 @@ async fn valid_but_not_in_allow_list_is_403() {
     let admin = fetch(&server, Some(&client), "/admin").await;
     assert_eq!(admin.status, 403, "{admin:?}");
     assert_eq!(admin.reason(), "not_authorized");
-    let detail = admin.json()["detail"].as_str().unwrap_or_default().to_owned();
+    let detail = admin.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(detail.contains("CN=client-intermediate"), "{detail}");
 
     // The same client is verified where no policy applies.

@@ -155,7 +155,7 @@ async fn peer(ConnectInfo(addr): ConnectInfo<SocketAddr>) -> String {
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     pub(crate) pki: Pki,
-    task: JoinHandle<()>,
+    pub(crate) task: JoinHandle<()>,
 }
 
 impl Drop for Server {
@@ -166,7 +166,7 @@ impl Drop for Server {
 
 /// A listener on 127.0.0.1:0 that trusts `pki`'s root and intermediate and
 /// requests (never requires) a client certificate.
-async fn listener(pki: &Pki) -> MtlsListener {
+pub(crate) async fn listener(pki: &Pki) -> MtlsListener {
     let store = TrustStore::builder()
         .ca_pem(pki.ca_bundle_pem())
         .build()
@@ -247,7 +247,10 @@ impl Reply {
 
     /// The `reason` of a problem+json body.
     pub(crate) fn reason(&self) -> String {
-        self.json()["reason"].as_str().unwrap_or_default().to_owned()
+        self.json()["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     pub(crate) fn content_type(&self) -> &str {
@@ -261,7 +264,9 @@ impl Reply {
 /// A rustls client config (ring) trusting `pki`'s root, presenting `cert`.
 pub(crate) fn client_config(pki: &Pki, cert: Option<&Leaf>, alpn: &[&[u8]]) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
-    roots.add(pki.root.cert_der()).expect("root is a valid anchor");
+    roots
+        .add(pki.root.cert_der())
+        .expect("root is a valid anchor");
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .expect("protocol versions")
@@ -407,7 +412,9 @@ pub(crate) async fn read_all(mut io: impl AsyncRead + Unpin) -> String {
 /// the server sends back, status line included.
 pub(crate) async fn raw_tls(server: &Server, cert: Option<&Leaf>, request: &str) -> String {
     let mut tls = connect(server.addr, &server.pki, cert, &[b"http/1.1"]).await;
-    tls.write_all(request.as_bytes()).await.expect("write request");
+    tls.write_all(request.as_bytes())
+        .await
+        .expect("write request");
     tls.flush().await.expect("flush");
     read_all(tls).await
 }
@@ -415,6 +422,8 @@ pub(crate) async fn raw_tls(server: &Server, cert: Option<&Leaf>, request: &str)
 /// Sends `request` verbatim over plain TCP.
 pub(crate) async fn raw_tcp(server: &Server, request: &str) -> String {
     let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
-    tcp.write_all(request.as_bytes()).await.expect("write request");
+    tcp.write_all(request.as_bytes())
+        .await
+        .expect("write request");
     read_all(tcp).await
 }

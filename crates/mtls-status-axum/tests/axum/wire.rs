@@ -2,6 +2,7 @@
 //! ALPN, plain HTTP to the TLS port.
 
 use http::Version;
+use mtls_status::{Answer, AnswerStyle};
 
 use crate::support::{ADMIN, Proto, Session, raw_tcp, raw_tls, serve};
 
@@ -33,7 +34,10 @@ async fn status_lines_carry_nginx_reason_phrases() {
     );
     let lower = response.to_ascii_lowercase();
     assert!(lower.contains("\r\nconnection: close\r\n"), "{response}");
-    assert!(lower.contains("\r\ncache-control: no-store\r\n"), "{response}");
+    assert!(
+        lower.contains("\r\ncache-control: no-store\r\n"),
+        "{response}"
+    );
 }
 
 #[tokio::test]
@@ -76,10 +80,54 @@ async fn plain_http_to_the_tls_port_is_497() {
         response.starts_with("HTTP/1.1 497 HTTP Request Sent to HTTPS Port\r\n"),
         "{response}"
     );
-    assert!(response.ends_with("The plain HTTP request was sent to HTTPS port\n"));
+    // The whole answer is mtls-status's explicit 497.
+    let expected = Answer::plain_http(AnswerStyle::Explicit).to_http1_bytes();
+    assert_eq!(response.as_bytes(), &expected[..], "{response}");
+    assert!(response.contains(r#""reason":"plain_http""#), "{response}");
 
     // The listener keeps serving TLS clients afterwards.
     let valid = server.pki.valid_from_root.clone();
     let mut session = Session::open(&server, Some(&valid), Proto::Http1).await;
     assert_eq!(session.get("/admin").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_stalled_handshake_does_not_hold_up_other_clients() {
+    let server = serve().await;
+    // Connects and never sends a ClientHello: axum::serve awaits accept()
+    // serially, so a listener that handshook inside accept() would block
+    // here until the handshake timeout.
+    let stalled = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let valid = server.pki.valid_from_root.clone();
+    let mut session = Session::open(&server, Some(&valid), Proto::Http1).await;
+    assert_eq!(session.get("/admin").await.status, 200);
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn listener_wrapped_in_tap_io_still_carries_verdicts() {
+    use axum::serve::{Listener, ListenerExt};
+    use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt};
+
+    use crate::support::{Server, app, listener};
+
+    let pki = mtls_testpki::Pki::generate();
+    let tapped = ClientAuthListener::new(listener(&pki).await).tap_io(|stream| {
+        let _ = stream.get_ref().0.set_nodelay(true);
+    });
+    let addr = tapped.local_addr().expect("local address");
+    let task = tokio::spawn(async move {
+        let served = axum::serve(tapped, app().into_make_service_with_client_auth()).await;
+        panic!("axum::serve returned: {served:?}");
+    });
+    let server = Server { addr, pki, task };
+    let valid = server.pki.valid_from_root.clone();
+    let mut session = Session::open(&server, Some(&valid), Proto::Http1).await;
+    let admin = session.get("/admin").await;
+    assert_eq!(admin.status, 200, "{admin:?}");
+    assert_eq!(admin.json()["subject"], ADMIN);
+    let mut session = Session::open(&server, None, Proto::Http1).await;
+    assert_eq!(session.get("/admin").await.status.as_u16(), 496);
 }

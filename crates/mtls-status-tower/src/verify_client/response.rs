@@ -1,7 +1,7 @@
 //! Turning the layer's verdicts into `http::Response`s.
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::Response;
 use hyper::ext::ReasonPhrase;
 use mtls_status::{Answer, AnswerStyle};
 
@@ -22,35 +22,18 @@ pub(crate) fn answer_response<B: From<Bytes>>(answer: Answer) -> Response<B> {
     response
 }
 
-const MISSING_OUTCOME_JSON: &str = concat!(
-    r#"{"status":500,"title":"Internal Server Error","reason":"missing_outcome","#,
-    r#""detail":"The server could not check the client certificate for this request "#,
-    r#"because of a configuration error. This is not a problem with the client's certificate."}"#
-);
-
-// nginx's 500 page (ngx_http_special_response.c with `server_tokens off`).
-const NGINX_500: &str = "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
-
 /// 500 for a request that reached the layer without a `ClientAuthOutcome`:
-/// the TLS glue is missing, a server configuration error. The body tells the
-/// client only that it is not at fault; the log says what to fix.
+/// the TLS glue is missing, a server configuration error. The body
+/// ([`Answer::missing_outcome`]) tells the client only that it is not at
+/// fault; the log says what to fix.
 pub(crate) fn missing_outcome_response<B: From<Bytes>>(style: AnswerStyle) -> Response<B> {
-    let (content_type, body) = match style {
-        AnswerStyle::Nginx => ("text/html", NGINX_500),
-        _ => ("application/problem+json", MISSING_OUTCOME_JSON),
-    };
-    let mut response = Response::new(B::from(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    answer_response(Answer::missing_outcome(style))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     #[test]
     fn missing_outcome_answers() {

@@ -1,0 +1,10 @@
+//! Tests that drive the real `mtls` binary on PKIs written to temporary
+//! directories by mtls-testpki; `serve` is tried with real TLS clients
+//! (rustls with ring, and curl / openssl when they are installed).
+
+mod check;
+mod common;
+mod lint;
+mod pki;
+mod serve;
+mod serve_reload_hints;

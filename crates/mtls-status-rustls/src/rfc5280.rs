@@ -1,0 +1,116 @@
+//! Key-usage checks of RFC 5280 path validation that rustls-webpki leaves
+//! out and OpenSSL (so nginx) makes by default. They run on every candidate
+//! path webpki has verified (signatures, validity, name constraints,
+//! revocation), so webpki keeps looking for another path when one fails:
+//!
+//! - every CA of the path, intermediate or trust anchor, whose keyUsage
+//!   extension is present must assert keyCertSign (RFC 5280 6.1.4 (n);
+//!   OpenSSL `X509_V_ERR_INVALID_CA`, 79). An empty or malformed keyUsage
+//!   asserts nothing.
+//! - a trust anchor whose keyUsage is present must assert cRLSign when a
+//!   CRL it issued is in force for the certificate it signed (RFC 5280
+//!   6.3.3 (f); OpenSSL `X509_V_ERR_KEYUSAGE_NO_CRL_SIGN`, 35). webpki
+//!   checks this for intermediates only. Any CRL with the anchor's name
+//!   counts: an anchor that may not sign CRLs has no valid CRL at all.
+//!
+//! A certificate webpki accepted but our DER reader cannot read is left to
+//! webpki's verdict.
+
+use mtls_status::ReasonKind;
+use webpki::VerifiedPath;
+
+use crate::der::{KeyUsage, ParsedCert};
+use crate::policy::CrlScope;
+use crate::trust_store::{CaInfo, TrustStore};
+
+/// A rule a verified path breaks.
+pub(crate) struct Violation {
+    /// What webpki is told; it ranks candidate paths' errors by it.
+    pub(crate) error: webpki::Error,
+    pub(crate) kind: ReasonKind,
+    /// DER of the certificate at fault, when it is not the trust anchor
+    /// (the detail names the anchor).
+    pub(crate) offender: Option<Vec<u8>>,
+    pub(crate) detail: String,
+}
+
+/// Checks `path` (see the module documentation).
+pub(crate) fn check(
+    store: &TrustStore,
+    path: &VerifiedPath<'_>,
+    crl_scope: CrlScope,
+) -> Result<(), Violation> {
+    for cert in path.intermediate_certificates() {
+        let der = cert.der();
+        let Some(parsed) = ParsedCert::parse(der.as_ref()) else {
+            continue;
+        };
+        if !parsed.key_usage.allows(KeyUsage::KEY_CERT_SIGN) {
+            return Err(Violation {
+                error: webpki::Error::EndEntityUsedAsCa,
+                kind: ReasonKind::InvalidCa,
+                offender: Some(der.as_ref().to_vec()),
+                detail: no_cert_sign(parsed.key_usage),
+            });
+        }
+    }
+
+    let Some(anchor) = anchor_info(store, path) else {
+        return Ok(());
+    };
+    if !anchor.key_usage.allows(KeyUsage::KEY_CERT_SIGN) {
+        return Err(Violation {
+            error: webpki::Error::EndEntityUsedAsCa,
+            kind: ReasonKind::InvalidCa,
+            offender: None,
+            detail: format!(
+                "the server's trusted CA certificate \"{}\": {}",
+                anchor.subject_dn,
+                no_cert_sign(anchor.key_usage)
+            ),
+        });
+    }
+
+    // The certificate the anchor signed is checked against the anchor's CRL
+    // unless only the leaf is in scope and it is not that certificate.
+    let signed_by_anchor_in_scope = match crl_scope {
+        CrlScope::Leaf => path.intermediate_certificates().next().is_none(),
+        CrlScope::Chain => true,
+    };
+    let anchor_subject = path.anchor().subject.as_ref();
+    let anchor_crl = store
+        .crl_info()
+        .iter()
+        .any(|crl| crl.issuer.as_slice() == anchor_subject);
+    if signed_by_anchor_in_scope && anchor_crl && !anchor.key_usage.allows(KeyUsage::CRL_SIGN) {
+        return Err(Violation {
+            error: webpki::Error::IssuerNotCrlSigner,
+            kind: ReasonKind::BadCrl,
+            offender: None,
+            detail: format!(
+                "the CRL issued by \"{}\" cannot be used: that CA's keyUsage does not allow signing CRLs (no cRLSign)",
+                anchor.subject_dn
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// What the store knows about the path's trust anchor.
+fn anchor_info<'s>(store: &'s TrustStore, path: &VerifiedPath<'_>) -> Option<&'s CaInfo> {
+    let anchor = path.anchor();
+    store
+        .anchors()
+        .iter()
+        .position(|a| std::ptr::addr_eq(a, anchor))
+        .and_then(|i| store.anchor_info().get(i))
+}
+
+fn no_cert_sign(key_usage: KeyUsage) -> String {
+    let why = match key_usage {
+        KeyUsage::Malformed => "its keyUsage extension is malformed",
+        KeyUsage::Bits(0) => "its keyUsage extension asserts no usage at all",
+        _ => "its keyUsage does not allow signing certificates (no keyCertSign)",
+    };
+    format!("a CA certificate that may not issue certificates: {why}")
+}

@@ -1,0 +1,118 @@
+//! [`ClientAuthInterceptor`]: one service's client-certificate policy as a
+//! tonic interceptor.
+
+use std::sync::Arc;
+
+use mtls_status::VerifyMode;
+use mtls_status_tower::Authorize;
+use tonic::service::Interceptor;
+use tonic::{Request, Status};
+
+use crate::check::{Config, Target};
+
+/// Enforces a [`VerifyMode`] and an optional [`Authorize`] policy on one
+/// gRPC service, as a tonic [`Interceptor`].
+///
+/// | outcome of the connection | answer |
+/// |---|---|
+/// | no certificate, mode `On` | `UNAUTHENTICATED`, `x-mtls-status: 496`, `x-mtls-reason: certificate_required` |
+/// | invalid certificate (per the mode's matrix) | `UNAUTHENTICATED`, `495`, the reason's stable name (`expired`, `unknown_issuer`, ...) |
+/// | verified, refused by the policy | `PERMISSION_DENIED`, `403`, `not_authorized` |
+/// | passed the mode without a verified certificate, and a policy is set | `UNAUTHENTICATED`, `496` or `495` as under `On` |
+/// | no outcome in the request (TLS glue missing) | `INTERNAL`, `500`, `missing_outcome`, logged at ERROR |
+/// | otherwise | the request reaches the service |
+///
+/// The message says what is wrong and how to fix it
+/// ([`InvalidReason::detail`](mtls_status::InvalidReason::detail)). Each
+/// rejection is logged at INFO with nginx's text and the fields `reason`,
+/// `status`, `grpc_status`, `subject`, `mode` and `peer`.
+///
+/// Attach it to a generated server (`GreeterServer::with_interceptor(svc,
+/// interceptor)`) for a mode per service, or to every service with
+/// `Server::builder().layer(tonic::service::InterceptorLayer::new(interceptor))`.
+/// [`GrpcClientAuthLayer`](crate::GrpcClientAuthLayer) does the same as a
+/// tower layer and also logs the RPC's path.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use mtls_status::{ClientAuthOutcome, ClientIdentity, VerifyMode};
+/// use mtls_status_tonic::{ClientAuthInterceptor, REASON_METADATA};
+/// use tonic::service::Interceptor;
+///
+/// let mut interceptor = ClientAuthInterceptor::new(VerifyMode::On)
+///     .authorize(|client: &ClientIdentity| client.subject_dn().contains("OU=ops"));
+///
+/// // The TLS glue put the connection's outcome in the extensions: no certificate.
+/// let mut request = tonic::Request::new(());
+/// request.extensions_mut().insert(Arc::new(ClientAuthOutcome::None));
+/// let status = interceptor.call(request).unwrap_err();
+/// assert_eq!(status.code(), tonic::Code::Unauthenticated);
+/// assert_eq!(status.metadata().get(REASON_METADATA).unwrap(), "certificate_required");
+///
+/// // A request without any outcome is never let through.
+/// let status = interceptor.call(tonic::Request::new(())).unwrap_err();
+/// assert_eq!(status.code(), tonic::Code::Internal);
+///
+/// // `Off`: everything passes.
+/// let mut health = ClientAuthInterceptor::new(VerifyMode::Off);
+/// let mut request = tonic::Request::new(());
+/// request.extensions_mut().insert(Arc::new(ClientAuthOutcome::None));
+/// assert!(health.call(request).is_ok());
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct ClientAuthInterceptor {
+    config: Arc<Config>,
+}
+
+impl ClientAuthInterceptor {
+    /// An interceptor enforcing `mode` (nginx's `ssl_verify_client`), with
+    /// no authorization policy. `Default` is [`VerifyMode::On`].
+    pub fn new(mode: VerifyMode) -> Self {
+        Self {
+            config: Arc::new(Config::new(mode)),
+        }
+    }
+
+    /// Authorizes verified clients with `policy`: a closure
+    /// `|client: &ClientIdentity| -> bool` (or `-> Result<(), String>`), or
+    /// an [`AllowList`](mtls_status_tower::AllowList). A verified client the
+    /// policy refuses gets `PERMISSION_DENIED`; a request without a verified
+    /// certificate gets `UNAUTHENTICATED` (see the table above). Replaces any
+    /// previous policy.
+    pub fn authorize(mut self, policy: impl Authorize) -> Self {
+        Arc::make_mut(&mut self.config).policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// The RFC 2253 names of the CAs the server accepts, listed in the
+    /// message of "certificate required" and "untrusted issuer" answers so
+    /// the client knows what to present (e.g. from
+    /// `TrustStore::accepted_ca_names`). Default: none listed.
+    pub fn accepted_cas<I, S>(mut self, cas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Arc::make_mut(&mut self.config).accepted_cas = cas.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The mode this interceptor enforces.
+    pub fn mode(&self) -> VerifyMode {
+        self.config.mode
+    }
+
+    pub(crate) fn from_config(config: Arc<Config>) -> Self {
+        Self { config }
+    }
+}
+
+impl Interceptor for ClientAuthInterceptor {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        self.config
+            .check(request.extensions_mut(), Target { rpc: None })?;
+        Ok(request)
+    }
+}

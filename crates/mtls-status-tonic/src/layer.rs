@@ -1,0 +1,238 @@
+//! [`GrpcClientAuthLayer`]: the same check as the interceptor, as a tower
+//! layer for tonic.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use mtls_status::VerifyMode;
+use mtls_status_tower::Authorize;
+use pin_project_lite::pin_project;
+use tonic::server::NamedService;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::check::{Config, Target};
+use crate::interceptor::ClientAuthInterceptor;
+
+/// Enforces a [`VerifyMode`] and an optional [`Authorize`] policy on gRPC
+/// requests, as a tower layer; answers exactly as
+/// [`ClientAuthInterceptor`] (see its table) and logs the RPC's path too.
+///
+/// - For **every** service: `Server::builder().layer(GrpcClientAuthLayer::new(VerifyMode::On))`.
+/// - For **one** service (a mode per service):
+///   `.add_service(GrpcClientAuthLayer::new(VerifyMode::On).layer(GreeterServer::new(greeter)))`;
+///   the wrapped service keeps its gRPC name.
+///
+/// Rejections are built as trailers-only gRPC responses in the inner
+/// service's body type, which must implement `Default` (tonic's `Body`
+/// does).
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::sync::Arc;
+///
+/// use mtls_status::{ClientAuthOutcome, VerifyMode};
+/// use mtls_status_tonic::GrpcClientAuthLayer;
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let service = GrpcClientAuthLayer::new(VerifyMode::On).layer(service_fn(
+///     |_request: http::Request<()>| async { Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty())) },
+/// ));
+/// let mut request = http::Request::post("/greeter.v1.Greeter/SayHello").body(())?;
+/// request.extensions_mut().insert(Arc::new(ClientAuthOutcome::None));
+/// let response = service.oneshot(request).await?;
+/// // A trailers-only gRPC answer: HTTP 200, grpc-status 16 (UNAUTHENTICATED).
+/// assert_eq!(response.headers()["grpc-status"], "16");
+/// assert_eq!(response.headers()["x-mtls-reason"], "certificate_required");
+/// assert_eq!(response.headers()["x-mtls-status"], "496");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct GrpcClientAuthLayer {
+    config: Arc<Config>,
+}
+
+impl GrpcClientAuthLayer {
+    /// A layer enforcing `mode` (nginx's `ssl_verify_client`), with no
+    /// authorization policy. `Default` is [`VerifyMode::On`].
+    pub fn new(mode: VerifyMode) -> Self {
+        Self {
+            config: Arc::new(Config::new(mode)),
+        }
+    }
+
+    /// Authorizes verified clients with `policy`, as
+    /// [`ClientAuthInterceptor::authorize`]. Replaces any previous policy.
+    pub fn authorize(mut self, policy: impl Authorize) -> Self {
+        Arc::make_mut(&mut self.config).policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// The names of the accepted CAs, as
+    /// [`ClientAuthInterceptor::accepted_cas`].
+    pub fn accepted_cas<I, S>(mut self, cas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Arc::make_mut(&mut self.config).accepted_cas = cas.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The mode this layer enforces.
+    pub fn mode(&self) -> VerifyMode {
+        self.config.mode
+    }
+
+    /// The same settings as a tonic interceptor.
+    pub fn interceptor(&self) -> ClientAuthInterceptor {
+        ClientAuthInterceptor::from_config(Arc::clone(&self.config))
+    }
+}
+
+impl<S> Layer<S> for GrpcClientAuthLayer {
+    type Service = GrpcClientAuth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcClientAuth {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// A service wrapped by [`GrpcClientAuthLayer`].
+#[derive(Clone, Debug)]
+pub struct GrpcClientAuth<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> GrpcClientAuth<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcClientAuth<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        let target = Target {
+            rpc: Some(parts.uri.path()),
+        };
+        match self.config.check(&mut parts.extensions, target) {
+            Ok(()) => ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
+            Err(status) => ResponseFuture::answer(status.into_http()),
+        }
+    }
+}
+
+/// Keeps the wrapped service's gRPC name, so it can be given to
+/// `Server::add_service`.
+impl<S: NamedService> NamedService for GrpcClientAuth<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+pin_project! {
+    /// Response future of [`GrpcClientAuth`]: the inner service's future, or
+    /// the layer's own answer, ready at once.
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        kind: Kind<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B> {
+        Inner {
+            #[pin]
+            future: F,
+        },
+        Answer {
+            response: Option<Response<B>>,
+        },
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    fn inner(future: F) -> Self {
+        Self {
+            kind: Kind::Inner { future },
+        }
+    }
+
+    fn answer(response: Response<B>) -> Self {
+        Self {
+            kind: Kind::Answer {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    /// # Panics
+    ///
+    /// If polled again after it returned `Poll::Ready`, like most futures.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Answer { response } => {
+                // The Future contract; not reachable from any request input.
+                let response = response
+                    .take()
+                    .expect("ResponseFuture polled after completion");
+                Poll::Ready(Ok(response))
+            }
+        }
+    }
+}
+
+impl<F, B> fmt::Debug for ResponseFuture<F, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            Kind::Inner { .. } => "Inner",
+            Kind::Answer { .. } => "Answer",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("kind", &kind)
+            .finish_non_exhaustive()
+    }
+}

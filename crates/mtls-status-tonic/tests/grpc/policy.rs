@@ -1,0 +1,112 @@
+//! A policy needs a verified identity: a client the mode lets through
+//! without one gets `UNAUTHENTICATED` (gRPC reserves `PERMISSION_DENIED` for
+//! identified callers), with the reason it would get under `On`.
+
+use std::sync::Arc;
+
+use mtls_status::{ClientAuthOutcome, ClientIdentity, InvalidCertificate, ReasonKind, VerifyMode};
+use mtls_status_tonic::{ClientAuthInterceptor, ClientAuthRequestExt};
+use tonic::Code;
+use tonic::service::Interceptor;
+
+use crate::harness::mtls_metadata;
+
+fn check(
+    interceptor: ClientAuthInterceptor,
+    outcome: ClientAuthOutcome,
+) -> Result<tonic::Request<()>, tonic::Status> {
+    let mut request = tonic::Request::new(());
+    request.extensions_mut().insert(Arc::new(outcome));
+    let mut interceptor = interceptor;
+    interceptor.call(request)
+}
+
+fn untrusted() -> ClientAuthOutcome {
+    ClientAuthOutcome::Invalid(InvalidCertificate::new(
+        ReasonKind::UnknownLeafIssuer.into(),
+        None,
+    ))
+}
+
+#[test]
+fn optional_with_policy_and_no_certificate_is_unauthenticated_496() {
+    let status = check(
+        ClientAuthInterceptor::new(VerifyMode::Optional).authorize(|_: &ClientIdentity| true),
+        ClientAuthOutcome::None,
+    )
+    .expect_err("policy needs an identity");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(
+        mtls_metadata(&status),
+        (Some("496"), Some("certificate_required"))
+    );
+    // Without a policy, Optional lets it through.
+    assert!(
+        check(
+            ClientAuthInterceptor::new(VerifyMode::Optional),
+            ClientAuthOutcome::None
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn optional_no_ca_passes_an_untrusted_issuer_unless_a_policy_needs_an_identity() {
+    let request = check(
+        ClientAuthInterceptor::new(VerifyMode::OptionalNoCa),
+        untrusted(),
+    )
+    .expect("optional_no_ca passes an untrusted issuer");
+    // The handler sees why, and no verified identity.
+    assert_eq!(
+        request
+            .client_auth()
+            .and_then(|o| o.reason())
+            .map(|r| r.name()),
+        Some("unknown_leaf_issuer")
+    );
+    assert!(request.client_identity().is_none());
+
+    let status = check(
+        ClientAuthInterceptor::new(VerifyMode::OptionalNoCa).authorize(|_: &ClientIdentity| true),
+        untrusted(),
+    )
+    .expect_err("policy needs an identity");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(
+        mtls_metadata(&status),
+        (Some("495"), Some("unknown_leaf_issuer"))
+    );
+}
+
+#[test]
+fn optional_no_ca_still_refuses_other_failures() {
+    let expired =
+        ClientAuthOutcome::Invalid(InvalidCertificate::new(ReasonKind::Expired.into(), None));
+    let status = check(
+        ClientAuthInterceptor::new(VerifyMode::OptionalNoCa),
+        expired,
+    )
+    .expect_err("expired is never passed by optional_no_ca");
+    assert_eq!(mtls_metadata(&status), (Some("495"), Some("expired")));
+}
+
+#[test]
+fn closure_policies_give_their_explanation() {
+    let pki = mtls_testpki::Pki::generate();
+    let identity = ClientIdentity::from_chain(pki.valid_from_root.chain()).expect("parses");
+    let status = check(
+        ClientAuthInterceptor::new(VerifyMode::On)
+            .authorize(|_: &ClientIdentity| Err::<(), _>("only on Tuesdays")),
+        ClientAuthOutcome::Verified(identity),
+    )
+    .expect_err("refused");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(
+        status
+            .message()
+            .ends_with("not authorized for this service: only on Tuesdays."),
+        "{}",
+        status.message()
+    );
+}
