@@ -36,7 +36,9 @@
 //!   for servers); peer names (`expected_peer_name(s)`) are not checked,
 //!   the classifier never matches names.
 //!
-//! Set `LIMBO_VERBOSE=1` to print every case's verdict.
+//! The summary (cases run, passed, known differences, per namespace) goes
+//! to stderr on every run; set `LIMBO_VERBOSE=1` to print every case's
+//! verdict too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
@@ -137,8 +139,8 @@ fn data_path(file: &str) -> PathBuf {
 
 fn read_json<T: serde::de::DeserializeOwned>(file: &str) -> T {
     let path = data_path(file);
-    let bytes = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_slice(&bytes)
         .unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()))
 }
@@ -287,7 +289,9 @@ fn parse_rfc3339(s: &str) -> Option<UnixTime> {
         let secs = oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60;
         (clock, sign * secs)
     };
-    let clock = clock.split_once('.').map_or(clock, |(whole, _fraction)| whole);
+    let clock = clock
+        .split_once('.')
+        .map_or(clock, |(whole, _fraction)| whole);
     let mut hms = clock.split(':');
     let hour: u8 = hms.next()?.parse().ok()?;
     let minute: u8 = hms.next()?.parse().ok()?;
@@ -302,6 +306,16 @@ fn parse_rfc3339(s: &str) -> Option<UnixTime> {
     Some(UnixTime::since_unix_epoch(Duration::from_secs(
         u64::try_from(secs).ok()?,
     )))
+}
+
+/// Writes to the process's stderr directly, so the summary shows in CI
+/// logs even though the test harness captures `eprintln!` of passing
+/// tests.
+fn to_stderr(text: &str) {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
 }
 
 /// A detail cut to a readable length (some limbo subjects are huge).
@@ -346,8 +360,14 @@ fn expectations_file_is_well_formed() {
         let (case, _) = cases
             .get(id)
             .unwrap_or_else(|| panic!("{id}: not a client/reusable case of limbo-core.json"));
-        assert_eq!(d.expected, case.expected_result, "{id}: `expected` is limbo's");
-        assert_ne!(d.actual, d.expected, "{id}: a difference changes the verdict");
+        assert_eq!(
+            d.expected, case.expected_result,
+            "{id}: `expected` is limbo's"
+        );
+        assert_ne!(
+            d.actual, d.expected,
+            "{id}: a difference changes the verdict"
+        );
         assert!(
             expectations.categories.contains_key(&d.category),
             "{id}: unknown category {:?}",
@@ -428,27 +448,31 @@ fn classifier_matches_limbo_or_recorded_differences() {
             }
         };
         if verbose {
-            eprintln!(
-                "{label:>16}  {:<70} limbo {} / ours {}: {}",
+            to_stderr(&format!(
+                "{label:>16}  {:<70} limbo {} / ours {}: {}\n",
                 case.id,
                 case.expected_result,
                 run.verdict,
                 shorten(&run.detail)
-            );
+            ));
         }
     }
     for id in expectations.differences.keys() {
         if !seen.contains(id.as_str()) {
-            problems.push(format!("UNKNOWN {id}: recorded but not a case this test runs"));
+            problems.push(format!(
+                "UNKNOWN {id}: recorded but not a case this test runs"
+            ));
         }
     }
 
-    let total: Tally = by_namespace.values().fold(Tally::default(), |acc, t| Tally {
-        run: acc.run + t.run,
-        pass: acc.pass + t.pass,
-        known: acc.known + t.known,
-        unexpected: acc.unexpected + t.unexpected,
-    });
+    let total: Tally = by_namespace
+        .values()
+        .fold(Tally::default(), |acc, t| Tally {
+            run: acc.run + t.run,
+            pass: acc.pass + t.pass,
+            known: acc.known + t.known,
+            unexpected: acc.unexpected + t.unexpected,
+        });
     let mut summary = String::new();
     let classes: Vec<String> = by_class.iter().map(|(c, n)| format!("{n} {c}")).collect();
     let _ = writeln!(
@@ -477,7 +501,7 @@ fn classifier_matches_limbo_or_recorded_differences() {
     for (category, n) in &by_category {
         let _ = writeln!(summary, "  known difference, {category}: {n}");
     }
-    eprint!("{summary}");
+    to_stderr(&summary);
 
     assert!(
         problems.is_empty(),

@@ -19,6 +19,8 @@
 //! assert!(headers.get("x-forwarded-client-cert").is_none());
 //! ```
 
+use std::sync::OnceLock;
+
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::identity::ClientIdentity;
@@ -68,6 +70,11 @@ pub const STRIPPED_PREFIXES: &[&str] = &[
 /// ```
 pub fn is_identity_header(name: &HeaderName) -> bool {
     let name = name.as_str();
+    // Every stripped name starts with `x` or `s` (header names are
+    // lowercase): most headers are ruled out by their first byte.
+    if !matches!(name.as_bytes().first(), Some(b'x' | b's')) {
+        return false;
+    }
     STRIPPED_NAMES.contains(&name)
         || STRIPPED_PREFIXES
             .iter()
@@ -161,42 +168,92 @@ impl ForwardHeaders {
     pub fn apply(&self, headers: &mut HeaderMap, outcome: &ClientAuthOutcome) {
         strip_identity_headers(headers);
         if self.nginx {
-            set(
-                headers,
-                X_SSL_CLIENT_VERIFY,
-                outcome.ssl_client_verify().into_owned(),
-            );
+            let verify = match outcome {
+                ClientAuthOutcome::None => Some(HeaderValue::from_static("NONE")),
+                ClientAuthOutcome::Verified(_) => Some(HeaderValue::from_static("SUCCESS")),
+                _ => header_value(outcome.ssl_client_verify().into_owned()),
+            };
+            insert(headers, X_SSL_CLIENT_VERIFY, verify.as_ref());
             if let Some(identity) = outcome.presented_identity() {
-                set(headers, X_SSL_CLIENT_S_DN, identity.subject_dn().to_owned());
-                set(headers, X_SSL_CLIENT_I_DN, identity.issuer_dn().to_owned());
-                set(headers, X_SSL_CLIENT_SERIAL, identity.serial().to_owned());
-                set(
+                // Built once per connection, cloned (a reference count) per request.
+                let cached = identity.header_cache().nginx(identity);
+                insert(headers, X_SSL_CLIENT_S_DN, cached.s_dn.as_ref());
+                insert(headers, X_SSL_CLIENT_I_DN, cached.i_dn.as_ref());
+                insert(headers, X_SSL_CLIENT_SERIAL, cached.serial.as_ref());
+                insert(
                     headers,
                     X_SSL_CLIENT_FINGERPRINT,
-                    identity.fingerprint_sha1().to_owned(),
+                    cached.fingerprint.as_ref(),
                 );
                 if self.cert {
-                    set(headers, X_SSL_CLIENT_CERT, identity.escaped_pem());
+                    let cert = identity.header_cache().escaped_pem(identity);
+                    insert(headers, X_SSL_CLIENT_CERT, cert.as_ref());
                 }
             }
         }
         if let (true, Some(identity)) = (self.xfcc, outcome.identity()) {
-            set(
+            let element = xfcc_element(identity, self.xfcc_by.as_deref(), self.cert);
+            insert(
                 headers,
                 X_FORWARDED_CLIENT_CERT,
-                xfcc_element(identity, self.xfcc_by.as_deref(), self.cert),
+                header_value(element).as_ref(),
             );
         }
     }
 }
 
-fn set(headers: &mut HeaderMap, name: HeaderName, value: String) {
+fn header_value(value: String) -> Option<HeaderValue> {
     // Our values are printable ASCII by construction (DNs escape control and
     // non-ASCII bytes); a value that still fails is left out, never panics.
-    if let Ok(value) = HeaderValue::try_from(value) {
-        headers.insert(name, value);
+    HeaderValue::try_from(value).ok()
+}
+
+fn insert(headers: &mut HeaderMap, name: HeaderName, value: Option<&HeaderValue>) {
+    if let Some(value) = value {
+        headers.insert(name, value.clone());
     }
 }
+
+/// nginx-style header values of one identity, computed on first use.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HeaderCache {
+    nginx: OnceLock<NginxValues>,
+    escaped_pem: OnceLock<Option<HeaderValue>>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct NginxValues {
+    s_dn: Option<HeaderValue>,
+    i_dn: Option<HeaderValue>,
+    serial: Option<HeaderValue>,
+    fingerprint: Option<HeaderValue>,
+}
+
+impl HeaderCache {
+    fn nginx(&self, identity: &ClientIdentity) -> &NginxValues {
+        self.nginx.get_or_init(|| NginxValues {
+            s_dn: header_value(identity.subject_dn().to_owned()),
+            i_dn: header_value(identity.issuer_dn().to_owned()),
+            serial: header_value(identity.serial().to_owned()),
+            fingerprint: header_value(identity.fingerprint_sha1().to_owned()),
+        })
+    }
+
+    fn escaped_pem(&self, identity: &ClientIdentity) -> &Option<HeaderValue> {
+        self.escaped_pem
+            .get_or_init(|| header_value(identity.escaped_pem()))
+    }
+}
+
+// A cache is derived data: two identities are equal whether or not theirs
+// has been filled yet.
+impl PartialEq for HeaderCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for HeaderCache {}
 
 /// One `x-forwarded-client-cert` element for a verified client, in Envoy's
 /// format: `By=…;Hash=<sha256>;Cert="…";Subject="<RFC 2253>";URI=…;DNS=…`.

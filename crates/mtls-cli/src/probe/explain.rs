@@ -3,6 +3,7 @@
 
 use mtls_status::ClientIdentity;
 use mtls_status::identity::rfc2253;
+use rustls::SignatureScheme;
 use serde_json::{Value, json};
 
 use super::failure::Failure;
@@ -104,6 +105,14 @@ fn in_sequence(content: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A signature scheme's rustls name, e.g. `ECDSA_NISTP256_SHA256`, or its
+/// code point for the ones rustls does not know, e.g. `0x0809`.
+fn scheme_name(scheme: SignatureScheme) -> String {
+    scheme
+        .as_str()
+        .map_or_else(|| format!("0x{:04x}", u16::from(scheme)), str::to_owned)
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -122,15 +131,6 @@ fn answer(response: &Response) -> String {
     }
 }
 
-/// A failure after a completed handshake, as "then ..." words.
-fn late(protocol: &str, failure: &Failure, sent: bool) -> String {
-    format!(
-        "the {protocol} handshake completes, then the server sends {} on the first read ({})",
-        failure.what(),
-        failure.meaning(sent)
-    )
-}
-
 /// What happens to a client without a certificate, after "The server ...".
 fn without_phrase(attempt: &Attempt, requested: Option<bool>) -> String {
     let asked = requested == Some(true);
@@ -145,20 +145,23 @@ fn without_phrase(attempt: &Attempt, requested: Option<bool>) -> String {
              first read ({})",
             negotiated.protocol,
             failure.what(),
-            failure.meaning(false)
+            failure.meaning(requested, false)
         ),
-        (Ok(negotiated), Some(Err(failure))) => {
-            format!("answers no request: {}", late(&negotiated.protocol, failure, false))
-        }
+        (Ok(negotiated), Some(Err(failure))) => format!(
+            "completes the {} handshake, but then {} ({})",
+            negotiated.protocol,
+            failure.what(),
+            failure.meaning(requested, false)
+        ),
         (Err(failure @ Failure::Alert(_)), _) if asked => format!(
             "rejects clients without one in the handshake ({}: {})",
             failure.what(),
-            failure.meaning(false)
+            failure.meaning(requested, false)
         ),
         (Err(failure), _) => format!(
             "the handshake fails ({}: {})",
             failure.what(),
-            failure.meaning(false)
+            failure.meaning(requested, false)
         ),
         (Ok(_), None) => "completes the handshake".to_owned(),
     }
@@ -187,14 +190,14 @@ fn with_sentence(label: &ClientLabel, attempt: &Attempt) -> String {
                 "lets the {} handshake complete, then sends {} on the first read ({}).",
                 negotiated.protocol,
                 failure.what(),
-                failure.meaning(sent)
+                failure.meaning(attempt.requested(), sent)
             ));
         }
         (Err(failure), _) => {
             sentence.push_str(&format!(
                 "fails the handshake with {} ({}).",
                 failure.what(),
-                failure.meaning(sent)
+                failure.meaning(attempt.requested(), sent)
             ));
         }
         (Ok(_), None) => sentence.push_str("completes the handshake."),
@@ -238,7 +241,7 @@ pub(super) fn verdict(probe: &Probe<'_>) -> String {
         if !failed {
             out.push_str(" The server's certificate verifies against --ca.");
         }
-    } else {
+    } else if probe.server_identity().is_some() {
         out.push_str(" The server's certificate was NOT verified (no --ca).");
     }
     let alert_rejection = probe.attempts().any(|a| {
@@ -281,7 +284,7 @@ pub(super) fn text(probe: &Probe<'_>) -> String {
             id.issuer_dn(),
             id.v_end()
         )),
-        None => out.push_str(&format!("Server certificate: not received ({verification})\n")),
+        None => out.push_str("Server certificate: not received\n"),
     }
 
     out.push('\n');
@@ -304,7 +307,7 @@ pub(super) fn text(probe: &Probe<'_>) -> String {
                 let schemes: Vec<String> = request
                     .signature_schemes
                     .iter()
-                    .map(|s| format!("{s:?}"))
+                    .map(|s| scheme_name(*s))
                     .collect();
                 out.push_str(&format!("  signature schemes: {}\n", schemes.join(", ")));
             }
@@ -362,7 +365,7 @@ fn attempt_text(out: &mut String, attempt: &Attempt, s: &Settings, label: Option
             out.push_str(&format!(
                 "  handshake: FAILED with {}: {}\n",
                 failure.what(),
-                failure.meaning(sent)
+                failure.meaning(attempt.requested(), sent)
             ));
         }
     }
@@ -424,7 +427,7 @@ fn attempt_text(out: &mut String, attempt: &Attempt, s: &Settings, label: Option
                     "  GET {}: no response; {} arrived on the first read after the handshake: {}\n",
                     s.path,
                     failure.what(),
-                    failure.meaning(sent)
+                    failure.meaning(attempt.requested(), sent)
                 ));
                 if protocol == "TLSv1.3" {
                     out.push_str(
@@ -438,19 +441,19 @@ fn attempt_text(out: &mut String, attempt: &Attempt, s: &Settings, label: Option
                     "  GET {}: no response: {} ({})\n",
                     s.path,
                     failure.what(),
-                    failure.meaning(sent)
+                    failure.meaning(attempt.requested(), sent)
                 ));
             }
         }
     }
 }
 
-fn failure_json(failure: &Failure, sent: bool) -> Value {
+fn failure_json(failure: &Failure, attempt: &Attempt) -> Value {
     json!({
         "error": failure.kind(),
         "alert": failure.alert().map(super::failure::alert_name),
         "message": failure.what(),
-        "meaning": failure.meaning(sent),
+        "meaning": failure.meaning(attempt.requested(), attempt.sent_certificate),
     })
 }
 
@@ -464,7 +467,7 @@ fn attempt_json(attempt: &Attempt, label: Option<&ClientLabel>) -> Value {
             "alpn": n.alpn,
         }),
         Err(failure) => {
-            let mut value = failure_json(failure, sent);
+            let mut value = failure_json(failure, attempt);
             value["ok"] = Value::Bool(false);
             value
         }
@@ -499,7 +502,7 @@ fn attempt_json(attempt: &Attempt, label: Option<&ClientLabel>) -> Value {
         _ => Value::Null,
     };
     let late_failure = match &attempt.http {
-        Some(Err(failure)) => failure_json(failure, sent),
+        Some(Err(failure)) => failure_json(failure, attempt),
         _ => Value::Null,
     };
     json!({
@@ -543,7 +546,7 @@ pub(super) fn json(probe: &Probe<'_>) -> String {
         "signature_schemes": probe.request().map(|r| r
             .signature_schemes
             .iter()
-            .map(|s| format!("{s:?}"))
+            .map(|s| scheme_name(*s))
             .collect::<Vec<_>>()),
         "without_certificate": attempt_json(&probe.without, None),
         "with_certificate": probe.with.as_ref().map(|(label, a)| attempt_json(a, Some(label))),

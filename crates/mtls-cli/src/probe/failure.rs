@@ -88,16 +88,24 @@ impl Failure {
         }
     }
 
-    /// What it means, given whether the client had sent a certificate.
-    pub(super) fn meaning(&self, sent_certificate: bool) -> String {
+    /// What it means, given whether the server had asked for a certificate
+    /// (`None`: not known) and whether the client had sent one.
+    pub(super) fn meaning(&self, requested: Option<bool>, sent_certificate: bool) -> String {
         match self {
-            Self::Alert(alert) => alert_meaning(*alert, sent_certificate).to_owned(),
+            Self::Alert(alert) => alert_meaning(*alert, requested, sent_certificate).to_owned(),
             Self::ServerCertificate(_) => {
                 "the probe stopped before learning more; check --ca and --server-name, \
                  or probe without --ca (the server is then not verified)"
                     .to_owned()
             }
-            Self::Tls(_) => "the client and the server could not agree; try --tls 1.2 or 1.3".to_owned(),
+            Self::Tls(rustls::Error::InvalidMessage(_)) => {
+                "the server's answer is not valid TLS: does this port speak TLS?".to_owned()
+            }
+            Self::Tls(rustls::Error::PeerIncompatible(_)) => {
+                "the client and the server have no TLS parameters in common; try --tls 1.2 or 1.3"
+                    .to_owned()
+            }
+            Self::Tls(_) => "the TLS connection failed on the client's side".to_owned(),
             Self::Closed if sent_certificate => {
                 "the server dropped the connection; some servers do this instead of sending \
                  an alert when they reject a client certificate"
@@ -159,56 +167,74 @@ pub(super) fn alert_name(alert: AlertDescription) -> String {
 }
 
 /// What an alert from the server means for a client that did (or did not)
-/// send a certificate.
-fn alert_meaning(alert: AlertDescription, sent_certificate: bool) -> &'static str {
+/// send a certificate, after the server asked for one (or not).
+fn alert_meaning(alert: AlertDescription, requested: Option<bool>, sent: bool) -> &'static str {
     use AlertDescription as A;
-    match (alert, sent_certificate) {
-        (A::CertificateRequired, _) => "the server requires a client certificate",
-        (A::HandshakeFailure | A::BadCertificate | A::NoCertificate, false) => {
-            "the server requires a client certificate (TLS 1.2 servers, Go's for one, \
-             say so with this alert; TLS 1.3 has certificate_required for it)"
+    let asked = requested == Some(true);
+    match alert {
+        A::CertificateRequired => "the server requires a client certificate",
+        A::HandshakeFailure if asked && !sent => {
+            "the server requires a client certificate; TLS 1.2 servers built on OpenSSL say \
+             so with this alert"
         }
-        (A::HandshakeFailure, true) => {
+        A::BadCertificate | A::NoCertificate if asked && !sent => {
+            "the server requires a client certificate; TLS 1.2 servers written in Go say so \
+             with this alert"
+        }
+        A::HandshakeFailure if sent => {
             "the server aborted the handshake: it rejected the client certificate, or found \
              no parameters in common with the client"
         }
-        (A::BadCertificate, true) => {
-            "the server rejected the client certificate: it could not verify it (often an \
-             issuer it does not trust, a missing intermediate, or a bad signature)"
+        A::HandshakeFailure => {
+            "the server aborted the handshake: no TLS version, cipher suite or signature \
+             scheme in common with the client"
         }
-        (A::UnknownCA, _) => {
-            "the server does not trust the issuer of the client certificate (or could not \
-             learn its revocation status); is the intermediate in --cert, and is the CA in \
-             the server's client CA bundle?"
+        A::BadCertificate if sent => {
+            "the server rejected the client certificate: it could not verify it, often \
+             because of an issuer it does not trust, a missing intermediate or a bad signature"
         }
-        (A::CertificateExpired, _) => {
+        A::UnknownCA if sent => {
+            "the server does not trust the issuer of the client certificate, or could not \
+             learn its revocation status; is the intermediate in --cert, and is the CA in the \
+             server's client CA bundle?"
+        }
+        A::CertificateExpired if sent => {
             "the server says the client certificate has expired or is not valid yet"
         }
-        (A::CertificateRevoked, _) => "the server says the client certificate is revoked",
-        (A::UnsupportedCertificate, _) => {
-            "the server does not accept this kind of certificate (often: its extended key \
-             usage lacks clientAuth)"
+        A::CertificateRevoked if sent => "the server says the client certificate is revoked",
+        A::UnsupportedCertificate if sent => {
+            "the server does not accept this kind of certificate; often its extended key usage \
+             lacks clientAuth"
         }
-        (A::CertificateUnknown, _) => {
+        A::CertificateUnknown if sent => {
             "the server rejected the client certificate without saying why"
         }
-        (A::DecryptError, true) => {
-            "a signature did not verify (does --key belong to --cert? is the certificate's \
-             signature valid?)"
+        A::DecryptError if sent => {
+            "a signature did not verify: does --key belong to --cert, and is the \
+             certificate's signature valid?"
         }
-        (A::AccessDenied, _) => "the server verified the client but denies it access",
-        (A::ProtocolVersion, _) => "the server does not speak the TLS version(s) offered",
-        (A::InsufficientSecurity, _) => {
+        A::BadCertificate
+        | A::UnknownCA
+        | A::CertificateExpired
+        | A::CertificateRevoked
+        | A::UnsupportedCertificate
+        | A::CertificateUnknown => {
+            "the server rejected a certificate, though the client sent none: a server that \
+             misreports, or one that found fault with its own configuration"
+        }
+        A::AccessDenied => "the server verified the client but denies it access",
+        A::ProtocolVersion => "the server does not speak the TLS version(s) offered",
+        A::InsufficientSecurity => {
             "the server wants stronger parameters than the client offered"
         }
-        (A::UnrecognisedName, _) => {
+        A::UnrecognisedName => {
             "the server does not know the server name sent (SNI); try --server-name"
         }
-        (A::NoApplicationProtocol, _) => {
-            "the server accepts none of the ALPN protocols offered (the probe offers http/1.1)"
+        A::NoApplicationProtocol => {
+            "the server accepts none of the ALPN protocols offered; the probe offers http/1.1"
         }
-        (A::InternalError, _) => "the server hit an internal error",
-        (A::UserCanceled, _) => "the server cancelled the handshake",
+        A::InternalError => "the server hit an internal error",
+        A::UserCanceled => "the server cancelled the handshake",
         _ => "the server ended the connection with an error",
     }
 }
@@ -229,10 +255,14 @@ mod tests {
 
     #[test]
     fn meanings_depend_on_whether_a_certificate_was_sent() {
-        let none = Failure::Alert(AlertDescription::BadCertificate).meaning(false);
-        let some = Failure::Alert(AlertDescription::BadCertificate).meaning(true);
+        let alert = Failure::Alert(AlertDescription::BadCertificate);
+        let none = alert.meaning(Some(true), false);
+        let some = alert.meaning(Some(true), true);
         assert!(none.contains("requires a client certificate"), "{none}");
         assert!(some.contains("rejected the client certificate"), "{some}");
+        let early = Failure::Alert(AlertDescription::HandshakeFailure).meaning(None, false);
+        assert!(early.contains("in common"), "{early}");
+        assert!(!early.contains("client certificate"), "{early}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 pub(super) const MAX_RESPONSE: usize = 64 * 1024;
 
 /// The most characters of the body shown.
-const EXCERPT_CHARS: usize = 240;
+const EXCERPT_CHARS: usize = 160;
 
 /// `GET {path} HTTP/1.1` with `Host` and `Connection: close`.
 pub(super) fn request(path: &str, host: &str) -> Vec<u8> {

@@ -6,5 +6,6 @@ mod check;
 mod common;
 mod lint;
 mod pki;
+mod probe;
 mod serve;
 mod serve_reload_hints;

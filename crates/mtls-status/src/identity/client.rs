@@ -62,6 +62,9 @@ pub struct ClientIdentity {
     ip_addresses: Vec<IpAddr>,
     spiffe_id: Option<SpiffeId>,
     is_ca: bool,
+    /// Forwarding header values, built on first use and then shared by
+    /// every request on the connection.
+    headers: crate::forward::HeaderCache,
 }
 
 impl ClientIdentity {
@@ -107,6 +110,7 @@ impl ClientIdentity {
             ip_addresses: parsed.sans.ip_addresses,
             spiffe_id,
             is_ca: parsed.is_ca,
+            headers: crate::forward::HeaderCache::default(),
             chain,
         };
         Ok(identity)
@@ -287,6 +291,12 @@ impl ClientIdentity {
     /// certificate presented as a client certificate is worth a warning).
     pub fn is_ca(&self) -> bool {
         self.is_ca
+    }
+}
+
+impl ClientIdentity {
+    pub(crate) fn header_cache(&self) -> &crate::forward::HeaderCache {
+        &self.headers
     }
 }
 
