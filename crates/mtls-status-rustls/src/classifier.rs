@@ -47,6 +47,11 @@ use crate::verify::{self, MAX_SUPPORTED_DEPTH, Settings};
 ///   expired certificate from an unknown CA is
 ///   [`Expired`](ReasonKind::Expired), as in nginx); trust anchors'
 ///   validity is checked too, as OpenSSL does;
+/// - key usages are checked as OpenSSL does, where rustls-webpki does not
+///   (RFC 5280 6.1.4 (n), 6.3.3 (f)): a CA of the path, trust anchor
+///   included, whose keyUsage lacks keyCertSign is
+///   [`InvalidCa`](ReasonKind::InvalidCa), and a CRL from a trust anchor
+///   whose keyUsage lacks cRLSign is [`BadCrl`](ReasonKind::BadCrl);
 /// - the context names the offending certificate (index in the presented
 ///   chain and RFC 2253 subject, or the server's CA certificate), the time,
 ///   the validity window and the depth limit.

@@ -1,8 +1,8 @@
 //! A minimal, non-panicking DER reader for the few X.509 and CRL fields the
 //! classifier needs beyond what rustls-webpki exposes: validity times, the
 //! signed portion and signature of a certificate, basicConstraints, the
-//! key usage bits, the extended key usage list, and a CRL's issuer and
-//! update times.
+//! key usage bits, the extended key usage list, and a CRL's issuer, update
+//! times and cRLNumber criticality.
 //!
 //! Everything here reads untrusted input: every length is checked, nothing
 //! is indexed unchecked, and a malformed structure yields `None`.
@@ -28,6 +28,8 @@ const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
 const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 /// id-ce-keyUsage (2.5.29.15), DER content.
 const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+/// id-ce-cRLNumber (2.5.29.20), DER content.
+const OID_CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
 
 /// A cursor over DER-encoded bytes.
 #[derive(Clone, Copy)]
@@ -293,6 +295,9 @@ pub(crate) struct ParsedCrl<'a> {
     pub(crate) this_update: u64,
     /// nextUpdate, seconds since the epoch, when present.
     pub(crate) next_update: Option<u64>,
+    /// Whether the cRLNumber extension is marked critical (RFC 5280 5.2.3
+    /// forbids it; OpenSSL cannot use such a CRL).
+    pub(crate) crl_number_critical: bool,
 }
 
 impl<'a> ParsedCrl<'a> {
@@ -310,12 +315,36 @@ impl<'a> ParsedCrl<'a> {
             Some(SEQUENCE | CRL_EXTENSIONS) | None => None,
             Some(_) => return None,
         };
+        // revokedCertificates, then crlExtensions. rustls-webpki has parsed
+        // the CRL already; if this reader cannot follow, the flag stays off.
+        tbs.optional(SEQUENCE);
+        let crl_number_critical = tbs
+            .optional(CRL_EXTENSIONS)
+            .and_then(crl_number_is_critical)
+            .unwrap_or(false);
         Some(Self {
             issuer,
             this_update,
             next_update,
+            crl_number_critical,
         })
     }
+}
+
+/// Whether crlExtensions (the content of `[0]`) mark cRLNumber critical.
+fn crl_number_is_critical(extensions: &[u8]) -> Option<bool> {
+    let mut exts = Reader::new(Reader::new(extensions).expect(SEQUENCE)?);
+    while !exts.is_empty() {
+        let mut ext = Reader::new(exts.expect(SEQUENCE)?);
+        let oid = ext.expect(OID)?;
+        let critical = ext
+            .optional(BOOLEAN)
+            .is_some_and(|v| v.first() == Some(&0xff));
+        if oid == OID_CRL_NUMBER {
+            return Some(critical);
+        }
+    }
+    Some(false)
 }
 
 /// The public-key algorithm (content of its AlgorithmIdentifier) and the key
@@ -403,7 +432,7 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -457,6 +486,68 @@ mod tests {
             assert!(!ku(bad).allows(KeyUsage::KEY_CERT_SIGN));
         }
         assert!(KeyUsage::Absent.allows(KeyUsage::KEY_CERT_SIGN));
+    }
+
+    /// DER TLV with a short or one-byte long form length.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match u8::try_from(content.len()) {
+            Ok(len) if len < 0x80 => out.push(len),
+            Ok(len) => out.extend([0x81, len]),
+            Err(_) => panic!("test TLVs stay short"),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A CRL (unsigned: only its structure matters here) whose cRLNumber
+    /// extension carries `critical`, with `revoked` entries.
+    pub(crate) fn crl_with_number(critical: Option<bool>, revoked: usize) -> Vec<u8> {
+        let alg = tlv(
+            SEQUENCE,
+            &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]),
+        );
+        let cn = [tlv(OID, &[0x55, 0x04, 0x03]), tlv(0x0c, b"CA")].concat();
+        let issuer = tlv(SEQUENCE, &tlv(0x31, &tlv(SEQUENCE, &cn)));
+        let mut number = tlv(OID, OID_CRL_NUMBER);
+        if let Some(c) = critical {
+            number.extend(tlv(BOOLEAN, &[if c { 0xff } else { 0x00 }]));
+        }
+        number.extend(tlv(OCTET_STRING, &tlv(INTEGER, &[0x05])));
+        let aki = [
+            tlv(OID, &[0x55, 0x1d, 0x23]),
+            tlv(OCTET_STRING, &[0x30, 0x00]),
+        ]
+        .concat();
+        let exts = tlv(
+            CRL_EXTENSIONS,
+            &tlv(
+                SEQUENCE,
+                &[tlv(SEQUENCE, &aki), tlv(SEQUENCE, &number)].concat(),
+            ),
+        );
+        let entry = [tlv(INTEGER, &[0x01]), tlv(UTC_TIME, b"231114221320Z")].concat();
+        let revoked = tlv(SEQUENCE, &vec![tlv(SEQUENCE, &entry); revoked].concat());
+        let mut tbs = [tlv(INTEGER, &[0x01]), alg.clone(), issuer].concat();
+        tbs.extend(tlv(UTC_TIME, b"231114221320Z"));
+        tbs.extend(tlv(UTC_TIME, b"241114221320Z"));
+        tbs.extend(revoked);
+        tbs.extend(exts);
+        let list = [tlv(SEQUENCE, &tbs), alg, tlv(BIT_STRING, &[0x00, 0x01])].concat();
+        tlv(SEQUENCE, &list)
+    }
+
+    #[test]
+    fn crl_number_criticality() {
+        for revoked in [0, 3] {
+            let critical = |flag| {
+                let der = crl_with_number(flag, revoked);
+                ParsedCrl::parse(&der).map(|crl| (crl.crl_number_critical, crl.this_update))
+            };
+            assert_eq!(critical(Some(true)), Some((true, 1_700_000_000)));
+            assert_eq!(critical(Some(false)), Some((false, 1_700_000_000)));
+            assert_eq!(critical(None), Some((false, 1_700_000_000)));
+        }
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //!   checks this for intermediates only. Any CRL with the anchor's name
 //!   counts: an anchor that may not sign CRLs has no valid CRL at all.
 //!
-//! A certificate webpki accepted but our DER reader cannot read is left to
-//! webpki's verdict.
+//! A certificate trusted as itself (a self-signed client certificate put in
+//! the CA bundle) is no CA and issues nothing: as in OpenSSL, the anchor
+//! checks do not apply to it. A certificate webpki accepted but our DER
+//! reader cannot read is left to webpki's verdict.
 
 use mtls_status::ReasonKind;
 use webpki::VerifiedPath;
@@ -58,6 +60,9 @@ pub(crate) fn check(
     let Some(anchor) = anchor_info(store, path) else {
         return Ok(());
     };
+    if is_the_leaf_itself(path) {
+        return Ok(());
+    }
     if !anchor.key_usage.allows(KeyUsage::KEY_CERT_SIGN) {
         return Err(Violation {
             error: webpki::Error::EndEntityUsedAsCa,
@@ -104,6 +109,17 @@ fn anchor_info<'s>(store: &'s TrustStore, path: &VerifiedPath<'_>) -> Option<&'s
         .iter()
         .position(|a| std::ptr::addr_eq(a, anchor))
         .and_then(|i| store.anchor_info().get(i))
+}
+
+/// Whether the trust anchor is the end entity's own certificate (same
+/// name, same key), trusted directly.
+fn is_the_leaf_itself(path: &VerifiedPath<'_>) -> bool {
+    let anchor = path.anchor();
+    let leaf = path.end_entity();
+    path.intermediate_certificates().next().is_none()
+        && anchor.subject.as_ref() == leaf.subject()
+        && ParsedCert::parse(leaf.der().as_ref())
+            .is_some_and(|c| c.spki == anchor.subject_public_key_info.as_ref())
 }
 
 fn no_cert_sign(key_usage: KeyUsage) -> String {

@@ -459,6 +459,15 @@ impl Loaded {
                 .map_err(|e| bad(format!("{e:?}")))?;
             let parsed = ParsedCrl::parse(der.as_ref())
                 .ok_or_else(|| bad("malformed CRL structure".to_owned()))?;
+            if parsed.crl_number_critical {
+                // rustls-webpki would use it; OpenSSL (nginx) fails every
+                // chain that needs it (36, unhandled critical CRL extension).
+                return Err(bad(
+                    "its cRLNumber extension is marked critical, which RFC 5280 5.2.3 forbids \
+                     (OpenSSL cannot use such a CRL either); have the CA reissue it"
+                        .to_owned(),
+                ));
+            }
             self.crl_info.push(CrlInfo {
                 issuer: parsed.issuer.to_vec(),
                 issuer_dn: names::name_dn(parsed.issuer),
@@ -574,4 +583,37 @@ pub enum TrustStoreError {
         "this trust store was not loaded from files, so it cannot be reloaded: use ReloadableTrustStore::from_files, or replace()"
     )]
     NotFileBacked,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::der::tests::crl_with_number;
+
+    fn store_with_crl(crl: Vec<u8>) -> Result<TrustStore, TrustStoreError> {
+        let ca = mtls_testpki::Ca::root("CA").build();
+        TrustStore::builder()
+            .ca_pem(ca.cert_pem())
+            .crl_pem(crl)
+            .build()
+    }
+
+    #[test]
+    fn crl_with_critical_crl_number_is_refused() {
+        let err = store_with_crl(crl_with_number(Some(true), 1)).expect_err("refused");
+        assert!(
+            matches!(err, TrustStoreError::BadCrl { index: 1, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("cRLNumber extension is marked critical"),
+            "{err}"
+        );
+        // The same CRL with a non-critical (or default) cRLNumber loads.
+        for critical in [Some(false), None] {
+            let store = store_with_crl(crl_with_number(critical, 1)).expect("loads");
+            assert_eq!(store.crl_count(), 1);
+        }
+    }
 }

@@ -246,3 +246,25 @@ async fn crl_from_trust_anchor_without_crl_sign_is_bad_crl() {
     .await;
     assert!(server.outcome().is_verified(), "{:?}", server.outcome());
 }
+
+#[tokio::test]
+async fn directly_trusted_self_signed_client_certificate_is_verified() {
+    // nginx accepts a self-signed client certificate put in the CA bundle
+    // itself: the chain is that one trusted certificate, and OpenSSL makes
+    // no CA checks on it. It is no CA, so its keyUsage has no keyCertSign.
+    let pki = Arc::new(Pki::generate());
+    let leaf = mtls_testpki::Leaf::self_signed("client-directly-trusted").build();
+    let store = TrustStore::builder()
+        .ca_pem(leaf.cert_pem())
+        .build()
+        .expect("store builds");
+    let server = classify(
+        &pki,
+        ReloadableTrustStore::new(store),
+        CrlScope::Chain,
+        Presented::leaf(&leaf),
+        TLS13,
+    )
+    .await;
+    assert!(server.outcome().is_verified(), "{:?}", server.outcome());
+}

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use http::Extensions;
 use mtls_status::{ClientAuthOutcome, Decision, VerifyMode};
-use mtls_status_tower::Authorize;
 use mtls_status_tower::metrics::{CERTIFICATE_REQUIRED, MISSING_OUTCOME, NOT_AUTHORIZED};
+use mtls_status_tower::{Authorize, ClientAuthMetrics};
 use tonic::Status;
 use tonic::transport::server::TcpConnectInfo;
 
@@ -21,6 +21,7 @@ pub(crate) struct Config {
     pub(crate) mode: VerifyMode,
     pub(crate) accepted_cas: Vec<String>,
     pub(crate) policy: Option<Arc<dyn Authorize>>,
+    pub(crate) metrics: Option<ClientAuthMetrics>,
 }
 
 impl fmt::Debug for Config {
@@ -29,6 +30,7 @@ impl fmt::Debug for Config {
             .field("mode", &self.mode)
             .field("accepted_cas", &self.accepted_cas)
             .field("policy", &self.policy.as_ref().map(|_| ".."))
+            .field("metrics", &self.metrics.is_some())
             .finish()
     }
 }
@@ -50,7 +52,9 @@ impl Config {
     /// `Ok` to let the request through, or the status to answer. On the way
     /// through, puts the outcome into `extensions` as
     /// `Arc<ClientAuthOutcome>` (and tonic's `TcpConnectInfo`) if only
-    /// [`MtlsConnectInfo`] was there.
+    /// [`MtlsConnectInfo`] was there. Counts the request into the metrics,
+    /// if any, as `VerifyClientLayer` does: its outcome, then a pass or the
+    /// rejection's reason.
     pub(crate) fn check(
         &self,
         extensions: &mut Extensions,
@@ -59,6 +63,9 @@ impl Config {
         let Some((outcome, peer)) = find_outcome(extensions) else {
             return Err(self.missing_outcome(target));
         };
+        if let Some(metrics) = &self.metrics {
+            metrics.record_outcome(&outcome);
+        }
         let decision = self.mode.decide(&outcome);
         if !decision.is_pass() {
             return Err(self.reject(decision, &outcome, peer, target));
@@ -66,10 +73,20 @@ impl Config {
         if let Some(policy) = &self.policy {
             self.authorize(policy.as_ref(), &outcome, peer, target)?;
         }
+        if let Some(metrics) = &self.metrics {
+            metrics.record_pass();
+        }
         Ok(())
     }
 
-    /// `UNAUTHENTICATED` for a 495 / 496 decision, logged with nginx's text.
+    fn count_rejection(&self, reason: &'static str) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_rejection(reason);
+        }
+    }
+
+    /// `UNAUTHENTICATED` for a 495 / 496 decision, logged with nginx's text
+    /// and counted by reason.
     fn reject(
         &self,
         decision: Decision,
@@ -90,6 +107,7 @@ impl Config {
                     "{}",
                     reason.nginx_log_line()
                 );
+                self.count_rejection(reason.name());
                 status::certificate_invalid(reason, &self.accepted_cas)
             }
             // 496, and anything `decide` may add: never let it through.
@@ -103,6 +121,7 @@ impl Config {
                     peer = peer.map(tracing::field::display),
                     "client sent no required SSL certificate"
                 );
+                self.count_rejection(CERTIFICATE_REQUIRED);
                 status::certificate_required(&self.accepted_cas)
             }
         }
@@ -138,6 +157,7 @@ impl Config {
                 peer = peer.map(tracing::field::display),
                 "client SSL certificate not authorized: {why}"
             );
+            self.count_rejection(NOT_AUTHORIZED);
             status::not_authorized(Some(subject), &why)
         })
     }
@@ -158,6 +178,9 @@ impl Config {
              Server::serve_with_incoming(mtls_status_tonic::incoming(listener)) or insert the \
              connection's outcome into each request; answering INTERNAL"
         );
+        if let Some(metrics) = &self.metrics {
+            metrics.record_missing_outcome();
+        }
         status::missing_outcome()
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use mtls_status::VerifyMode;
-use mtls_status_tower::Authorize;
+use mtls_status_tower::{Authorize, ClientAuthMetrics};
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
@@ -25,7 +25,8 @@ use crate::check::{Config, Target};
 /// The message says what is wrong and how to fix it
 /// ([`InvalidReason::detail`](mtls_status::InvalidReason::detail)). Each
 /// rejection is logged at INFO with nginx's text and the fields `reason`,
-/// `status`, `grpc_status`, `subject`, `mode` and `peer`.
+/// `status`, `grpc_status`, `subject`, `mode` and `peer`, and counted by
+/// reason into the [`metrics`](Self::metrics), if set.
 ///
 /// Attach it to a generated server (`GreeterServer::with_interceptor(svc,
 /// interceptor)`) for a mode per service, or to every service with
@@ -96,6 +97,36 @@ impl ClientAuthInterceptor {
         S: Into<String>,
     {
         Arc::make_mut(&mut self.config).accepted_cas = cas.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Counts requests by outcome, passes, and rejections by reason
+    /// (`certificate_required`, the invalid reason's name such as `expired`,
+    /// `not_authorized`, `missing_outcome`) into `metrics`, as
+    /// [`VerifyClientLayer::metrics`](mtls_status_tower::VerifyClientLayer::metrics)
+    /// does for HTTP; the same handle can be given to both. Default: not
+    /// counted.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use mtls_status::{ClientAuthOutcome, VerifyMode};
+    /// use mtls_status_tonic::{ClientAuthInterceptor, ClientAuthMetrics};
+    /// use tonic::service::Interceptor;
+    ///
+    /// let metrics = ClientAuthMetrics::new();
+    /// let mut interceptor = ClientAuthInterceptor::new(VerifyMode::On).metrics(metrics.clone());
+    ///
+    /// let mut request = tonic::Request::new(());
+    /// request.extensions_mut().insert(Arc::new(ClientAuthOutcome::None));
+    /// assert!(interceptor.call(request).is_err());
+    ///
+    /// let snapshot = metrics.snapshot();
+    /// assert_eq!((snapshot.requests, snapshot.none, snapshot.passed), (1, 1, 0));
+    /// assert_eq!(snapshot.rejections("certificate_required"), 1);
+    /// ```
+    pub fn metrics(mut self, metrics: ClientAuthMetrics) -> Self {
+        Arc::make_mut(&mut self.config).metrics = Some(metrics);
         self
     }
 

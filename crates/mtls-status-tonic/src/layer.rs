@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use mtls_status::VerifyMode;
-use mtls_status_tower::Authorize;
+use mtls_status_tower::{Authorize, ClientAuthMetrics};
 use pin_project_lite::pin_project;
 use tonic::server::NamedService;
 use tower_layer::Layer;
@@ -84,6 +84,14 @@ impl GrpcClientAuthLayer {
         S: Into<String>,
     {
         Arc::make_mut(&mut self.config).accepted_cas = cas.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Counts requests by outcome, passes, and rejections by reason into
+    /// `metrics`, as [`ClientAuthInterceptor::metrics`]. Default: not
+    /// counted.
+    pub fn metrics(mut self, metrics: ClientAuthMetrics) -> Self {
+        Arc::make_mut(&mut self.config).metrics = Some(metrics);
         self
     }
 

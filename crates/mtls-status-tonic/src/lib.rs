@@ -20,5 +20,8 @@ pub use status::{
     REASON_METADATA, STATUS_METADATA, certificate_invalid, certificate_required, not_authorized,
 };
 
-// Re-exported so a policy can be written against this crate alone.
-pub use mtls_status_tower::{AllowList, Authorize, AuthorizeOutput};
+// Re-exported so a policy can be written, and requests counted, against this
+// crate alone.
+pub use mtls_status_tower::{
+    AllowList, Authorize, AuthorizeOutput, ClientAuthMetrics, MetricsSnapshot,
+};

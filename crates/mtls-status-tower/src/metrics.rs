@@ -48,12 +48,19 @@ pub const CERTIFICATE_REQUIRED: &str = "certificate_required";
 /// The `reason` of a 403 (a certificate the route's policy does not allow).
 pub const NOT_AUTHORIZED: &str = "not_authorized";
 
-/// Request counters for [`VerifyClientLayer`](crate::VerifyClientLayer).
+/// Request counters for [`VerifyClientLayer`](crate::VerifyClientLayer),
+/// the gRPC checks of `mtls-status-tonic`, or your own middleware.
 ///
 /// A cheap handle (one `Arc`): clone it into as many layers as you like and
 /// read it with [`snapshot`](Self::snapshot). Passing requests cost a few
 /// relaxed atomic increments; rejections also take a short lock to count the
 /// reason.
+///
+/// The layers record into it themselves; middleware of your own records
+/// with [`record_outcome`](Self::record_outcome) (or
+/// [`record_missing_outcome`](Self::record_missing_outcome)) once per
+/// request, then [`record_pass`](Self::record_pass) or
+/// [`record_rejection`](Self::record_rejection).
 ///
 /// What is counted, per request that reaches the layer:
 /// - the connection's outcome (`none`, `invalid`, `verified`), or a missing
@@ -133,7 +140,39 @@ impl ClientAuthMetrics {
         }
     }
 
-    pub(crate) fn record_outcome(&self, outcome: &ClientAuthOutcome) {
+    /// Counts one request on a connection with `outcome` (`none`,
+    /// `invalid` or `verified`; a verified certificate's `notAfter` also
+    /// feeds [`MetricsSnapshot::soonest_client_not_after`] and
+    /// [`MetricsSnapshot::latest_client_not_after`]).
+    ///
+    /// Call it once per request that has an outcome, before deciding; then
+    /// [`record_pass`](Self::record_pass) or
+    /// [`record_rejection`](Self::record_rejection) once. A request without
+    /// an outcome is counted with
+    /// [`record_missing_outcome`](Self::record_missing_outcome) instead.
+    ///
+    /// ```
+    /// use mtls_status::ClientAuthOutcome;
+    /// use mtls_status_tower::ClientAuthMetrics;
+    /// use mtls_status_tower::metrics::CERTIFICATE_REQUIRED;
+    ///
+    /// let metrics = ClientAuthMetrics::new();
+    /// // A request on a connection without a client certificate, rejected...
+    /// metrics.record_outcome(&ClientAuthOutcome::None);
+    /// metrics.record_rejection(CERTIFICATE_REQUIRED);
+    /// // ...one that passed...
+    /// metrics.record_outcome(&ClientAuthOutcome::None);
+    /// metrics.record_pass();
+    /// // ...and one without the TLS glue in front (counted and rejected).
+    /// metrics.record_missing_outcome();
+    ///
+    /// let snapshot = metrics.snapshot();
+    /// assert_eq!((snapshot.requests, snapshot.none, snapshot.missing_outcome), (3, 2, 1));
+    /// assert_eq!((snapshot.passed, snapshot.rejected), (1, 2));
+    /// assert_eq!(snapshot.rejections(CERTIFICATE_REQUIRED), 1);
+    /// assert_eq!(snapshot.rejections("missing_outcome"), 1);
+    /// ```
+    pub fn record_outcome(&self, outcome: &ClientAuthOutcome) {
         let c = &*self.inner;
         let counter = match outcome {
             ClientAuthOutcome::None => &c.none,
@@ -150,16 +189,29 @@ impl ClientAuthMetrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn record_missing_outcome(&self) {
+    /// Counts one request that carries no `ClientAuthOutcome` (the TLS glue
+    /// is missing) **and** its rejection under [`MISSING_OUTCOME`]: do not
+    /// also call [`record_outcome`](Self::record_outcome) or
+    /// [`record_rejection`](Self::record_rejection) for it. See
+    /// [`record_outcome`](Self::record_outcome) for an example.
+    pub fn record_missing_outcome(&self) {
         self.inner.missing_outcome.fetch_add(1, Ordering::Relaxed);
         self.record_rejection(MISSING_OUTCOME);
     }
 
-    pub(crate) fn record_pass(&self) {
+    /// Counts one request that reached the inner service. See
+    /// [`record_outcome`](Self::record_outcome) for an example.
+    pub fn record_pass(&self) {
         self.inner.passed.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn record_rejection(&self, reason: &'static str) {
+    /// Counts one request answered without reaching the inner service,
+    /// under `reason`: [`CERTIFICATE_REQUIRED`], the
+    /// [`InvalidReason::name`](mtls_status::InvalidReason::name) of an
+    /// invalid certificate (`expired`, ...), [`NOT_AUTHORIZED`], or a name
+    /// of your own (keep the set small: each name is a counter). See
+    /// [`record_outcome`](Self::record_outcome) for an example.
+    pub fn record_rejection(&self, reason: &'static str) {
         let mut rejections = self
             .inner
             .rejections

@@ -66,6 +66,25 @@ impl Probe<'_> {
             .unwrap_or_default()
     }
 
+    /// Whether the server's certificate verified, once it was received:
+    /// `verified against --ca`, `does NOT verify against --ca: ...` or
+    /// `was NOT verified (no --ca)`.
+    fn server_verification(&self) -> Option<String> {
+        self.attempts()
+            .find_map(|a| a.server_certificate.as_ref())?;
+        if !self.verify_server {
+            return Some("was NOT verified (no --ca)".to_owned());
+        }
+        let error = self.attempts().find_map(|a| match &a.handshake {
+            Err(Failure::ServerCertificate(error)) => Some(error),
+            _ => None,
+        });
+        Some(match error {
+            Some(error) => format!("does NOT verify against --ca: {error}"),
+            None => "verifies against --ca".to_owned(),
+        })
+    }
+
     fn server_identity(&self) -> Option<ClientIdentity> {
         self.attempts()
             .find_map(|a| a.server_certificate.clone())
@@ -172,9 +191,10 @@ fn with_sentence(label: &ClientLabel, attempt: &Attempt) -> String {
     let file = &label.file;
     let sent = attempt.sent_certificate;
     let mut sentence = match attempt.requested() {
-        Some(false) => format!(
-            "With {file}: the server did not ask for it, so it was not sent; the server "
-        ),
+        Some(false) => {
+            format!("With {file}: the server did not ask for it, so it was not sent; the server ")
+        }
+        _ if attempt.client_aborted() => format!("With {file} the client ends the handshake: "),
         Some(true) if !sent => format!(
             "With {file}: it could not be sent (its key cannot sign with any signature scheme \
              the server accepts), and the server "
@@ -189,6 +209,13 @@ fn with_sentence(label: &ClientLabel, attempt: &Attempt) -> String {
             sentence.push_str(&format!(
                 "lets the {} handshake complete, then sends {} on the first read ({}).",
                 negotiated.protocol,
+                failure.what(),
+                failure.meaning(attempt.requested(), sent)
+            ));
+        }
+        (Err(failure), _) if attempt.client_aborted() => {
+            sentence.push_str(&format!(
+                "{} ({}).",
                 failure.what(),
                 failure.meaning(attempt.requested(), sent)
             ));
@@ -208,19 +235,30 @@ fn with_sentence(label: &ClientLabel, attempt: &Attempt) -> String {
 /// The closing paragraph.
 pub(super) fn verdict(probe: &Probe<'_>) -> String {
     let requested = probe.requested();
-    let mut out = match requested {
-        Some(true) => {
-            let n = probe.ca_names().len();
-            let cas = if n == 0 {
-                "advertising no CA names".to_owned()
-            } else {
-                format!("advertising {}", plural(n, "CA", "CAs"))
-            };
-            format!(
-                "The server asks for a client certificate ({cas}), {}.",
-                without_phrase(&probe.without, requested)
-            )
+    let n = probe.ca_names().len();
+    let cas = if n == 0 {
+        "advertising no CA names".to_owned()
+    } else {
+        format!("advertising {}", plural(n, "CA", "CAs"))
+    };
+    if let Err(Failure::ServerCertificate(error)) = &probe.without.handshake {
+        let mut out = format!(
+            "The probe stopped in the handshake: the server's certificate does NOT verify \
+             against --ca ({error}). Check --ca and --server-name, or probe without --ca to \
+             learn what the server does with client certificates."
+        );
+        if requested == Some(true) {
+            out.push_str(&format!(
+                " The server did ask for a client certificate ({cas})."
+            ));
         }
+        return out;
+    }
+    let mut out = match requested {
+        Some(true) => format!(
+            "The server asks for a client certificate ({cas}), {}.",
+            without_phrase(&probe.without, requested)
+        ),
         Some(false) => format!(
             "The server does not request a client certificate and {}.",
             without_phrase(&probe.without, requested)
@@ -234,15 +272,8 @@ pub(super) fn verdict(probe: &Probe<'_>) -> String {
         out.push(' ');
         out.push_str(&with_sentence(label, attempt));
     }
-    if probe.verify_server {
-        let failed = probe
-            .attempts()
-            .any(|a| matches!(a.handshake, Err(Failure::ServerCertificate(_))));
-        if !failed {
-            out.push_str(" The server's certificate verifies against --ca.");
-        }
-    } else if probe.server_identity().is_some() {
-        out.push_str(" The server's certificate was NOT verified (no --ca).");
+    if let Some(verification) = probe.server_verification() {
+        out.push_str(&format!(" The server's certificate {verification}."));
     }
     let alert_rejection = probe.attempts().any(|a| {
         matches!(a.handshake, Err(Failure::Alert(_)))
@@ -272,19 +303,14 @@ pub(super) fn text(probe: &Probe<'_>) -> String {
         s.addr,
         probe.versions.join(" and ")
     ));
-    let verification = if probe.verify_server {
-        "verified against --ca"
-    } else {
-        "NOT verified (no --ca)"
-    };
-    match probe.server_identity() {
-        Some(id) => out.push_str(&format!(
+    match (probe.server_identity(), probe.server_verification()) {
+        (Some(id), Some(verification)) => out.push_str(&format!(
             "Server certificate: {} (issuer {}, valid until {}): {verification}\n",
             id.subject_dn(),
             id.issuer_dn(),
             id.v_end()
         )),
-        None => out.push_str("Server certificate: not received\n"),
+        _ => out.push_str("Server certificate: not received\n"),
     }
 
     out.push('\n');
@@ -295,10 +321,7 @@ pub(super) fn text(probe: &Probe<'_>) -> String {
             if names.is_empty() {
                 out.push_str("  advertised CA names: none (the client may send any certificate)\n");
             } else {
-                out.push_str(&format!(
-                    "  advertised CA names ({}):\n",
-                    names.len()
-                ));
+                out.push_str(&format!("  advertised CA names ({}):\n", names.len()));
                 for name in &names {
                     out.push_str(&format!("    {name}\n"));
                 }
@@ -330,7 +353,10 @@ pub(super) fn text(probe: &Probe<'_>) -> String {
             label.file,
             label.subject,
             if label.chain_length > 1 {
-                format!(", and {}", plural(label.chain_length - 1, "intermediate", "intermediates"))
+                format!(
+                    ", and {}",
+                    plural(label.chain_length - 1, "intermediate", "intermediates")
+                )
             } else {
                 String::new()
             }
@@ -346,6 +372,9 @@ fn attempt_text(out: &mut String, attempt: &Attempt, s: &Settings, label: Option
     if label.is_some() {
         let line = match (attempt.requested(), sent) {
             (Some(true), true) => "sent (the server asked for it)",
+            (Some(true), false) if attempt.client_aborted() => {
+                "not sent: the client stopped the handshake before it was its turn"
+            }
             (Some(true), false) => {
                 "NOT sent: its key cannot sign with any signature scheme the server accepts"
             }
@@ -363,7 +392,7 @@ fn attempt_text(out: &mut String, attempt: &Attempt, s: &Settings, label: Option
         )),
         Err(failure) => {
             out.push_str(&format!(
-                "  handshake: FAILED with {}: {}\n",
+                "  handshake: FAILED, {}: {}\n",
                 failure.what(),
                 failure.meaning(attempt.requested(), sent)
             ));
@@ -513,7 +542,7 @@ fn attempt_json(attempt: &Attempt, label: Option<&ClientLabel>) -> Value {
         "certificate_sent": sent,
         "handshake": handshake,
         "http": http,
-        "after_handshake_error": late_failure,
+        "http_error": late_failure,
         "late_alert": match &attempt.http {
             Some(Err(failure)) => failure.alert().map(super::failure::alert_name),
             _ => None,

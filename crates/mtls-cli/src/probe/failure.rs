@@ -51,6 +51,12 @@ impl Failure {
         }
     }
 
+    /// Whether the client ended the handshake (rejected the server's
+    /// certificate, or found the server's messages unacceptable).
+    pub(super) fn is_client_side(&self) -> bool {
+        matches!(self, Self::ServerCertificate(_) | Self::Tls(_))
+    }
+
     /// The alert, if the failure is one.
     pub(super) fn alert(&self) -> Option<AlertDescription> {
         match self {
@@ -78,12 +84,14 @@ impl Failure {
         match self {
             Self::Alert(alert) => format!("TLS alert {}", alert_name(*alert)),
             Self::ServerCertificate(error) => {
-                format!("the server's certificate does not verify against --ca: {error}")
+                format!("the server's certificate does not verify against --ca ({error})")
             }
             Self::Tls(error) => format!("TLS error: {error}"),
             Self::Closed => "the server closed the connection without a TLS alert".to_owned(),
             Self::Io(error) => format!("connection error: {error}"),
-            Self::Timeout(limit) => format!("no answer from the server within {} s", limit.as_secs()),
+            Self::Timeout(limit) => {
+                format!("no answer from the server within {} s", limit.as_secs())
+            }
             Self::NotHttp(excerpt) => format!("the server's answer is not HTTP/1: {excerpt}"),
         }
     }
@@ -94,8 +102,8 @@ impl Failure {
         match self {
             Self::Alert(alert) => alert_meaning(*alert, requested, sent_certificate).to_owned(),
             Self::ServerCertificate(_) => {
-                "the probe stopped before learning more; check --ca and --server-name, \
-                 or probe without --ca (the server is then not verified)"
+                "the probe stopped here; check --ca and --server-name, or probe without --ca \
+                 (the server is then not verified)"
                     .to_owned()
             }
             Self::Tls(rustls::Error::InvalidMessage(_)) => {
@@ -116,7 +124,9 @@ impl Failure {
                 .to_owned(),
             Self::Io(_) => "the connection broke".to_owned(),
             Self::Timeout(_) => "the server stalled".to_owned(),
-            Self::NotHttp(_) => "the TLS service behind this port does not speak HTTP/1.1".to_owned(),
+            Self::NotHttp(_) => {
+                "the TLS service behind this port does not speak HTTP/1.1".to_owned()
+            }
         }
     }
 }
@@ -224,9 +234,7 @@ fn alert_meaning(alert: AlertDescription, requested: Option<bool>, sent: bool) -
         }
         A::AccessDenied => "the server verified the client but denies it access",
         A::ProtocolVersion => "the server does not speak the TLS version(s) offered",
-        A::InsufficientSecurity => {
-            "the server wants stronger parameters than the client offered"
-        }
+        A::InsufficientSecurity => "the server wants stronger parameters than the client offered",
         A::UnrecognisedName => {
             "the server does not know the server name sent (SNI); try --server-name"
         }

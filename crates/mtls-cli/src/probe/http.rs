@@ -65,24 +65,23 @@ impl Response {
             let ct = ct.to_ascii_lowercase();
             ct.starts_with("application/problem+json") || ct.starts_with("application/json")
         });
-        if is_json {
-            if let Ok(serde_json::Value::Object(object)) =
+        if is_json
+            && let Ok(serde_json::Value::Object(object)) =
                 serde_json::from_slice::<serde_json::Value>(&self.body)
-            {
-                let text = |key: &str| object.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-                if let Some(reason) = text("reason") {
-                    return Some(Recognised::Problem {
-                        reason,
-                        title: text("title"),
-                        detail: text("detail"),
-                    });
-                }
-                if let Some(verify) = text("ssl_client_verify") {
-                    return Some(Recognised::Echo {
-                        verify,
-                        subject: text("ssl_client_s_dn").unwrap_or_default(),
-                    });
-                }
+        {
+            let text = |key: &str| object.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+            if let Some(reason) = text("reason") {
+                return Some(Recognised::Problem {
+                    reason,
+                    title: text("title"),
+                    detail: text("detail"),
+                });
+            }
+            if let Some(verify) = text("ssl_client_verify") {
+                return Some(Recognised::Echo {
+                    verify,
+                    subject: text("ssl_client_s_dn").unwrap_or_default(),
+                });
             }
         }
         let body = String::from_utf8_lossy(&self.body);
@@ -194,7 +193,10 @@ pub(super) fn parse(raw: &[u8], ended: bool, truncated: bool) -> Option<Response
     let (body, complete) = if head.chunked {
         dechunk(body)
     } else if let Some(length) = head.content_length {
-        (body[..body.len().min(length)].to_vec(), body.len() >= length)
+        (
+            body[..body.len().min(length)].to_vec(),
+            body.len() >= length,
+        )
     } else {
         (body.to_vec(), ended)
     };
@@ -239,7 +241,8 @@ mod tests {
 
     #[test]
     fn content_length_and_problem_json() {
-        let body = r#"{"status":496,"title":"SSL Certificate Required","reason":"certificate_required"}"#;
+        let body =
+            r#"{"status":496,"title":"SSL Certificate Required","reason":"certificate_required"}"#;
         let raw = format!(
             "HTTP/1.1 496 SSL Certificate Required\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
@@ -248,7 +251,10 @@ mod tests {
         assert!(!is_complete(&raw.as_bytes()[..raw.len() - 1]));
         let response = parse(raw.as_bytes(), false, false).expect("a response");
         assert_eq!(response.status, 496);
-        assert_eq!(response.status_line, "HTTP/1.1 496 SSL Certificate Required");
+        assert_eq!(
+            response.status_line,
+            "HTTP/1.1 496 SSL Certificate Required"
+        );
         assert!(response.complete);
         assert_eq!(
             response.recognise(),

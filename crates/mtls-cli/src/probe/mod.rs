@@ -43,7 +43,7 @@ use crate::{load, trust};
     after_help = "Examples:\n  mtls probe localhost:8443\n  mtls probe localhost:8443 --cert client.pem --key client.key --ca root.pem\n  mtls probe 10.0.0.7:443 --server-name api.example.org --tls 1.2 --format json"
 )]
 pub(crate) struct ProbeArgs {
-    /// The server: HOST:PORT (an IPv6 address in brackets, e.g. [::1]:8443).
+    /// The server: HOST:PORT (an IPv6 address in brackets, e.g. `[::1]:8443`).
     #[arg(value_name = "HOST:PORT")]
     target: String,
 
@@ -194,9 +194,7 @@ pub(crate) fn run(args: ProbeArgs) -> Result<u8, CliError> {
 
     let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
         .to_socket_addrs()
-        .map_err(|error| {
-            CliError::Io(format!("cannot resolve {}: {error}", target.host))
-        })?
+        .map_err(|error| CliError::Io(format!("cannot resolve {}: {error}", target.host)))?
         .collect();
     let (addr, tcp) = session::connect_any(&args.target, &addrs)?;
     let settings = Settings {
@@ -269,8 +267,8 @@ fn load_identity(
         subject: identity.subject_dn().to_owned(),
         chain_length: chain.len(),
     };
-    let certified = CertifiedKey::from_der(chain, private_key, provider).map_err(|error| {
-        match error {
+    let certified =
+        CertifiedKey::from_der(chain, private_key, provider).map_err(|error| match error {
             rustls::Error::InconsistentKeys(_) => CliError::Usage(format!(
                 "--key {} is not the key of --cert {} (the public keys differ)",
                 key.display(),
@@ -280,8 +278,7 @@ fn load_identity(
                 "--key {}: not a key this tool can sign with ({other})",
                 key.display()
             )),
-        }
-    })?;
+        })?;
     Ok((label, Arc::new(certified)))
 }
 
@@ -314,7 +311,14 @@ mod tests {
         assert_eq!((t.host.as_str(), t.port), ("localhost", 8443));
         let t = parse_target("[::1]:443").expect("valid");
         assert_eq!((t.host.as_str(), t.port), ("::1", 443));
-        for bad in ["localhost", "::1:443", ":443", "host:0", "host:x", "[::1]443"] {
+        for bad in [
+            "localhost",
+            "::1:443",
+            ":443",
+            "host:0",
+            "host:x",
+            "[::1]443",
+        ] {
             let error = parse_target(bad).expect_err(bad).to_string();
             assert!(error.contains("expected HOST:PORT"), "{error}");
         }

@@ -74,6 +74,11 @@ impl Attempt {
             (None, Err(_)) => None,
         }
     }
+
+    /// Whether the client (not the server) ended the handshake.
+    pub(super) fn client_aborted(&self) -> bool {
+        matches!(&self.handshake, Err(failure) if failure.is_client_side())
+    }
 }
 
 /// Connects to `addrs` in turn; the first that answers, and its connection.
@@ -85,8 +90,13 @@ pub(super) fn connect_any(
     for addr in addrs {
         match connect(*addr) {
             Ok(tcp) => return Ok((*addr, tcp)),
-            Err(error) => errors.push(error),
+            // The address, unless the target is just that.
+            Err(error) if addr.to_string() == target => errors.push(error),
+            Err(error) => errors.push(format!("{addr}: {error}")),
         }
+    }
+    if errors.is_empty() {
+        errors.push("the name resolves to no address".to_owned());
     }
     Err(CliError::Io(format!(
         "cannot connect to {target}: {}",
@@ -100,12 +110,9 @@ fn connect(addr: SocketAddr) -> Result<TcpStream, String> {
             error.kind(),
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
         ) {
-            format!(
-                "{addr}: no answer within {} s ({error})",
-                CONNECT_TIMEOUT.as_secs()
-            )
+            format!("no answer within {} s ({error})", CONNECT_TIMEOUT.as_secs())
         } else {
-            format!("{addr}: {error}")
+            error.to_string()
         }
     })?;
     let _ = tcp.set_nodelay(true);
@@ -127,13 +134,20 @@ pub(super) fn attempt(
         identity,
     )
     .map_err(|error| CliError::Usage(format!("cannot configure the TLS client: {error}")))?;
-    let mut conn = ClientConnection::new(config, settings.server_name.clone()).map_err(|error| {
-        CliError::Usage(format!("cannot start a TLS client for {}: {error}", settings.target))
-    })?;
+    let mut conn =
+        ClientConnection::new(config, settings.server_name.clone()).map_err(|error| {
+            CliError::Usage(format!(
+                "cannot start a TLS client for {}: {error}",
+                settings.target
+            ))
+        })?;
     let mut tcp = match tcp {
         Some(tcp) => tcp,
         None => connect(settings.addr).map_err(|error| {
-            CliError::Io(format!("cannot connect to {}: {error}", settings.target))
+            CliError::Io(format!(
+                "cannot connect to {} ({}) again: {error}",
+                settings.target, settings.addr
+            ))
         })?,
     };
 
@@ -147,9 +161,12 @@ pub(super) fn attempt(
         conn.send_close_notify();
         let _ = flush(&mut conn, &mut tcp, Instant::now() + Duration::from_secs(1));
     }
+    // The client's Certificate goes out after it has checked the server's
+    // flight: a handshake the client itself aborted sent none.
+    let aborted_by_client = matches!(handshake, Err(ref failure) if failure.is_client_side());
     Ok(Attempt {
         request: observed.request(),
-        sent_certificate: observed.sent_certificate(),
+        sent_certificate: observed.sent_certificate() && !aborted_by_client,
         server_certificate: observed.server_certificate(),
         handshake,
         http,
@@ -165,9 +182,10 @@ fn negotiated(conn: &ClientConnection) -> Negotiated {
     };
     Negotiated {
         protocol,
-        cipher_suite: conn
-            .negotiated_cipher_suite()
-            .map_or_else(|| "unknown".to_owned(), |suite| format!("{:?}", suite.suite())),
+        cipher_suite: conn.negotiated_cipher_suite().map_or_else(
+            || "unknown".to_owned(),
+            |suite| format!("{:?}", suite.suite()),
+        ),
         alpn: conn
             .alpn_protocol()
             .map(|alpn| String::from_utf8_lossy(alpn).into_owned()),

@@ -4,9 +4,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use rustls::client::ResolvesClientCert;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::ResolvesClientCert;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
@@ -72,7 +72,10 @@ impl ResolvesClientCert for RecordingResolver {
         sigschemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
         *lock(&self.observed.request) = Some(CertRequest {
-            ca_names: root_hint_subjects.iter().map(|name| name.to_vec()).collect(),
+            ca_names: root_hint_subjects
+                .iter()
+                .map(|name| name.to_vec())
+                .collect(),
             signature_schemes: sigschemes.to_vec(),
         });
         // rustls sends an empty Certificate when the key cannot sign with

@@ -46,7 +46,7 @@ fn probe_text(args: &[&str]) -> String {
     out.stdout
 }
 
-fn cert_args<'a>(pair: &'a mtls_testpki::PemPair) -> [&'a str; 4] {
+fn cert_args(pair: &mtls_testpki::PemPair) -> [&str; 4] {
     ["--cert", s(&pair.cert), "--key", s(&pair.key)]
 }
 
@@ -130,7 +130,10 @@ fn mode_on_asks_advertises_and_answers_496_then_200() {
 
     // TLS 1.2 only: the same answers over TLS 1.2.
     let json = probe_json(&[&target, "--tls", "1.2"]);
-    assert_eq!(json["without_certificate"]["handshake"]["protocol"], "TLSv1.2");
+    assert_eq!(
+        json["without_certificate"]["handshake"]["protocol"],
+        "TLSv1.2"
+    );
     assert_eq!(json["without_certificate"]["http"]["status"], 496);
     assert_eq!(json["ca_names"], serde_json::json!(cas));
     assert_eq!(json["with_certificate"], Value::Null);
@@ -154,7 +157,9 @@ fn expired_certificate_gets_495_expired_and_the_server_verifies_with_ca() {
     assert_eq!(with["http"]["reason"], "expired");
     let verdict = json["verdict"].as_str().expect("a verdict");
     assert!(
-        verdict.contains("With client-expired.pem the server answers HTTP 495 (mtls-status: expired)."),
+        verdict.contains(
+            "With client-expired.pem the server answers HTTP 495 (mtls-status: expired)."
+        ),
         "{verdict}"
     );
     assert!(
@@ -419,13 +424,26 @@ fn unreachable_server_is_exit_1_with_the_address() {
     let out: Output = mtls(["probe", &addr.to_string()]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr
-            .contains(&format!("error: cannot connect to {addr}: {addr}: ")),
+        out.stderr.contains(&format!(
+            "error: cannot connect to {addr}: Connection refused"
+        )),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("refused"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
+    // A name: each address it resolves to is named.
+    let out = mtls(["probe", &format!("localhost:{}", addr.port())]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let port = addr.port();
+    assert!(
+        out.stderr
+            .starts_with(&format!("error: cannot connect to localhost:{port}: "))
+            && out
+                .stderr
+                .contains(&format!("127.0.0.1:{port}: Connection refused")),
+        "{}",
+        out.stderr
+    );
 
     let out = mtls(["probe", "localhost"]);
     assert_eq!(out.code, 1, "{out:?}");
@@ -439,7 +457,11 @@ fn bad_input_is_exit_4_and_help_lists_probe() {
     let key = s(&demo.files.client_valid.key);
     let out = mtls(["probe", "127.0.0.1:1", "--cert", key, "--key", key]);
     assert_eq!(out.code, 4, "{out:?}");
-    assert!(out.stderr.contains("contains no certificate"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("contains no certificate"),
+        "{}",
+        out.stderr
+    );
     // A key that belongs to another certificate.
     let out = mtls([
         "probe",
@@ -450,13 +472,60 @@ fn bad_input_is_exit_4_and_help_lists_probe() {
         s(&demo.files.client_expired.key),
     ]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("is not the key of --cert"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is not the key of --cert"),
+        "{}",
+        out.stderr
+    );
 
     let help = mtls(["--help"]);
     assert_eq!(help.code, 0);
     assert!(
-        help.stdout.contains("probe") && help.stdout.contains("what it does with client certificates"),
+        help.stdout.contains("probe")
+            && help
+                .stdout
+                .contains("what it does with client certificates"),
         "{}",
         help.stdout
+    );
+}
+
+/// A TCP server that reads the ClientHello, then runs `then` on the
+/// connection.
+fn raw_server(then: fn(TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(mut tcp) = tcp else { continue };
+            let mut hello = [0u8; 16 * 1024];
+            let _ = tcp.read(&mut hello);
+            thread::spawn(move || then(tcp));
+        }
+    });
+    addr.to_string()
+}
+
+#[test]
+fn closing_and_silent_servers_are_explained_not_waited_for() {
+    // Closes after the ClientHello, without an alert.
+    let target = raw_server(drop);
+    let json = probe_json(&[&target]);
+    let handshake = &json["without_certificate"]["handshake"];
+    assert_eq!(handshake["ok"], false);
+    assert_eq!(handshake["error"], "closed", "{json}");
+    assert_eq!(json["certificate_requested"], Value::Null);
+
+    // Never answers: the handshake limit (10 s) ends the attempt, and the
+    // probe still completes.
+    let target = raw_server(|mut tcp| {
+        let mut rest = Vec::new();
+        // Held open until the client gives up.
+        let _ = tcp.read_to_end(&mut rest);
+    });
+    let text = probe_text(&[&target]);
+    assert!(
+        text.contains("handshake: FAILED, no answer from the server within 10 s"),
+        "{text}"
     );
 }

@@ -13,8 +13,8 @@ use mtls_status_rustls::{
     server_config_with_alpn,
 };
 use mtls_status_tonic::{
-    AllowList, ClientAuthInterceptor, ClientAuthRequestExt, GrpcClientAuthLayer, REASON_METADATA,
-    STATUS_METADATA, incoming,
+    AllowList, ClientAuthInterceptor, ClientAuthMetrics, ClientAuthRequestExt, GrpcClientAuthLayer,
+    REASON_METADATA, STATUS_METADATA, incoming,
 };
 use mtls_testpki::{Leaf, Pki};
 use rustls::pki_types::ServerName;
@@ -73,6 +73,12 @@ impl Drop for TestServer {
 
 /// Greeter + Ping on one TLS port that requests client certificates.
 pub(crate) async fn start(glue: Glue) -> TestServer {
+    start_counted(glue, None).await
+}
+
+/// As [`start`], with the Greeter's check (per-service glue only) counting
+/// into `metrics`.
+pub(crate) async fn start_counted(glue: Glue, metrics: Option<ClientAuthMetrics>) -> TestServer {
     let pki = Pki::generate();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let store = TrustStore::builder()
@@ -103,18 +109,24 @@ pub(crate) async fn start(glue: Glue) -> TestServer {
     let ping = PingServer::new(PingImpl);
     let serve = match glue {
         Glue::Layer => {
-            let greeter_check = GrpcClientAuthLayer::new(VerifyMode::On)
+            let mut greeter_check = GrpcClientAuthLayer::new(VerifyMode::On)
                 .authorize(allow)
                 .accepted_cas(accepted_cas);
+            if let Some(metrics) = metrics {
+                greeter_check = greeter_check.metrics(metrics);
+            }
             Server::builder()
                 .add_service(greeter_check.layer(greeter))
                 .add_service(GrpcClientAuthLayer::new(VerifyMode::Off).layer(ping))
                 .serve_with_incoming(incoming(listener))
         }
         Glue::Interceptor => {
-            let greeter_check = ClientAuthInterceptor::new(VerifyMode::On)
+            let mut greeter_check = ClientAuthInterceptor::new(VerifyMode::On)
                 .authorize(allow)
                 .accepted_cas(accepted_cas);
+            if let Some(metrics) = metrics {
+                greeter_check = greeter_check.metrics(metrics);
+            }
             Server::builder()
                 .add_service(GreeterServer::with_interceptor(GreeterImpl, greeter_check))
                 .add_service(PingServer::with_interceptor(

@@ -1,6 +1,7 @@
 //! gRPC over real TLS: a tonic server on `mtls_status_tonic::incoming`, real
 //! tonic clients over rustls (ring) presenting test-PKI certificates; plus
-//! the log lines and the policy decisions on their own.
+//! the policy decisions on their own. The log lines have a test binary of
+//! their own (`tests/grpc_logging/`).
 
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 #[path = "../support/greeter.rs"]
@@ -8,7 +9,7 @@ mod greeter;
 
 mod harness;
 
-mod logging;
+mod metrics;
 mod missing_glue;
 mod outcomes;
 mod per_service;

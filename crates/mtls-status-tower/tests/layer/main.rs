@@ -2,12 +2,12 @@
 //! `mtls-testpki` generates, fed through `tower::ServiceExt::oneshot`.
 //!
 //! End-to-end tests over real TLS handshakes live in the axum crate and the
-//! workspace `tests/` package; these pin the layer's own decisions.
+//! workspace `tests/` package; these pin the layer's own decisions. Logging
+//! has a test binary of its own (`tests/logging/`).
 
 mod authorize;
 mod fixtures;
 mod forwarding;
 mod harness;
-mod logging;
 mod matrix;
 mod metrics;
