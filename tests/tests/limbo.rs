@@ -48,7 +48,7 @@ use std::time::Duration;
 
 use mtls_status::ClientAuthOutcome;
 use mtls_status_rustls::{
-    Classifier, EkuPolicy, MAX_SUPPORTED_DEPTH, ReloadableTrustStore, TrustStore,
+    Classifier, CrlScope, EkuPolicy, MAX_SUPPORTED_DEPTH, ReloadableTrustStore, TrustStore,
 };
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -81,7 +81,8 @@ struct Case {
     crls: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// A limbo verdict; ours is SUCCESS for Verified, FAILURE otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 enum Verdict {
     Success,
@@ -116,6 +117,7 @@ struct IndexRow {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expectations {
+    /// What the file is (for its readers; not checked).
     #[serde(rename = "_about")]
     _about: Vec<String>,
     categories: BTreeMap<String, String>,
@@ -239,6 +241,9 @@ fn run_case(case: &Case, row: &IndexRow, provider: &Arc<CryptoProvider>) -> Run 
     let classifier = Classifier::builder(ReloadableTrustStore::new(store), Arc::clone(provider))
         .max_depth(depth)
         .required_eku(eku)
+        // The defaults, spelled out: see the module documentation.
+        .crl_scope(CrlScope::Chain)
+        .enforce_crl_expiry()
         .cache_capacity(0)
         .build()
         .unwrap_or_else(|e| panic!("{}: classifier: {e}", case.id));
@@ -347,6 +352,19 @@ struct Tally {
     pass: usize,
     known: usize,
     unexpected: usize,
+}
+
+#[test]
+fn rfc3339_times() {
+    let secs = |s| parse_rfc3339(s).map(|t| t.as_secs());
+    assert_eq!(secs("2023-11-14T22:13:20+00:00"), Some(1_700_000_000));
+    assert_eq!(secs("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+    assert_eq!(secs("2023-11-14T22:13:20.999+00:00"), Some(1_700_000_000));
+    assert_eq!(secs("2023-11-15T00:13:20+02:00"), Some(1_700_000_000));
+    assert_eq!(secs("2023-11-14T20:13:20-02:00"), Some(1_700_000_000));
+    assert_eq!(secs("1970-01-01T00:00:03+00:00"), Some(3));
+    assert_eq!(secs("2023-02-30T00:00:00+00:00"), None);
+    assert_eq!(secs("2023-11-14 22:13:20"), None);
 }
 
 #[test]
