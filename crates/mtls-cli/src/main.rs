@@ -43,7 +43,8 @@ use crate::error::{EXIT_ERROR, EXIT_OK};
     about = "Try client certificates (mutual TLS) the way nginx judges them",
     long_about = "Try client certificates (mutual TLS) the way nginx judges them: an echo server \
         with nginx's ssl_verify_client semantics, an offline chain check, a CA bundle linter, \
-        a probe that explains what any TLS server does with client certificates, and a demo PKI. Start with `mtls pki ./demo`.",
+        a probe that explains what any TLS server does with client certificates, and a demo \
+        PKI. Start with `mtls pki ./demo`.",
     propagate_version = true
 )]
 struct Cli {

@@ -305,7 +305,7 @@ pub(super) fn text(probe: &Probe<'_>) -> String {
     ));
     match (probe.server_identity(), probe.server_verification()) {
         (Some(id), Some(verification)) => out.push_str(&format!(
-            "Server certificate: {} (issuer {}, valid until {}): {verification}\n",
+            "Server certificate: {} (issuer {}, valid until {}), which {verification}\n",
             id.subject_dn(),
             id.issuer_dn(),
             id.v_end()

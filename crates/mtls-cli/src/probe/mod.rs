@@ -56,9 +56,9 @@ pub(crate) struct ProbeArgs {
     #[arg(long, value_name = "FILE", requires = "cert")]
     key: Option<PathBuf>,
 
-    /// CA certificate(s) (PEM) to verify the server's certificate against.
-    /// Without it the server is not verified.
-    #[arg(long, value_name = "FILE", num_args = 1..)]
+    /// CA certificates (PEM) to verify the server's certificate against;
+    /// repeat for several files. Without it the server is not verified.
+    #[arg(long, value_name = "FILE")]
     ca: Vec<PathBuf>,
 
     /// The server name to send (SNI) and to verify the server's certificate

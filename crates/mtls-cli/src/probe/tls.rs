@@ -31,7 +31,7 @@ pub(super) struct CertRequest {
 pub(super) struct Observed {
     request: Mutex<Option<CertRequest>>,
     sent_certificate: Mutex<bool>,
-    server_chain: Mutex<Option<CertificateDer<'static>>>,
+    server_leaf: Mutex<Option<CertificateDer<'static>>>,
 }
 
 impl Observed {
@@ -49,7 +49,7 @@ impl Observed {
 
     /// The server's end-entity certificate, if it got that far.
     pub(super) fn server_certificate(&self) -> Option<CertificateDer<'static>> {
-        lock(&self.server_chain).clone()
+        lock(&self.server_leaf).clone()
     }
 }
 
@@ -112,7 +112,7 @@ impl ServerCertVerifier for ServerVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        *lock(&self.observed.server_chain) = Some(end_entity.clone().into_owned());
+        *lock(&self.observed.server_leaf) = Some(end_entity.clone().into_owned());
         match &self.webpki {
             Some(webpki) => webpki.verify_server_cert(
                 end_entity,
