@@ -76,9 +76,11 @@ fn classify(c: &mut Criterion) {
         b.iter(|| black_box(cached.classify(Some(black_box(&unknown)))));
     });
     group.finish();
+    // Each chain misses once, then hits (criterion's `--test` mode runs each
+    // benchmark once, so expect at least one hit rather than a majority).
     let stats = cached.cache_stats();
     assert!(
-        stats.hits > stats.misses,
+        stats.misses <= 2 && stats.hits >= 1,
         "the cached benchmark must hit: {stats:?}"
     );
 }
