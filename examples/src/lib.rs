@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --example quickstart     # axum: per-route policies, extractors
 //! cargo run --example hyper_server   # hyper + tower, without axum
+//! cargo run --example tonic_greeter  # gRPC with tonic
 //! ```
 
 use std::error::Error;
