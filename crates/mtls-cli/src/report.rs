@@ -14,14 +14,29 @@ const CERTIFICATE_REQUIRED: &str = "certificate_required";
 
 /// `outcome status reason: detail`, e.g.
 /// `invalid 495 expired: Client certificate "CN=alice": certificate has expired ...`.
+///
+/// Always one line: control characters from the certificate (a SAN may hold
+/// any ASCII, line breaks included) are escaped as in Rust (`\n`, `\u{1b}`).
 pub(crate) fn text(outcome: &ClientAuthOutcome, now: UnixTime, names: &[ExpectedName]) -> String {
-    format!(
+    let line = format!(
         "{} {} {}: {}",
         outcome.label(),
         outcome.status().as_u16(),
         reason_name(outcome),
         detail(outcome, now, names)
-    )
+    );
+    if !line.chars().any(char::is_control) {
+        return line;
+    }
+    line.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The same as one JSON object, plus the presented certificate's fields and

@@ -26,6 +26,16 @@ use tokio::net::TcpStream;
 /// `Router`, the verdicts never reach the requests, and
 /// `VerifyClientLayer` and the extractors answer 500.
 ///
+/// The listener bounds the handshake (in time and in number); what follows
+/// is the HTTP server's business. `axum::serve` (axum 0.8) sets no HTTP
+/// timeouts: a client that completes the handshake and then sends nothing,
+/// or idles between keep-alive requests, keeps its connection and task
+/// until it leaves. For a port open to untrusted clients, serve each
+/// connection with `hyper_util::server::conn::auto::Builder` given a timer
+/// and a `header_read_timeout`, wrapping the router in
+/// [`AddClientAuth`](crate::AddClientAuth) (see
+/// `examples/examples/hyper_server.rs` in the repository).
+///
 /// ```no_run
 /// use axum::{Router, routing::get};
 /// use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt};

@@ -11,6 +11,7 @@ use axum::extract::ConnectInfo;
 use axum::serve::{IncomingStream, Listener};
 use http::Request;
 use mtls_status::ClientAuthOutcome;
+use mtls_status::forward::strip_identity_headers;
 use mtls_status_rustls::MtlsStream;
 use tower_service::Service;
 
@@ -20,7 +21,10 @@ use tower_service::Service;
 ///
 /// [`ClientAuthListener`]: crate::ClientAuthListener
 pub trait ClientAuthRouterExt {
-    /// A make-service that, for each connection, inserts into every request:
+    /// A make-service that, for each connection, removes from every request
+    /// the identity headers a client may have sent (`X-SSL-Client-*`,
+    /// `x-forwarded-client-cert`, ...: a client can never choose its
+    /// identity, on any route) and inserts into it:
     ///
     /// - the connection's `Arc<ClientAuthOutcome>`, which
     ///   `mtls_status_tower::VerifyClientLayer` and this crate's extractors
@@ -93,9 +97,18 @@ where
     }
 }
 
-/// One connection's service: inserts the connection's
-/// `Arc<ClientAuthOutcome>` and `ConnectInfo<A>` (the client's address) into
-/// every request, then calls the inner service.
+/// One connection's service: removes the identity headers a client may
+/// have sent (`X-SSL-Client-*`, `x-forwarded-client-cert`, ..., see
+/// [`is_identity_header`](mtls_status::forward::is_identity_header)),
+/// inserts the connection's `Arc<ClientAuthOutcome>` and `ConnectInfo<A>`
+/// (the client's address) into every request, then calls the inner
+/// service.
+///
+/// The stripping makes every route safe for handlers that read
+/// nginx-style identity headers, including routes without
+/// `VerifyClientLayer`: the TLS connection ends here, so any such header
+/// was written by the client. To give the handler real ones, use
+/// `VerifyClientLayer::forward`.
 ///
 /// Made by [`ClientAuthMakeService`]; build one yourself with
 /// [`new`](Self::new) when you drive hyper's connection loop yourself.
@@ -147,6 +160,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // TLS ends here, so no proxy in front of us can have set these: any
+        // copy comes from the client. Stripped for every route, with or
+        // without `VerifyClientLayer`.
+        strip_identity_headers(request.headers_mut());
         let extensions = request.extensions_mut();
         extensions.insert(Arc::clone(&self.outcome));
         extensions.insert(ConnectInfo(self.remote_addr.clone()));

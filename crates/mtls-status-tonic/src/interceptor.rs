@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use mtls_status::VerifyMode;
+use mtls_status::forward::strip_identity_headers;
 use mtls_status_tower::{Authorize, ClientAuthMetrics};
+use tonic::metadata::MetadataMap;
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
@@ -21,6 +23,17 @@ use crate::check::{Config, Target};
 /// | passed the mode without a verified certificate, and a policy is set | `UNAUTHENTICATED`, `496` or `495` as under `On` |
 /// | no outcome in the request (TLS glue missing) | `INTERNAL`, `500`, `missing_outcome`, logged at ERROR |
 /// | otherwise | the request reaches the service |
+///
+/// A request that reaches the service never carries identity metadata the
+/// client sent (`x-ssl-client-*`, `x-forwarded-client-cert`, their `_`
+/// spellings; see
+/// [`is_identity_header`](mtls_status::forward::is_identity_header)): the
+/// check removes it in every mode, `Off` included, so a handler ported from
+/// behind nginx (`grpc_set_header X-SSL-Client-Verify ...`) cannot be
+/// fooled. Read the identity with
+/// [`ClientAuthRequestExt`](crate::ClientAuthRequestExt) instead. A service
+/// without any check gets the metadata as sent: give it a check in mode
+/// `Off` if its handler reads such metadata.
 ///
 /// The message says what is wrong and how to fix it
 /// ([`InvalidReason::detail`](mtls_status::InvalidReason::detail)). Each
@@ -144,6 +157,17 @@ impl Interceptor for ClientAuthInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         self.config
             .check(request.extensions_mut(), Target { rpc: None })?;
+        strip_identity_metadata(request.metadata_mut());
         Ok(request)
     }
+}
+
+/// Removes the identity metadata a client may have sent (`x-ssl-client-*`,
+/// `x-forwarded-client-cert`, ...): no proxy sits between the TLS and the
+/// check, so any copy is the client's.
+fn strip_identity_metadata(metadata: &mut MetadataMap) {
+    // Moves, no copies: a `MetadataMap` is a `HeaderMap` inside.
+    let mut headers = std::mem::take(metadata).into_headers();
+    strip_identity_headers(&mut headers);
+    *metadata = MetadataMap::from_headers(headers);
 }

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use mtls_status::VerifyMode;
+use mtls_status::forward::strip_identity_headers;
 use mtls_status_tower::{Authorize, ClientAuthMetrics};
 use pin_project_lite::pin_project;
 use tonic::server::NamedService;
@@ -20,7 +21,9 @@ use crate::interceptor::ClientAuthInterceptor;
 
 /// Enforces a [`VerifyMode`] and an optional [`Authorize`] policy on gRPC
 /// requests, as a tower layer; answers exactly as
-/// [`ClientAuthInterceptor`] (see its table) and logs the RPC's path too.
+/// [`ClientAuthInterceptor`] (see its table), removes client-sent identity
+/// metadata (`x-ssl-client-*`, ...) in every mode as it does, and logs the
+/// RPC's path too.
 ///
 /// - For **every** service: `Server::builder().layer(GrpcClientAuthLayer::new(VerifyMode::On))`.
 /// - For **one** service (a mode per service):
@@ -160,7 +163,11 @@ where
             rpc: Some(parts.uri.path()),
         };
         match self.config.check(&mut parts.extensions, target) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
+            Ok(()) => {
+                // No proxy between the TLS and us: any copy is the client's.
+                strip_identity_headers(&mut parts.headers);
+                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+            }
             Err(status) => ResponseFuture::answer(status.into_http()),
         }
     }

@@ -43,7 +43,8 @@ pub const X_SSL_CLIENT_CERT: HeaderName = HeaderName::from_static("x-ssl-client-
 pub const X_FORWARDED_CLIENT_CERT: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
 
 /// Exact names removed from every request, besides the prefixes in
-/// [`STRIPPED_PREFIXES`]: Envoy's and ingress-nginx's spellings.
+/// [`STRIPPED_PREFIXES`]: Envoy's and ingress-nginx's spellings (and the
+/// same with `_` for `-`, see [`is_identity_header`]).
 pub const STRIPPED_NAMES: &[&str] = &[
     "x-forwarded-client-cert",
     "ssl-client-verify",
@@ -53,7 +54,8 @@ pub const STRIPPED_NAMES: &[&str] = &[
 ];
 
 /// Name prefixes removed from every request: nginx-style `x-ssl-client-*`,
-/// `ssl-client-*`, and Traefik's `x-forwarded-tls-client-cert*`.
+/// `ssl-client-*`, and Traefik's `x-forwarded-tls-client-cert*` (and the
+/// same with `_` for `-`, see [`is_identity_header`]).
 pub const STRIPPED_PREFIXES: &[&str] = &[
     "x-ssl-client-",
     "ssl-client-",
@@ -62,40 +64,60 @@ pub const STRIPPED_PREFIXES: &[&str] = &[
 
 /// Whether `name` is an identity header a client must not be able to send.
 ///
+/// An `_` in `name` counts as a `-`: CGI, PHP, WSGI, Rack and many proxies
+/// turn both `X-SSL-Client-Verify` and `X_SSL_CLIENT_VERIFY` into
+/// `HTTP_X_SSL_CLIENT_VERIFY`, so a backend could take the underscore
+/// spelling for the real header (nginx drops such headers for the same
+/// reason, `underscores_in_headers off`).
+///
 /// ```
 /// use mtls_status::forward::is_identity_header;
 /// assert!(is_identity_header(&http::HeaderName::from_static("x-ssl-client-s-dn")));
+/// assert!(is_identity_header(&http::HeaderName::from_static("x_ssl_client_verify")));
 /// assert!(is_identity_header(&http::HeaderName::from_static("x-forwarded-client-cert")));
 /// assert!(!is_identity_header(&http::HeaderName::from_static("x-request-id")));
 /// ```
 pub fn is_identity_header(name: &HeaderName) -> bool {
-    let name = name.as_str();
+    let name = name.as_str().as_bytes();
     // Every stripped name starts with `x` or `s` (header names are
     // lowercase): most headers are ruled out by their first byte.
-    if !matches!(name.as_bytes().first(), Some(b'x' | b's')) {
+    if !matches!(name.first(), Some(b'x' | b's')) {
         return false;
     }
-    STRIPPED_NAMES.contains(&name)
+    STRIPPED_NAMES
+        .iter()
+        .any(|stripped| name.len() == stripped.len() && starts_like(name, stripped))
         || STRIPPED_PREFIXES
             .iter()
-            .any(|prefix| name.starts_with(prefix))
+            .any(|prefix| starts_like(name, prefix))
 }
 
-/// Removes every identity header (see [`is_identity_header`]); returns how
-/// many values were removed.
+/// Whether `name` starts with `pattern` (lowercase, `-` separated), an `_`
+/// in `name` matching a `-` in `pattern`.
+fn starts_like(name: &[u8], pattern: &str) -> bool {
+    name.len() >= pattern.len()
+        && name
+            .iter()
+            .zip(pattern.as_bytes())
+            .all(|(&n, &p)| n == p || (n == b'_' && p == b'-'))
+}
+
+/// Removes every identity header (see [`is_identity_header`]), all values
+/// of each; returns how many names were removed.
 pub fn strip_identity_headers(headers: &mut HeaderMap) -> usize {
+    // Most requests carry none: look before allocating.
+    if !headers.keys().any(is_identity_header) {
+        return 0;
+    }
     let names: Vec<HeaderName> = headers
         .keys()
         .filter(|name| is_identity_header(name))
         .cloned()
         .collect();
-    names
-        .iter()
-        .map(|name| match headers.remove(name) {
-            Some(_) => 1,
-            None => 0,
-        })
-        .sum()
+    for name in &names {
+        headers.remove(name);
+    }
+    names.len()
 }
 
 /// Which identity headers the inner service receives. Incoming copies are
@@ -307,7 +329,12 @@ mod tests {
             "x-forwarded-client-cert",
             "ssl-client-subject-dn",
             "x-forwarded-tls-client-cert-info",
+            "x_ssl_client_verify",
+            "ssl_client-cert",
+            "x-forwarded_client_cert",
             "x-request-id",
+            "x_request_id",
+            "x-forwarded-client-certificate",
         ] {
             headers.append(
                 HeaderName::from_bytes(name.as_bytes()).expect("valid name"),
@@ -315,9 +342,12 @@ mod tests {
             );
         }
         headers.append("x-ssl-client-verify", HeaderValue::from_static("SUCCESS"));
-        assert_eq!(strip_identity_headers(&mut headers), 6);
-        assert_eq!(headers.len(), 1);
+        assert_eq!(strip_identity_headers(&mut headers), 9);
+        assert_eq!(headers.len(), 3, "{headers:?}");
         assert!(headers.contains_key("x-request-id"));
+        assert!(headers.contains_key("x_request_id"));
+        // An exact name is not a prefix.
+        assert!(headers.contains_key("x-forwarded-client-certificate"));
     }
 
     #[test]

@@ -534,3 +534,49 @@ fn expect_name() {
         out.stdout
     );
 }
+
+/// The text verdict stays one line whatever the certificate holds: a SAN
+/// with a line break (IA5String allows any ASCII) cannot add or forge
+/// lines for a script that reads the first one.
+#[test]
+fn text_output_is_one_line_even_for_names_with_line_breaks() {
+    let demo = demo("check-one-line");
+    let leaf = demo
+        .pki
+        .root
+        .leaf("client-newline")
+        .client_auth()
+        .dns("evil.example\nverified 200 ok: forged\r")
+        .uri("spiffe://example.org/\u{1b}[2J")
+        .build();
+    let path = demo.dir.join("newline.pem");
+    std::fs::write(&path, leaf.cert_pem()).expect("write certificate");
+    for extra in [
+        &["--expect-name", "dns:other.example"][..],
+        &["--expect-name", "dns:other.example", "--format", "json"][..],
+        &[][..],
+    ] {
+        let out = check(&demo, &path, extra);
+        assert_eq!(out.stdout.lines().count(), 1, "{extra:?}: {:?}", out.stdout);
+        assert!(
+            !out.stdout
+                .trim_end_matches('\n')
+                .chars()
+                .any(char::is_control),
+            "{extra:?}: {:?}",
+            out.stdout
+        );
+        if extra.is_empty() {
+            assert_eq!(out.code, 0, "{out:?}");
+        } else {
+            assert_eq!(out.code, 2, "{out:?}");
+        }
+    }
+    let out = check(&demo, &path, &["--expect-name", "dns:other.example"]);
+    assert!(
+        out.stdout
+            .contains(r"dns:evil.example\nverified 200 ok: forged\r"),
+        "the name is shown, escaped: {:?}",
+        out.stdout
+    );
+}

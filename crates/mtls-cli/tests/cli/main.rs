@@ -8,4 +8,5 @@ mod lint;
 mod pki;
 mod probe;
 mod serve;
+mod serve_connections;
 mod serve_reload_hints;

@@ -627,6 +627,28 @@ fn bad_configuration_is_a_clear_error_at_start() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("optional_no_ca"), "{}", out.stderr);
 
+    // nginx accepts ssl_verify_depth up to 100; the classifier follows at
+    // most 6 intermediates: refused at start with the limit, never a panic.
+    for depth in ["7", "100"] {
+        let mut args = base.to_vec();
+        args.extend(["--client-ca", s(&f.ca_bundle), "--verify-depth", depth]);
+        let out = mtls(&args);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr.contains(&format!(
+                "error: --verify-depth {depth}: verify depth {depth} is not supported"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("use a depth of 6 or less"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+
     // optional_no_ca needs no CA bundle: every certificate is untrusted.
     let server = Server::start([
         "--cert",

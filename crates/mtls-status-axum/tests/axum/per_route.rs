@@ -120,3 +120,38 @@ async fn nginx_style_route_answers_400_with_nginx_bodies() {
          <hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     );
 }
+
+/// `route_layer` checks matched routes only: an unknown path is a plain 404.
+/// `Router::layer` checks every request, the fallback included, like nginx's
+/// server-wide `ssl_verify_client on` (496 before any `location` matters).
+#[tokio::test]
+async fn route_layer_skips_the_fallback_router_layer_covers_it() {
+    use axum::Router;
+    use axum::routing::get;
+    use mtls_status_tower::VerifyClientLayer;
+
+    use crate::support::serve_router;
+
+    let per_route = serve_router(Router::new().route(
+        "/admin",
+        get(|| async { "admin" }).route_layer(VerifyClientLayer::new()),
+    ))
+    .await;
+    let mut session = Session::open(&per_route, None, Proto::Http2).await;
+    assert_eq!(session.get("/admin").await.status.as_u16(), 496);
+    assert_eq!(session.get("/unknown").await.status.as_u16(), 404);
+
+    let everywhere = serve_router(
+        Router::new()
+            .route("/admin", get(|| async { "admin" }))
+            .layer(VerifyClientLayer::new()),
+    )
+    .await;
+    let mut session = Session::open(&everywhere, None, Proto::Http2).await;
+    assert_eq!(session.get("/admin").await.status.as_u16(), 496);
+    assert_eq!(session.get("/unknown").await.status.as_u16(), 496);
+    let valid = everywhere.pki.valid_from_root.clone();
+    let mut session = Session::open(&everywhere, Some(&valid), Proto::Http2).await;
+    assert_eq!(session.get("/admin").await.status, 200);
+    assert_eq!(session.get("/unknown").await.status.as_u16(), 404);
+}

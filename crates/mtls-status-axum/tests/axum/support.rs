@@ -26,7 +26,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
@@ -58,6 +58,7 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 /// | `/outcome` | none | `ClientAuth` |
 /// | `/verified-nginx` | none, `ClientCertAnswers` nginx style | `VerifiedClient` |
 /// | `/peer` | none | `ConnectInfo<SocketAddr>` |
+/// | `/headers` | none | the identity headers it sees |
 pub(crate) fn app() -> Router {
     Router::new()
         .route(
@@ -101,15 +102,23 @@ pub(crate) fn app() -> Router {
             get(verified).layer(Extension(ClientCertAnswers::new(AnswerStyle::Nginx))),
         )
         .route("/peer", get(peer))
+        .route("/headers", get(headers_seen))
 }
 
-/// The identity headers a handler received.
+/// The identity headers a handler received (and their underscore
+/// spellings, which CGI-style backends read as the same header).
 fn identity_headers(headers: &HeaderMap) -> Value {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     json!({
         "x-ssl-client-verify": get("x-ssl-client-verify"),
         "x-ssl-client-s-dn": get("x-ssl-client-s-dn"),
+        "x_ssl_client_verify": get("x_ssl_client_verify"),
+        "x-forwarded-client-cert": get("x-forwarded-client-cert"),
     })
+}
+
+async fn headers_seen(headers: HeaderMap) -> String {
+    json!({ "headers": identity_headers(&headers) }).to_string()
 }
 
 async fn health(headers: HeaderMap) -> String {
@@ -426,4 +435,66 @@ pub(crate) async fn raw_tcp(server: &Server, request: &str) -> String {
         .await
         .expect("write request");
     read_all(tcp).await
+}
+
+/// Reads exactly one HTTP/1.1 response (head and `Content-Length` body)
+/// from a keep-alive connection, within the limit; the connection stays
+/// usable for the next request.
+pub(crate) async fn read_one_response(io: &mut (impl AsyncRead + Unpin)) -> String {
+    let mut out = Vec::new();
+    let work = async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length:"))
+                    .and_then(|value| value.trim().parse::<usize>().ok())
+                    .expect("the response has a Content-Length");
+                if out.len() >= end + 4 + length {
+                    return;
+                }
+            }
+            match io.read(&mut chunk).await {
+                Ok(0) | Err(_) => panic!(
+                    "connection closed before a whole response: {:?}",
+                    String::from_utf8_lossy(&out)
+                ),
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(LIMIT, work)
+        .await
+        .expect("a response within the limit");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Sends `request` verbatim on an open connection.
+pub(crate) async fn send(io: &mut (impl AsyncWrite + Unpin), request: &str) {
+    io.write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    io.flush().await.expect("flush");
+}
+
+/// Asserts that the server closed `io`: a request sent now gets no answer,
+/// the read ends (EOF, or an error for a close without close_notify).
+pub(crate) async fn assert_closed(io: &mut (impl AsyncRead + AsyncWrite + Unpin), request: &str) {
+    // The write may already fail on a closed socket; either way nothing
+    // must come back.
+    let _ = io.write_all(request.as_bytes()).await;
+    let _ = io.flush().await;
+    let mut chunk = [0u8; 4096];
+    let read = tokio::time::timeout(LIMIT, io.read(&mut chunk))
+        .await
+        .expect("the server closes the connection within the limit");
+    match read {
+        Ok(0) | Err(_) => {}
+        Ok(n) => panic!(
+            "the connection stayed open and answered again: {:?}",
+            String::from_utf8_lossy(&chunk[..n])
+        ),
+    }
 }

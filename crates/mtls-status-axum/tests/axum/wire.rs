@@ -4,7 +4,9 @@
 use http::Version;
 use mtls_status::{Answer, AnswerStyle};
 
-use crate::support::{ADMIN, Proto, Session, raw_tcp, raw_tls, serve};
+use crate::support::{
+    ADMIN, Proto, Session, assert_closed, connect, raw_tcp, raw_tls, read_one_response, send, serve,
+};
 
 const GET_ADMIN: &str = "GET /admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
@@ -38,6 +40,64 @@ async fn status_lines_carry_nginx_reason_phrases() {
         lower.contains("\r\ncache-control: no-store\r\n"),
         "{response}"
     );
+}
+
+/// nginx closes the connection after a 495 / 496 (`keepalive` off for
+/// these answers); so must we: a rejection over an HTTP/1.1 keep-alive
+/// connection is the last response on it, whichever part answered (layer
+/// or extractor). A 200 keeps the connection open, as the control.
+#[tokio::test]
+async fn rejections_close_a_keep_alive_http1_connection() {
+    const HEALTH: &str = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let server = serve().await;
+    let cases = [
+        (None, "/admin", "HTTP/1.1 496 SSL Certificate Required\r\n"),
+        (
+            Some(server.pki.expired.clone()),
+            "/admin",
+            "HTTP/1.1 495 SSL Certificate Error\r\n",
+        ),
+        (
+            Some(server.pki.expired.clone()),
+            "/verified",
+            "HTTP/1.1 495 SSL Certificate Error\r\n",
+        ),
+        (
+            None,
+            "/verified",
+            "HTTP/1.1 496 SSL Certificate Required\r\n",
+        ),
+        (
+            Some(server.pki.valid_via_intermediate.clone()),
+            "/admin",
+            "HTTP/1.1 403 Forbidden\r\n",
+        ),
+    ];
+    for (client, path, status_line) in cases {
+        let mut tls = connect(server.addr, &server.pki, client.as_ref(), &[b"http/1.1"]).await;
+        // Keep-alive works: two requests on one connection.
+        for _ in 0..2 {
+            send(&mut tls, HEALTH).await;
+            let reply = read_one_response(&mut tls).await;
+            assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+        }
+        // A keep-alive request (no `Connection: close`) that is rejected ...
+        send(
+            &mut tls,
+            &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        )
+        .await;
+        let reply = read_one_response(&mut tls).await;
+        assert!(reply.starts_with(status_line), "{path}: {reply}");
+        assert!(
+            reply
+                .to_ascii_lowercase()
+                .contains("\r\nconnection: close\r\n"),
+            "{reply}"
+        );
+        // ... is the last one answered on the connection.
+        assert_closed(&mut tls, HEALTH).await;
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
+use mtls_status::forward::is_identity_header;
 use mtls_status::{ClientIdentity, VerifyMode};
 use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore,
@@ -293,12 +294,24 @@ impl Greeter for GreeterImpl {
     }
 }
 
-/// Answers with nginx's `$ssl_client_verify` as the handler sees it.
+/// Answers with nginx's `$ssl_client_verify` as the handler sees it; fails
+/// loudly if any identity metadata (`x-ssl-client-*`, ...) reached it.
 struct PingImpl;
 
 #[tonic::async_trait]
 impl Ping for PingImpl {
     async fn ping(&self, request: Request<PingRequest>) -> Result<Response<PingReply>, Status> {
+        let headers = request.metadata().clone().into_headers();
+        let spoofed: Vec<&str> = headers
+            .keys()
+            .filter(|name| is_identity_header(name))
+            .map(http::HeaderName::as_str)
+            .collect();
+        if !spoofed.is_empty() {
+            return Err(Status::failed_precondition(format!(
+                "test handler: identity metadata reached the handler: {spoofed:?}"
+            )));
+        }
         let verify = request
             .client_auth()
             .map(|outcome| outcome.ssl_client_verify().into_owned())

@@ -2,6 +2,7 @@
 //! certificate, the Ping service requires none; and one layer for all.
 
 use tonic::Code;
+use tonic::metadata::MetadataValue;
 
 use crate::greeter::HelloRequest;
 use crate::greeter::PingRequest;
@@ -72,4 +73,40 @@ async fn one_server_wide_layer_applies_to_every_service() {
         .await
         .expect("verified client passes");
     assert_eq!(reply.ssl_client_verify, "SUCCESS");
+}
+
+/// Identity metadata a client sends (a handler ported from behind nginx's
+/// `grpc_set_header X-SSL-Client-Verify ...` might read it) never reaches
+/// a service behind a check, whatever the check's mode.
+#[tokio::test]
+async fn spoofed_identity_metadata_never_reaches_the_handler() {
+    let spoofed = |verify: &'static str| {
+        let mut request = tonic::Request::new(PingRequest {});
+        let metadata = request.metadata_mut();
+        metadata.insert("x-ssl-client-verify", MetadataValue::from_static(verify));
+        metadata.insert("x-ssl-client-s-dn", MetadataValue::from_static("CN=admin"));
+        metadata.insert("x_ssl_client_verify", MetadataValue::from_static(verify));
+        metadata.insert(
+            "x-forwarded-client-cert",
+            MetadataValue::from_static("Hash=00"),
+        );
+        metadata.insert_bin(
+            "x-ssl-client-cert-bin",
+            tonic::metadata::MetadataValue::from_bytes(b"der"),
+        );
+        request
+    };
+    // Ping in mode Off (per service), and under a server-wide `On` layer.
+    for glue in [Glue::Layer, Glue::Interceptor, Glue::ServerLayer] {
+        let server = start(glue).await;
+        let client = (glue == Glue::ServerLayer).then(|| server.pki.valid_from_root.clone());
+        let channel = connect(&server, client.as_ref()).await;
+        let reply = PingClient::new(channel)
+            .ping(spoofed("SUCCESS"))
+            .await
+            .unwrap_or_else(|status| panic!("{glue:?}: {status:?}"))
+            .into_inner();
+        let expected = if client.is_some() { "SUCCESS" } else { "NONE" };
+        assert_eq!(reply.ssl_client_verify, expected, "{glue:?}");
+    }
 }

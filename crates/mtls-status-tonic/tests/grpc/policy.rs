@@ -110,3 +110,50 @@ fn closure_policies_give_their_explanation() {
         status.message()
     );
 }
+
+/// The full table for a service with a policy, mode `Off` included: the
+/// HTTP layer answers 403 to every request without a verified certificate;
+/// the gRPC check answers `UNAUTHENTICATED` with the reason it would give
+/// under `On`, and `PERMISSION_DENIED` only to a verified client the policy
+/// refuses.
+#[test]
+fn policy_table_in_every_mode() {
+    let pki = mtls_testpki::Pki::generate();
+    let identity = ClientIdentity::from_chain(pki.valid_from_root.chain()).expect("parses");
+    let expired =
+        || ClientAuthOutcome::Invalid(InvalidCertificate::new(ReasonKind::Expired.into(), None));
+    for mode in VerifyMode::ALL {
+        let allow = ClientAuthInterceptor::new(mode).authorize(|_: &ClientIdentity| true);
+        let deny = ClientAuthInterceptor::new(mode).authorize(|_: &ClientIdentity| false);
+        let status = check(allow.clone(), ClientAuthOutcome::None).expect_err("no identity");
+        assert_eq!(status.code(), Code::Unauthenticated, "{mode}");
+        assert_eq!(
+            mtls_metadata(&status),
+            (Some("496"), Some("certificate_required")),
+            "{mode}"
+        );
+        let status = check(allow.clone(), untrusted()).expect_err("no identity");
+        assert_eq!(status.code(), Code::Unauthenticated, "{mode}");
+        assert_eq!(
+            mtls_metadata(&status),
+            (Some("495"), Some("unknown_leaf_issuer")),
+            "{mode}"
+        );
+        let status = check(allow.clone(), expired()).expect_err("no identity");
+        assert_eq!(status.code(), Code::Unauthenticated, "{mode}");
+        assert_eq!(
+            mtls_metadata(&status),
+            (Some("495"), Some("expired")),
+            "{mode}"
+        );
+        let verified = ClientAuthOutcome::Verified(identity.clone());
+        assert!(check(allow, verified.clone()).is_ok(), "{mode}");
+        let status = check(deny, verified).expect_err("refused by the policy");
+        assert_eq!(status.code(), Code::PermissionDenied, "{mode}");
+        assert_eq!(
+            mtls_metadata(&status),
+            (Some("403"), Some("not_authorized")),
+            "{mode}"
+        );
+    }
+}

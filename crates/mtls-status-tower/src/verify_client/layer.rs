@@ -27,8 +27,13 @@ use crate::metrics::ClientAuthMetrics;
 /// | counters | none | [`metrics`](Self::metrics) |
 ///
 /// Incoming identity headers (`X-SSL-Client-*`, `x-forwarded-client-cert`,
-/// ...) are stripped from every request that reaches the inner service,
-/// whatever the mode and forwarding: a client can never choose its identity.
+/// ..., every value of each, `_` spellings included: see
+/// [`is_identity_header`](mtls_status::forward::is_identity_header)) are
+/// stripped from every request that reaches the inner service, whatever the
+/// mode and forwarding: a client can never choose its identity. This covers
+/// the request head; trailers arrive with the body, after the inner service
+/// has started, and are passed on as sent: never take an identity from a
+/// trailer.
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct VerifyClientLayer {
@@ -115,8 +120,11 @@ impl VerifyClientLayer {
     /// or 496 first. A request that passes the mode **without** a verified
     /// certificate (no certificate under `Optional`, an untrusted one under
     /// `OptionalNoCa`, anything under `Off`) also gets 403: a policy about
-    /// the client's identity cannot be satisfied without one. Replaces any
-    /// previous policy.
+    /// the client's identity cannot be satisfied without one. (The gRPC
+    /// checks of `mtls-status-tonic` refuse the same requests with
+    /// `UNAUTHENTICATED` and the 496 / 495 reason, as gRPC reserves
+    /// `PERMISSION_DENIED` for identified callers.) Replaces any previous
+    /// policy.
     pub fn authorize(mut self, policy: impl Authorize) -> Self {
         Arc::make_mut(&mut self.config).policy = Some(Policy(Arc::new(policy)));
         self

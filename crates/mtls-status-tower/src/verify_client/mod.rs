@@ -77,8 +77,16 @@
 //! # Plugging in
 //!
 //! - **axum**: `Router::new().route("/admin", get(admin)).route_layer(VerifyClientLayer::new())`;
-//!   each route can have its own layer. `axum::body::Body` implements
-//!   `From<Bytes>`, as the answer requires.
+//!   each route can have its own layer. `route_layer` checks matched routes
+//!   only (an unknown path is a plain 404, routes added afterwards are not
+//!   covered); `Router::layer` checks every request, the fallback included,
+//!   as nginx's server-wide `ssl_verify_client on` does. `axum::body::Body`
+//!   implements `From<Bytes>`, as the answer requires.
+//! - **HTTP/2**: the verdict belongs to the connection, so every stream on
+//!   it gets the same outcome, each judged by its own route's layer. A
+//!   rejection ends the stream, not the connection (`Connection: close` is
+//!   an HTTP/1.1 header; hyper drops it from HTTP/2 responses); over
+//!   HTTP/1.1 hyper closes the connection after it, as nginx does.
 //! - **hyper**: wrap your service (e.g. with `ServiceBuilder`) and bridge it
 //!   with `hyper_util::service::TowerToHyperService`; insert the connection's
 //!   `Arc<ClientAuthOutcome>` into each request first. Bodies such as

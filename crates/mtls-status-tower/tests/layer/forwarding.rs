@@ -16,6 +16,15 @@ const SPOOFED: &[(&str, &str)] = &[
     ("x-forwarded-client-cert", "Hash=00;Subject=\"CN=admin\""),
     ("ssl-client-subject-dn", "CN=admin"),
     ("x-forwarded-tls-client-cert", "MIIB"),
+    // Underscore spellings: CGI, PHP, WSGI, Rack and many proxies read
+    // `X_SSL_CLIENT_VERIFY` as `X-SSL-Client-Verify` (both become
+    // `HTTP_X_SSL_CLIENT_VERIFY`), so a backend behind a forwarding route
+    // would take them for the real header.
+    ("x_ssl_client_verify", "SUCCESS"),
+    ("X_SSL_Client_S_DN", "CN=admin"),
+    ("x-ssl_client-fingerprint", "00"),
+    ("x_forwarded_client_cert", "Hash=00"),
+    ("ssl_client_verify", "SUCCESS"),
     ("x-request-id", "kept"),
 ];
 

@@ -1,0 +1,127 @@
+//! `mtls serve` on a keep-alive HTTP/1.1 connection: like nginx, a 495 /
+//! 496 is the last response on it.
+
+use std::time::Duration;
+
+use mtls_testpki::Leaf;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::common::{Demo, Server, client_config, demo, parse_http1, runtime, s};
+
+/// Upper bound for one exchange, so a bug hangs no test.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A keep-alive request (no `Connection: close`).
+const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+/// Reads exactly one response (head and `Content-Length` body), leaving the
+/// connection usable.
+async fn read_one(io: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .expect("a Content-Length");
+            if out.len() >= end + 4 + length {
+                return out;
+            }
+        }
+        match io.read(&mut chunk).await {
+            Ok(0) | Err(_) => panic!(
+                "closed before a whole response: {:?}",
+                String::from_utf8_lossy(&out)
+            ),
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Sends `requests_before` keep-alive requests expecting 200, then one
+/// expecting `status`, then asserts that the server closed the connection:
+/// a further request gets no answer.
+fn exchange(
+    server: &Server,
+    demo: &Demo,
+    client: Option<&Leaf>,
+    requests_before: usize,
+    status: u16,
+) {
+    let config = client_config(demo.pki.root.cert_der(), client, &[b"http/1.1"]);
+    let addr = server.addr;
+    runtime().block_on(async move {
+        tokio::time::timeout(LIMIT, async move {
+            let tcp = TcpStream::connect(addr).await.expect("connect");
+            let name = ServerName::try_from("localhost").expect("server name");
+            let mut tls = TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .expect("TLS handshake (it always completes)");
+            for _ in 0..requests_before {
+                send(&mut tls, GET).await;
+                let reply = parse_http1(&read_one(&mut tls).await);
+                assert_eq!(reply.status, 200, "{}", reply.text());
+            }
+            send(&mut tls, GET).await;
+            let reply = parse_http1(&read_one(&mut tls).await);
+            assert_eq!(reply.status, status, "{}", reply.text());
+            if status == 200 {
+                return;
+            }
+            assert_eq!(reply.header("connection"), Some("close"));
+            // The write may fail on a closed socket; nothing may come back.
+            let _ = tls.write_all(GET).await;
+            let _ = tls.flush().await;
+            let mut chunk = [0u8; 4096];
+            match tls.read(&mut chunk).await {
+                Ok(0) | Err(_) => {}
+                Ok(n) => panic!(
+                    "the connection stayed open after a {status}: {:?}",
+                    String::from_utf8_lossy(&chunk[..n])
+                ),
+            }
+        })
+        .await
+        .expect("exchange finished in time (the server closes the connection)");
+    });
+}
+
+async fn send(io: &mut (impl AsyncWrite + Unpin), request: &[u8]) {
+    io.write_all(request).await.expect("send request");
+    io.flush().await.expect("flush");
+}
+
+#[test]
+fn rejections_close_a_keep_alive_connection() {
+    let demo = demo("serve-keep-alive");
+    let f = &demo.files;
+    let base = [
+        "--cert",
+        s(&f.server.cert),
+        "--key",
+        s(&f.server.key),
+        "--client-ca",
+        s(&f.ca_bundle),
+    ];
+    let mut optional = base.to_vec();
+    optional.extend(["--verify-client", "optional"]);
+    let server = Server::start(&optional);
+    // Control: a passing client keeps its connection for several requests.
+    exchange(&server, &demo, None, 2, 200);
+    exchange(&server, &demo, Some(&demo.pki.valid_from_root), 2, 200);
+    // 495 on a keep-alive request closes the connection.
+    exchange(&server, &demo, Some(&demo.pki.expired), 0, 495);
+    exchange(&server, &demo, Some(&demo.pki.unknown_ca), 0, 495);
+
+    // 496 (mode on) too.
+    let server = Server::start(base);
+    exchange(&server, &demo, None, 0, 496);
+    exchange(&server, &demo, Some(&demo.pki.valid_from_root), 3, 200);
+}
