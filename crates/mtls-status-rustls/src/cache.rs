@@ -6,6 +6,12 @@
 //! only picks the slot), the same trust-store generation, and a time inside
 //! the window the verdict was computed for. A hash collision can therefore
 //! only cost a miss, never serve another chain's verdict.
+//!
+//! Memory: besides the entry count, the bytes each verdict keeps alive (its
+//! chain, and the identity and reason read from it, whose names as text can
+//! be several times the DER) count against `capacity × MAX_ENTRY_BYTES`, so
+//! clients sending bulky certificates of their own making cannot make the
+//! cache hold more than that.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
@@ -13,11 +19,11 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mtls_status::ClientAuthOutcome;
+use mtls_status::{ClientAuthOutcome, ClientIdentity, InvalidReason};
 use rustls_pki_types::CertificateDer;
 
-/// Chains larger than this (total DER bytes) are not cached, which bounds
-/// the cache's memory at `capacity × MAX_ENTRY_BYTES`.
+/// Chains larger than this (total DER bytes) are not cached, and the bytes
+/// all cached verdicts keep alive stay within `capacity × MAX_ENTRY_BYTES`.
 pub(crate) const MAX_ENTRY_BYTES: usize = 16 * 1024;
 
 /// The open time interval (seconds since the epoch) in which a verdict
@@ -80,6 +86,8 @@ pub struct CacheStats {
 
 struct Entry {
     seq: u64,
+    /// What this entry keeps alive, in bytes (see [`retained_bytes`]).
+    cost: usize,
     chain: Box<[CertificateDer<'static>]>,
     outcome: Arc<ClientAuthOutcome>,
     window: Window,
@@ -93,6 +101,8 @@ struct State {
     /// skipped.
     order: VecDeque<(u64, u64)>,
     next_seq: u64,
+    /// The sum of the entries' costs.
+    bytes: usize,
 }
 
 /// The map's keys are already hashes.
@@ -191,8 +201,12 @@ impl VerdictCache {
         if self.capacity == 0 {
             return;
         }
-        let size: usize = chain.iter().map(|c| c.as_ref().len()).sum();
-        if size > MAX_ENTRY_BYTES {
+        if chain_bytes(chain) > MAX_ENTRY_BYTES {
+            return;
+        }
+        let budget = self.capacity.saturating_mul(MAX_ENTRY_BYTES);
+        let cost = retained_bytes(chain, &outcome);
+        if cost > budget {
             return;
         }
         let key = self.key(chain);
@@ -206,26 +220,34 @@ impl VerdictCache {
         if generation > state.generation {
             state.map.clear();
             state.order.clear();
+            state.bytes = 0;
             state.generation = generation;
         }
         let seq = state.next_seq;
         state.next_seq = seq.wrapping_add(1);
-        state.map.insert(
+        let replaced = state.map.insert(
             key,
             Entry {
                 seq,
+                cost,
                 chain,
                 outcome,
                 window,
             },
         );
+        state.bytes = state
+            .bytes
+            .saturating_add(cost)
+            .saturating_sub(replaced.map_or(0, |e| e.cost));
         state.order.push_back((key, seq));
-        while state.map.len() > self.capacity {
+        while state.map.len() > self.capacity || state.bytes > budget {
             let Some((old_key, old_seq)) = state.order.pop_front() else {
                 break;
             };
-            if state.map.get(&old_key).is_some_and(|e| e.seq == old_seq) {
-                state.map.remove(&old_key);
+            if state.map.get(&old_key).is_some_and(|e| e.seq == old_seq)
+                && let Some(evicted) = state.map.remove(&old_key)
+            {
+                state.bytes = state.bytes.saturating_sub(evicted.cost);
             }
         }
         if state.order.len() > 2 * self.capacity + 16 {
@@ -248,6 +270,54 @@ impl VerdictCache {
             capacity: self.capacity,
         }
     }
+}
+
+fn chain_bytes(chain: &[CertificateDer<'_>]) -> usize {
+    chain.iter().map(|c| c.as_ref().len()).sum()
+}
+
+/// Roughly the heap bytes a cached verdict keeps alive: the chain (the
+/// key), and the outcome's identity (its own copy of the chain, its names
+/// as text, and the forwarding headers it may build later) and reason.
+fn retained_bytes(chain: &[CertificateDer<'_>], outcome: &ClientAuthOutcome) -> usize {
+    let outcome_bytes = match outcome {
+        ClientAuthOutcome::Verified(identity) => identity_bytes(identity),
+        ClientAuthOutcome::Invalid(invalid) => {
+            reason_bytes(invalid.reason()) + invalid.presented().map_or(0, identity_bytes)
+        }
+        _ => 0,
+    };
+    chain_bytes(chain) + outcome_bytes + 256
+}
+
+fn identity_bytes(identity: &ClientIdentity) -> usize {
+    let names = identity.subject_dn().len()
+        + identity.issuer_dn().len()
+        + identity.subject_dn_legacy().len()
+        + identity.issuer_dn_legacy().len();
+    let alt_names: usize = identity
+        .dns_names()
+        .iter()
+        .chain(identity.uris())
+        .chain(identity.emails())
+        .map(|name| name.len() + 24)
+        .sum();
+    let leaf = identity.leaf().as_ref().len();
+    // The names are kept, and copied again into forwarding headers, as is
+    // the leaf as escaped PEM (about twice its DER).
+    chain_bytes(identity.chain())
+        + 2 * names
+        + 2 * leaf
+        + alt_names
+        + 32 * identity.ip_addresses().len()
+        + 512
+}
+
+fn reason_bytes(reason: &InvalidReason) -> usize {
+    let context = reason.context();
+    context.subject.as_ref().map_or(0, String::len)
+        + context.message.as_ref().map_or(0, String::len)
+        + 128
 }
 
 fn same_chain(a: &[CertificateDer<'_>], b: &[CertificateDer<'_>]) -> bool {
@@ -361,5 +431,37 @@ mod tests {
         off.insert(1, &chains[0], Arc::new(ClientAuthOutcome::None), ALWAYS);
         assert!(off.get(1, &chains[0], 0).is_none());
         assert_eq!(off.stats().misses, 1);
+    }
+
+    #[test]
+    fn bytes_kept_alive_are_bounded() {
+        use mtls_status::{InvalidCertificate, ReasonKind};
+        let cache = VerdictCache::new(4);
+        let bulky = |n: usize| {
+            Arc::new(ClientAuthOutcome::Invalid(InvalidCertificate::new(
+                InvalidReason::new(ReasonKind::Other).with_message("x".repeat(n)),
+                None,
+            )))
+        };
+        let chains: Vec<_> = (0u8..6).map(|i| chain(&[&[i; 8]])).collect();
+        // 4 x 16 KiB in all: three verdicts of 25 KiB do not fit.
+        for c in &chains[..3] {
+            cache.insert(1, c, bulky(25 * 1024), ALWAYS);
+        }
+        assert_eq!(cache.stats().entries, 2);
+        assert!(cache.get(1, &chains[0], 0).is_none(), "the oldest went");
+        assert!(cache.get(1, &chains[2], 0).is_some());
+        let bytes = |cache: &VerdictCache| cache.state.lock().map(|s| s.bytes).unwrap_or(0);
+        assert!(bytes(&cache) <= 4 * MAX_ENTRY_BYTES);
+        // Replacing an entry does not count it twice; small ones fill the rest.
+        cache.insert(1, &chains[2], bulky(10), ALWAYS);
+        for c in &chains[3..] {
+            cache.insert(1, c, bulky(10), ALWAYS);
+        }
+        assert_eq!(cache.stats().entries, 4);
+        assert!(bytes(&cache) < 4 * 1024, "{}", bytes(&cache));
+        // A verdict larger than the whole budget is not cached.
+        cache.insert(1, &chains[0], bulky(100 * 1024), ALWAYS);
+        assert!(cache.get(1, &chains[0], 0).is_none());
     }
 }

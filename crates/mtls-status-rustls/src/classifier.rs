@@ -52,6 +52,14 @@ use crate::verify::{self, MAX_SUPPORTED_DEPTH, Settings};
 ///   included, whose keyUsage lacks keyCertSign is
 ///   [`InvalidCa`](ReasonKind::InvalidCa), and a CRL from a trust anchor
 ///   whose keyUsage lacks cRLSign is [`BadCrl`](ReasonKind::BadCrl);
+/// - trust anchors are checked as OpenSSL checks them, where rustls-webpki
+///   does not: one that is no CA (basicConstraints cA FALSE, or neither
+///   basicConstraints nor keyUsage) issues nothing
+///   ([`InvalidCa`](ReasonKind::InvalidCa)), its pathLenConstraint applies
+///   ([`PathLengthExceeded`](ReasonKind::PathLengthExceeded)), and a
+///   self-signed client certificate is trusted only if it is byte for byte
+///   a trusted certificate (one with the same name and key but other
+///   contents is [`SelfSigned`](ReasonKind::SelfSigned));
 /// - the context names the offending certificate (index in the presented
 ///   chain and RFC 2253 subject, or the server's CA certificate), the time,
 ///   the validity window and the depth limit.
@@ -70,6 +78,11 @@ use crate::verify::{self, MAX_SUPPORTED_DEPTH, Settings};
 /// - a client certificate rustls-webpki cannot parse (bad DER, an unknown
 ///   critical extension) fails the handshake with `bad_certificate`: its
 ///   key cannot check the CertificateVerify signature;
+/// - a chain whose certificates share names so much that path building
+///   could take long (many same-named certificates with different keys,
+///   padded with unrelated ones) is [`TooComplex`](ReasonKind::TooComplex)
+///   before any search, which bounds the work a client can cause per
+///   handshake;
 /// - a CRL whose thisUpdate is in the future is
 ///   [`CrlNotYetValid`](ReasonKind::CrlNotYetValid) unless CRL times are
 ///   [ignored](ClassifierBuilder::ignore_crl_expiry);
@@ -360,8 +373,10 @@ impl ClassifierBuilder {
     }
 
     /// How many verdicts to cache (default [`DEFAULT_CACHE_CAPACITY`]);
-    /// 0 disables the cache. Chains over 16 KiB are never cached, so the
-    /// cache holds at most `capacity × 16 KiB` of certificates.
+    /// 0 disables the cache. Chains over 16 KiB are never cached, and what
+    /// the cached verdicts keep alive (each chain, and the identity and
+    /// reason read from it) stays within `capacity × 16 KiB`: verdicts
+    /// about bulky certificates take the room of several.
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.cache_capacity = capacity;
         self

@@ -30,6 +30,11 @@ const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
 /// id-ce-cRLNumber (2.5.29.20), DER content.
 const OID_CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
+/// Netscape certificate type (2.16.840.1.113730.1.1), DER content.
+const OID_NS_CERT_TYPE: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x42, 0x01, 0x01];
+/// nsCertType sslCA, smimeCA and objCA (OpenSSL `NS_ANY_CA`), in the first
+/// byte of the bit string.
+const NS_ANY_CA: u8 = 0x07;
 
 /// A cursor over DER-encoded bytes.
 #[derive(Clone, Copy)]
@@ -135,10 +140,16 @@ pub(crate) struct ParsedCert<'a> {
     pub(crate) not_after: u64,
     /// basicConstraints cA, when the extension is present.
     pub(crate) is_ca: Option<bool>,
+    /// basicConstraints pathLenConstraint, when present (an unreadable or
+    /// negative one reads as 0, the strictest).
+    pub(crate) path_len: Option<u64>,
     /// The content of the extKeyUsage SEQUENCE OF OID, when present.
     pub(crate) eku: Option<&'a [u8]>,
     /// The keyUsage extension.
     pub(crate) key_usage: KeyUsage,
+    /// Whether a Netscape certificate type extension names a CA type
+    /// (OpenSSL still takes such a certificate for a CA).
+    pub(crate) ns_cert_type_ca: bool,
 }
 
 impl<'a> ParsedCert<'a> {
@@ -171,8 +182,10 @@ impl<'a> ParsedCert<'a> {
         tbs_reader.optional(SUBJECT_UID);
 
         let mut is_ca = None;
+        let mut path_len = None;
         let mut eku = None;
         let mut key_usage = KeyUsage::Absent;
+        let mut ns_cert_type_ca = false;
         if let Some(exts) = tbs_reader.optional(EXTENSIONS) {
             let mut exts = Reader::new(Reader::new(exts).expect(SEQUENCE)?);
             while !exts.is_empty() {
@@ -186,10 +199,16 @@ impl<'a> ParsedCert<'a> {
                         .optional(BOOLEAN)
                         .is_some_and(|v| v.first() == Some(&0xff));
                     is_ca = Some(ca);
+                    path_len = bc.optional(INTEGER).map(|n| unsigned(n).unwrap_or(0));
                 } else if oid == OID_EXT_KEY_USAGE {
                     eku = Some(Reader::new(value).expect(SEQUENCE)?);
                 } else if oid == OID_KEY_USAGE {
                     key_usage = KeyUsage::from_extension_value(value);
+                } else if oid == OID_NS_CERT_TYPE {
+                    ns_cert_type_ca = Reader::new(value)
+                        .expect(BIT_STRING)
+                        .and_then(|bits| bits.get(1))
+                        .is_some_and(|&first| first & NS_ANY_CA != 0);
                 }
             }
         }
@@ -205,8 +224,10 @@ impl<'a> ParsedCert<'a> {
             not_before,
             not_after,
             is_ca,
+            path_len,
             eku,
             key_usage,
+            ns_cert_type_ca,
         })
     }
 
@@ -230,6 +251,21 @@ impl<'a> ParsedCert<'a> {
         }
         Some(oids)
     }
+}
+
+/// The issuer and subject (contents of their Name SEQUENCEs) of a DER
+/// certificate, reading nothing else: works on certificates whose other
+/// fields [`ParsedCert::parse`] refuses (times before 1970, odd extensions).
+pub(crate) fn cert_names(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut cert = Reader::new(Reader::new(der).expect(SEQUENCE)?);
+    let mut tbs = Reader::new(cert.expect(SEQUENCE)?);
+    tbs.optional(VERSION);
+    tbs.expect(INTEGER)?; // serialNumber
+    tbs.expect(SEQUENCE)?; // signature
+    let issuer = tbs.expect(SEQUENCE)?;
+    tbs.expect(SEQUENCE)?; // validity
+    let subject = tbs.expect(SEQUENCE)?;
+    Some((issuer, subject))
 }
 
 /// A certificate's keyUsage extension (RFC 5280 4.2.1.3).
@@ -356,6 +392,25 @@ pub(crate) fn split_spki(spki: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((algorithm, key))
 }
 
+/// A non-negative INTEGER's value, if it fits in a `u64`.
+fn unsigned(content: &[u8]) -> Option<u64> {
+    if content.first().is_none_or(|&first| first & 0x80 != 0) {
+        return None;
+    }
+    let significant = match content.iter().position(|&b| b != 0) {
+        Some(start) => content.get(start..)?,
+        None => &[],
+    };
+    if significant.len() > 8 {
+        return None;
+    }
+    Some(
+        significant
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    )
+}
+
 /// The bits of a BIT STRING value with no unused bits.
 fn bit_string(value: &[u8]) -> Option<&[u8]> {
     match value.split_first()? {
@@ -457,6 +512,21 @@ pub(crate) mod tests {
         assert_eq!(parse_time(UTC_TIME, b"2311142213Z"), None);
         assert_eq!(parse_time(UTC_TIME, b"23111422132+"), None);
         assert_eq!(parse_time(0x04, b"231114221320Z"), None);
+    }
+
+    #[test]
+    fn unsigned_integers() {
+        assert_eq!(unsigned(&[0x00]), Some(0));
+        assert_eq!(unsigned(&[0x05]), Some(5));
+        assert_eq!(unsigned(&[0x00, 0xff]), Some(255));
+        assert_eq!(unsigned(&[0x7f; 8]), Some(0x7f7f_7f7f_7f7f_7f7f));
+        // Leading zeros (not DER, but harmless), however many.
+        let mut padded = vec![0u8; 10_000];
+        padded.push(3);
+        assert_eq!(unsigned(&padded), Some(3));
+        assert_eq!(unsigned(&[]), None);
+        assert_eq!(unsigned(&[0x80]), None, "negative");
+        assert_eq!(unsigned(&[0x01; 9]), None, "too large");
     }
 
     #[test]

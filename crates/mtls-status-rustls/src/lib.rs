@@ -40,6 +40,7 @@ mod names;
 mod policy;
 mod reload;
 mod rfc5280;
+mod search_bound;
 mod trust_store;
 mod verifier;
 mod verify;

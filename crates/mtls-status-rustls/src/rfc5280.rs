@@ -1,5 +1,5 @@
-//! Key-usage checks of RFC 5280 path validation that rustls-webpki leaves
-//! out and OpenSSL (so nginx) makes by default. They run on every candidate
+//! Key-usage and trust-anchor checks of RFC 5280 path validation that
+//! rustls-webpki leaves out and OpenSSL (so nginx) makes by default. They run on every candidate
 //! path webpki has verified (signatures, validity, name constraints,
 //! revocation), so webpki keeps looking for another path when one fails:
 //!
@@ -12,11 +12,30 @@
 //!   6.3.3 (f); OpenSSL `X509_V_ERR_KEYUSAGE_NO_CRL_SIGN`, 35). webpki
 //!   checks this for intermediates only. Any CRL with the anchor's name
 //!   counts: an anchor that may not sign CRLs has no valid CRL at all.
+//! - a trust anchor that signed the next certificate of the path must be a
+//!   CA as OpenSSL's `X509_check_ca` sees it (`check_chain_extensions`,
+//!   79): basicConstraints with cA TRUE or, without basicConstraints, a
+//!   keyUsage extension (that allows keyCertSign) or a Netscape CA
+//!   certificate type. rustls-webpki does not look at a trust anchor's
+//!   basicConstraints, so without this a client whose self-signed, non-CA
+//!   certificate is pinned in the CA bundle could sign certificates for any
+//!   other name with its own key.
+//! - a trust anchor's pathLenConstraint bounds the intermediates below it
+//!   that are not self-issued, as OpenSSL counts them
+//!   (`check_chain_extensions`, 25); rustls-webpki applies only the
+//!   intermediates' own constraints.
 //!
 //! A certificate trusted as itself (a self-signed client certificate put in
-//! the CA bundle) is no CA and issues nothing: as in OpenSSL, the anchor
-//! checks do not apply to it. A certificate webpki accepted but our DER
-//! reader cannot read is left to webpki's verdict.
+//! the CA bundle, presented byte for byte) is no CA and issues nothing: as
+//! in OpenSSL, the anchor checks do not apply to it. A self-signed leaf with
+//! the name and key of a trust anchor that is **not** byte-identical to a
+//! trusted certificate is refused as OpenSSL refuses a "self-signed
+//! untrusted mimic" (18, self-signed certificate): otherwise the holder of a
+//! pinned key could re-issue its own certificate with other extensions
+//! (subject alternative names, SPIFFE ID, extended key usage).
+//!
+//! A certificate webpki accepted but our DER reader cannot read is left to
+//! webpki's verdict.
 
 use mtls_status::ReasonKind;
 use webpki::VerifiedPath;
@@ -60,8 +79,28 @@ pub(crate) fn check(
     let Some(anchor) = anchor_info(store, path) else {
         return Ok(());
     };
-    if is_the_leaf_itself(path) {
-        return Ok(());
+    if is_self_signed_with_anchor_key(path) {
+        let leaf = path.end_entity().der();
+        if store
+            .certificates()
+            .iter()
+            .any(|c| c.as_ref() == leaf.as_ref())
+        {
+            // Trusted as itself.
+            return Ok(());
+        }
+        return Err(Violation {
+            // Ranked below every other error: any other reason a path gives
+            // is reported first.
+            error: webpki::Error::UnknownIssuer,
+            kind: ReasonKind::SelfSigned,
+            offender: Some(leaf.as_ref().to_vec()),
+            detail: format!(
+                "it has the name and key of the server's trusted certificate \"{}\" but is \
+                 not that certificate; only the trusted certificate itself is accepted",
+                anchor.subject_dn
+            ),
+        });
     }
     if !anchor.key_usage.allows(KeyUsage::KEY_CERT_SIGN) {
         return Err(Violation {
@@ -74,6 +113,36 @@ pub(crate) fn check(
                 no_cert_sign(anchor.key_usage)
             ),
         });
+    }
+    if let Some(why) = not_a_ca(anchor) {
+        return Err(Violation {
+            error: webpki::Error::EndEntityUsedAsCa,
+            kind: ReasonKind::InvalidCa,
+            offender: None,
+            detail: format!(
+                "the server's trusted certificate \"{}\" is not a CA and may not issue \
+                 certificates: {why}",
+                anchor.subject_dn
+            ),
+        });
+    }
+    if let Some(max) = anchor.path_len {
+        let below = path
+            .intermediate_certificates()
+            .filter(|c| c.subject() != c.issuer())
+            .count();
+        if u64::try_from(below).unwrap_or(u64::MAX) > max {
+            return Err(Violation {
+                error: webpki::Error::PathLenConstraintViolated,
+                kind: ReasonKind::PathLengthExceeded,
+                offender: None,
+                detail: format!(
+                    "the server's trusted CA certificate \"{}\" allows {max} intermediate \
+                     CA(s) below it (pathLenConstraint) and the chain has {below}",
+                    anchor.subject_dn
+                ),
+            });
+        }
     }
 
     // The certificate the anchor signed is checked against the anchor's CRL
@@ -111,9 +180,23 @@ fn anchor_info<'s>(store: &'s TrustStore, path: &VerifiedPath<'_>) -> Option<&'s
         .and_then(|i| store.anchor_info().get(i))
 }
 
-/// Whether the trust anchor is the end entity's own certificate (same
-/// name, same key), trusted directly.
-fn is_the_leaf_itself(path: &VerifiedPath<'_>) -> bool {
+/// Why OpenSSL's `X509_check_ca` would say a trust anchor (whose keyUsage,
+/// if any, allows keyCertSign) is no CA, if it would. Version 1
+/// certificates never get here: the trust store refuses them.
+fn not_a_ca(anchor: &CaInfo) -> Option<&'static str> {
+    match (anchor.basic_constraints_ca, anchor.key_usage) {
+        (Some(true), _) => None,
+        (Some(false), _) => Some("its basicConstraints extension says cA FALSE"),
+        (None, KeyUsage::Bits(_)) => None,
+        (None, _) if anchor.ns_cert_type_ca => None,
+        (None, _) => Some("it has no basicConstraints extension and no keyUsage extension"),
+    }
+}
+
+/// Whether the path is the end entity alone, with the trust anchor's name
+/// and key: a self-signed certificate trusted directly, or one that mimics
+/// it.
+fn is_self_signed_with_anchor_key(path: &VerifiedPath<'_>) -> bool {
     let anchor = path.anchor();
     let leaf = path.end_entity();
     path.intermediate_certificates().next().is_none()

@@ -70,6 +70,12 @@ pub(crate) struct CaInfo {
     pub(crate) not_before: u64,
     pub(crate) not_after: u64,
     pub(crate) key_usage: KeyUsage,
+    /// basicConstraints cA, when the extension is present.
+    pub(crate) basic_constraints_ca: Option<bool>,
+    /// basicConstraints pathLenConstraint, when present.
+    pub(crate) path_len: Option<u64>,
+    /// Whether a Netscape certificate type extension names a CA type.
+    pub(crate) ns_cert_type_ca: bool,
 }
 
 /// What the classifier needs to know about a CRL.
@@ -404,6 +410,9 @@ impl Loaded {
             not_before: parsed.not_before,
             not_after: parsed.not_after,
             key_usage: parsed.key_usage,
+            basic_constraints_ca: parsed.is_ca,
+            path_len: parsed.path_len,
+            ns_cert_type_ca: parsed.ns_cert_type_ca,
         };
         if advertise
             && !self

@@ -22,6 +22,7 @@ use crate::error_map::reason_kind;
 use crate::names;
 use crate::policy::{CrlScope, EkuPolicy, oid_to_string};
 use crate::rfc5280::{self, Violation};
+use crate::search_bound::{self, MAX_SEARCH_READS};
 use crate::trust_store::TrustStore;
 
 /// The most intermediates rustls-webpki follows when building a path.
@@ -143,6 +144,15 @@ fn verify(
         .chain(store.intermediates())
         .map(|c| CertificateDer::from(c.as_ref()))
         .collect();
+    if search_bound::check(leaf_der.as_ref(), &intermediates).is_err() {
+        return Err(Box::new(
+            InvalidReason::new(ReasonKind::TooComplex).with_message(format!(
+                "the chain offers too many candidate certification paths to search (more \
+                 than {MAX_SEARCH_READS} certificate reads): certificates that share a name \
+                 multiply them; send only the client certificate and its intermediates"
+            )),
+        ));
+    }
 
     let crl_refs: Vec<&CertRevocationList<'_>> = store.crls().iter().collect();
     let revocation = RevocationOptionsBuilder::new(&crl_refs)

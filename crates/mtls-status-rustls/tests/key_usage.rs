@@ -268,3 +268,200 @@ async fn directly_trusted_self_signed_client_certificate_is_verified() {
     .await;
     assert!(server.outcome().is_verified(), "{:?}", server.outcome());
 }
+
+/// OpenSSL (`check_chain_extensions`, `X509_check_ca`) refuses a trust
+/// anchor that is no CA as the issuer of anything (79, invalid CA
+/// certificate); rustls-webpki does not look at a trust anchor's
+/// basicConstraints. Without this check, a client whose self-signed
+/// certificate is pinned in the CA bundle could sign a certificate for any
+/// other name with its own key and be Verified as that name.
+#[tokio::test]
+async fn trusted_non_ca_certificate_issues_nothing() {
+    use mtls_testpki::rcgen::IsCa;
+    let pki = Arc::new(Pki::generate());
+    // A pinned client certificate: basicConstraints cA=FALSE, no keyUsage.
+    let explicit_no_ca = Ca::root("Pinned Client")
+        .not_a_ca()
+        .key_usages(vec![])
+        .build();
+    // The same without basicConstraints at all (a v3 certificate).
+    let no_basic_constraints = Ca::root("Pinned Client Without BC")
+        .key_usages(vec![])
+        .customize(|params| params.is_ca = IsCa::NoCa)
+        .build();
+    for pinned in [&explicit_no_ca, &no_basic_constraints] {
+        let forged = pinned.leaf("admin").build();
+        let store = ReloadableTrustStore::new(
+            TrustStore::builder()
+                .ca_pem(pinned.cert_pem())
+                .build()
+                .expect("store builds"),
+        );
+        for version in [TLS12, TLS13] {
+            let server = classify(
+                &pki,
+                store.clone(),
+                CrlScope::Chain,
+                Presented::leaf_only(&forged),
+                version,
+            )
+            .await;
+            assert_eq!(
+                server.reason_kind(),
+                Some(ReasonKind::InvalidCa),
+                "{}: {:?}",
+                pinned.common_name(),
+                server.outcome()
+            );
+            assert!(
+                message(&server).contains(pinned.common_name()),
+                "{}",
+                message(&server)
+            );
+            // The pinned certificate itself is still accepted.
+            let server = classify(
+                &pki,
+                store.clone(),
+                CrlScope::Chain,
+                Presented::Chain(vec![pinned.cert_der()], pinned.key_der()),
+                version,
+            )
+            .await;
+            assert!(server.outcome().is_verified(), "{:?}", server.outcome());
+        }
+    }
+
+    // Without basicConstraints but with a keyUsage that allows keyCertSign,
+    // OpenSSL takes the anchor for a CA (X509_check_ca returns 4).
+    let ku_only = Ca::root("Anchor With keyCertSign Only")
+        .customize(|params| params.is_ca = IsCa::NoCa)
+        .build();
+    let leaf = ku_only.leaf("client-of-ku-only").build();
+    let server = classify(
+        &pki,
+        store_of(&[&ku_only]),
+        CrlScope::Chain,
+        Presented::leaf_only(&leaf),
+        TLS13,
+    )
+    .await;
+    assert!(server.outcome().is_verified(), "{:?}", server.outcome());
+}
+
+/// OpenSSL trusts a self-signed leaf only if it is byte for byte a trusted
+/// certificate (a "self-signed untrusted mimic" is 18); rustls-webpki takes
+/// any certificate with the anchor's name, signed by the anchor's key. The
+/// holder of a pinned client key must not be able to re-issue its own
+/// certificate with other extensions, such as a subject alternative name.
+#[tokio::test]
+async fn pinned_self_signed_certificate_cannot_be_reissued_by_its_holder() {
+    use mtls_testpki::rcgen::{
+        CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    };
+    let pki = Arc::new(Pki::generate());
+    let pinned = mtls_testpki::Leaf::self_signed("Pinned Alice").build();
+    let key = KeyPair::from_pem(&pinned.key_pem()).expect("the pinned key loads");
+    let mut params =
+        CertificateParams::new(vec!["admin.example".to_owned()]).expect("valid parameters");
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "Pinned Alice");
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let reissued = params.self_signed(&key).expect("signs").der().clone();
+    let store = ReloadableTrustStore::new(
+        TrustStore::builder()
+            .ca_pem(pinned.cert_pem())
+            .build()
+            .expect("store builds"),
+    );
+    for version in [TLS12, TLS13] {
+        let server = classify(
+            &pki,
+            store.clone(),
+            CrlScope::Chain,
+            Presented::Chain(vec![reissued.clone()], pinned.key_der()),
+            version,
+        )
+        .await;
+        assert_eq!(
+            server.reason_kind(),
+            Some(ReasonKind::SelfSigned),
+            "{:?}",
+            server.outcome()
+        );
+        assert_eq!(reason(&server).context().certificate_index, Some(0));
+        assert!(
+            message(&server).contains("CN=Pinned Alice"),
+            "{}",
+            message(&server)
+        );
+        // The pinned certificate itself is accepted.
+        let server = classify(
+            &pki,
+            store.clone(),
+            CrlScope::Chain,
+            Presented::leaf(&pinned),
+            version,
+        )
+        .await;
+        assert!(server.outcome().is_verified(), "{:?}", server.outcome());
+    }
+}
+
+/// OpenSSL applies the trust anchor's pathLenConstraint like any other
+/// (25, path length constraint exceeded); rustls-webpki does not look at a
+/// trust anchor's basicConstraints. A root limited to issuing end entities
+/// (pathLenConstraint 0) that signed a CA certificate anyway must not make
+/// that CA's certificates valid.
+#[tokio::test]
+async fn trust_anchor_path_len_constraint_is_enforced() {
+    let pki = Arc::new(Pki::generate());
+    let root = Ca::root("Root Issuing Leaves Only").path_len(0).build();
+    let int = root.intermediate("Intermediate Under PathLen 0").build();
+    let under_int = int.leaf("client-under-pathlen-0-intermediate").build();
+    let direct = root.leaf("client-directly-under-pathlen-0").build();
+    for version in [TLS12, TLS13] {
+        let server = classify(
+            &pki,
+            store_of(&[&root]),
+            CrlScope::Chain,
+            Presented::leaf(&under_int),
+            version,
+        )
+        .await;
+        assert_eq!(
+            server.reason_kind(),
+            Some(ReasonKind::PathLengthExceeded),
+            "{:?}",
+            server.outcome()
+        );
+        assert!(
+            message(&server).contains("Root Issuing Leaves Only"),
+            "{}",
+            message(&server)
+        );
+        let server = classify(
+            &pki,
+            store_of(&[&root]),
+            CrlScope::Chain,
+            Presented::leaf(&direct),
+            version,
+        )
+        .await;
+        assert!(server.outcome().is_verified(), "{:?}", server.outcome());
+    }
+    // pathLenConstraint 1 allows the one intermediate.
+    let root = Ca::root("Root With One Level").path_len(1).build();
+    let int = root.intermediate("Intermediate Under PathLen 1").build();
+    let leaf = int.leaf("client-under-pathlen-1").build();
+    let server = classify(
+        &pki,
+        store_of(&[&root]),
+        CrlScope::Chain,
+        Presented::leaf(&leaf),
+        TLS13,
+    )
+    .await;
+    assert!(server.outcome().is_verified(), "{:?}", server.outcome());
+}
