@@ -26,22 +26,34 @@ use tokio::net::TcpStream;
 /// `Router`, the verdicts never reach the requests, and
 /// `VerifyClientLayer` and the extractors answer 500.
 ///
-/// The listener bounds the handshake (in time and in number); what follows
-/// is the HTTP server's business. `axum::serve` (axum 0.8) sets no HTTP
-/// timeouts: a client that completes the handshake and then sends nothing,
-/// or idles between keep-alive requests, keeps its connection and task
-/// until it leaves. For a port open to untrusted clients, serve each
-/// connection with `hyper_util::server::conn::auto::Builder` given a timer
-/// and a `header_read_timeout`, wrapping the router in
+/// The listener bounds the handshake (in time and in number), and every
+/// connection it hands out carries the acceptor's
+/// [idle timeout](mtls_status_rustls::MtlsAcceptor::idle_timeout): a
+/// connection on which no byte is read or written for that long (default
+/// 5 minutes) is closed, the [`MtlsStream`] failing its reads and writes
+/// with `TimedOut`. That matters because `axum::serve` (axum 0.8) sets no
+/// HTTP timeouts of its own: without it, a client that completes the
+/// handshake and then sends nothing, or idles between keep-alive requests,
+/// would keep its connection and task until it left. Traffic in either
+/// direction keeps a connection open (a response streamed to a silent
+/// client, HTTP/2 PINGs). Facing untrusted clients, lower it to nginx's
+/// values (`.idle_timeout(Duration::from_secs(60))`). It bounds silence,
+/// not slowness: to bound the time a client takes to send a whole request
+/// head (a client trickling a byte at a time), serve each connection with
+/// `hyper_util::server::conn::auto::Builder` given a timer and a
+/// `header_read_timeout`, wrapping the router in
 /// [`AddClientAuth`](crate::AddClientAuth) (see
 /// `examples/examples/hyper_server.rs` in the repository).
 ///
 /// ```no_run
+/// use std::time::Duration;
 /// use axum::{Router, routing::get};
 /// use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt};
 /// use mtls_status_rustls::{MtlsAcceptor, MtlsListener};
 ///
 /// # async fn run(acceptor: MtlsAcceptor) -> std::io::Result<()> {
+/// // nginx's keepalive_timeout instead of the default 5 minutes.
+/// let acceptor = acceptor.idle_timeout(Duration::from_secs(75));
 /// let listener = MtlsListener::builder(acceptor)
 ///     .max_concurrent_handshakes(1024)
 ///     .bind("0.0.0.0:8443")

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 
 use crate::Classifier;
+use crate::idle::DEFAULT_IDLE_TIMEOUT;
 use crate::plain_http::PlainHttpStream;
 use crate::stream::MtlsStream;
 
@@ -46,7 +47,10 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 ///
 /// Steps 1 and 2 together run under [`handshake_timeout`](Self::handshake_timeout),
 /// so a client that connects and sends nothing, or stalls mid-handshake,
-/// costs at most that long.
+/// costs at most that long. After the handshake, the
+/// [`idle_timeout`](Self::idle_timeout) of the [`MtlsStream`] closes a
+/// connection on which nothing moves, in either direction, for that long
+/// (default 5 minutes).
 ///
 /// # Trust-store reloads
 ///
@@ -131,6 +135,7 @@ pub struct MtlsAcceptor {
     shared: Arc<Shared>,
     classifier: Classifier,
     pub(crate) handshake_timeout: Duration,
+    idle_timeout: Option<Duration>,
 }
 
 /// What every clone of an acceptor (and the listener built from it) shares.
@@ -205,6 +210,7 @@ impl MtlsAcceptor {
             }),
             classifier,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         }
     }
 
@@ -300,6 +306,7 @@ impl MtlsAcceptor {
             }),
             classifier,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         })
     }
 
@@ -310,6 +317,58 @@ impl MtlsAcceptor {
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets how long an established connection may go without a byte read
+    /// or written before it is closed: its [`MtlsStream`]'s pending and
+    /// later reads and writes fail with [`io::ErrorKind::TimedOut`], and the
+    /// HTTP server serving it (hyper, axum, tonic, a hand-written loop) drops
+    /// it. `None` or [`Duration::ZERO`] disables it. Default
+    /// [`DEFAULT_IDLE_TIMEOUT`](crate::DEFAULT_IDLE_TIMEOUT), 5 minutes.
+    ///
+    /// It is the one timeout that holds whatever serves the stream:
+    /// `axum::serve` sets no HTTP timeouts, so without it a client that
+    /// completes the handshake and then sends nothing keeps its connection
+    /// and task forever. Traffic in either direction keeps a connection
+    /// open, so responses streamed to a silent client (server-sent events,
+    /// gRPC server streaming) and HTTP/2 connections exchanging PINGs stay
+    /// up; see [`MtlsStream`'s idle timeout](MtlsStream#idle-timeout) for
+    /// what counts.
+    ///
+    /// The default is deliberately longer than nginx's (60 s to send a
+    /// request head, 75 s between keep-alive requests, 60 s between two
+    /// writes or two reads from a proxied server): it is a backstop against
+    /// abandoned connections, not an HTTP keep-alive policy, and cuts nothing
+    /// nginx would keep. Lower it to nginx's values on ports open to
+    /// untrusted clients; raise it, or disable it per connection with
+    /// [`MtlsStream::set_idle_timeout`], for long polls that send nothing for
+    /// minutes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # use std::sync::Arc;
+    /// # use mtls_status::VerifyMode;
+    /// # use mtls_status_rustls::{Classifier, ReloadableTrustStore, TrustStore, server_config};
+    /// use mtls_status_rustls::MtlsAcceptor;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pki = mtls_testpki::Pki::generate();
+    /// # let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// # let store = ReloadableTrustStore::new(TrustStore::builder().ca_pem(pki.root.cert_pem()).build()?);
+    /// # let classifier = Classifier::builder(store, provider.clone()).build()?;
+    /// # let verifier = classifier.verifier(VerifyMode::On);
+    /// # let config = Arc::new(server_config(provider, pki.server.chain(), pki.server.key_der(), verifier)?);
+    /// // nginx's keepalive_timeout:
+    /// let acceptor = MtlsAcceptor::new(config.clone(), classifier.clone())
+    ///     .idle_timeout(Duration::from_secs(75));
+    /// // No idle timeout at all:
+    /// let unbounded = MtlsAcceptor::new(config, classifier).idle_timeout(None);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into().filter(|timeout| !timeout.is_zero());
         self
     }
 
@@ -515,7 +574,11 @@ impl MtlsAcceptor {
         let outcome = self
             .classifier
             .classify(tls.get_ref().1.peer_certificates());
-        Ok(Accepted::Tls(MtlsStream::new(tls, outcome)))
+        Ok(Accepted::Tls(MtlsStream::new(
+            tls,
+            outcome,
+            self.idle_timeout,
+        )))
     }
 }
 
@@ -523,6 +586,7 @@ impl fmt::Debug for MtlsAcceptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MtlsAcceptor")
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("idle_timeout", &self.idle_timeout)
             .field("follows_trust_store", &self.shared.factory.is_some())
             .finish_non_exhaustive()
     }

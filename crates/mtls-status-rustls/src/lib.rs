@@ -18,7 +18,9 @@
 //!   concurrently under a timeout and a cap, plain HTTP on the TLS port is
 //!   answered 497, and every connection (resumed ones included) is
 //!   classified against the trust store in force; the resulting
-//!   [`MtlsStream`] carries its `Arc<ClientAuthOutcome>`.
+//!   [`MtlsStream`] carries its `Arc<ClientAuthOutcome>` and closes itself
+//!   after an idle timeout (5 minutes without a byte in either direction),
+//!   whatever HTTP server serves it.
 //!   `examples/tokio_rustls_server.rs` shows a plain tokio-rustls server.
 //!
 //! Library code never picks a crypto provider: pass yours
@@ -26,6 +28,7 @@
 
 // The tokio side: acceptor, listener, streams.
 mod acceptor;
+mod idle;
 mod listener;
 mod plain_http;
 mod stream;
@@ -46,6 +49,7 @@ mod verifier;
 mod verify;
 
 pub use acceptor::{AcceptError, Accepted, DEFAULT_HANDSHAKE_TIMEOUT, MtlsAcceptor};
+pub use idle::DEFAULT_IDLE_TIMEOUT;
 pub use listener::{
     DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_READY_QUEUE, MtlsListener, MtlsListenerBuilder,
 };

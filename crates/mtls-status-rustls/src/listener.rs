@@ -45,13 +45,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// bounded however fast clients arrive.
 ///
 /// Clients that speak plain HTTP are answered in their handshake task (by
-/// default with [`plain_http_response`](crate::plain_http_response), 497, like nginx) and closed.
+/// default with [`plain_http_response`](crate::plain_http_response), 497, like nginx) and closed,
+/// within the same cap and the same timeout.
 /// Failed handshakes are logged with `tracing` and skipped. Dropping the
 /// listener stops the background task, closes the port, and drops the
 /// handshakes in progress.
 ///
 /// [`accept_tls`](Self::accept_tls) never fails, which is what axum 0.8's
-/// `Listener` trait asks for.
+/// `Listener` trait asks for. Once handed out, a connection is bounded by
+/// the acceptor's [idle timeout](MtlsAcceptor::idle_timeout) (default 5
+/// minutes without a byte in either direction), whatever serves it.
 ///
 /// ```no_run
 /// use mtls_status_rustls::{MtlsAcceptor, MtlsListener};
@@ -78,7 +81,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// # }
 /// ```
 pub struct MtlsListener {
-    ready: mpsc::Receiver<(Accepted<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<Ready>,
     local_addr: SocketAddr,
     in_progress: Arc<AtomicUsize>,
     max_handshakes: usize,
@@ -115,24 +118,35 @@ impl MtlsListener {
     /// them, or, with [`deliver_plain_http`](MtlsListenerBuilder::deliver_plain_http),
     /// this method answers them with the
     /// [configured response](MtlsListenerBuilder::plain_http_response) in a
-    /// task of their own (bound by the handshake timeout).
+    /// task of their own, bound by the handshake timeout and still counted
+    /// against [`max_concurrent_handshakes`](MtlsListenerBuilder::max_concurrent_handshakes).
     ///
     /// Cancel safe: if the future is dropped before it completes, no
     /// connection is lost.
     pub async fn accept_tls(&mut self) -> (MtlsStream<TcpStream>, SocketAddr) {
         loop {
-            match self.accept().await {
-                Ok((Accepted::Tls(stream), peer)) => return (stream, peer),
-                Ok((Accepted::PlainHttp(plain), peer)) => {
+            match self.ready.recv().await {
+                Some(Ready {
+                    accepted: Accepted::Tls(stream),
+                    peer,
+                    ..
+                }) => return (stream, peer),
+                Some(Ready {
+                    accepted: Accepted::PlainHttp(plain),
+                    peer,
+                    slot,
+                }) => {
                     let response = Arc::clone(&self.plain_http_response);
                     let timeout = self.handshake_timeout;
                     tokio::spawn(async move {
                         log_plain_http(peer, plain.respond(&response, timeout).await);
+                        // The cap holds until the answer is done.
+                        drop(slot);
                     });
                 }
-                Err(error) => {
+                None => {
                     // Unreachable: the accept task runs as long as `self`.
-                    tracing::error!(%error, "mtls listener: no further connections");
+                    tracing::error!("mtls listener: the accept task has stopped");
                     std::future::pending::<()>().await;
                 }
             }
@@ -145,6 +159,10 @@ impl MtlsListener {
     /// plain-HTTP client for the caller to answer. Failed handshakes are
     /// logged and skipped.
     ///
+    /// A plain-HTTP client returned here no longer counts against
+    /// [`max_concurrent_handshakes`](MtlsListenerBuilder::max_concurrent_handshakes):
+    /// bounding the answers (in time and in number) is the caller's business.
+    ///
     /// Cancel safe: if the future is dropped before it completes, no
     /// connection is lost.
     ///
@@ -156,6 +174,7 @@ impl MtlsListener {
         self.ready
             .recv()
             .await
+            .map(|ready| (ready.accepted, ready.peer))
             .ok_or_else(|| io::Error::other("the mtls listener's accept task has stopped"))
     }
 
@@ -168,6 +187,9 @@ impl MtlsListener {
     /// [`max_concurrent_handshakes`](MtlsListenerBuilder::max_concurrent_handshakes).
     /// A handshake counts until its connection is in the ready queue (or
     /// closed): finished ones waiting for room in a full queue count too.
+    /// A plain-HTTP client counts until it is answered, or, with
+    /// [`deliver_plain_http`](MtlsListenerBuilder::deliver_plain_http), until
+    /// [`accept`](Self::accept) returns it.
     pub fn handshakes_in_progress(&self) -> usize {
         self.in_progress.load(Ordering::Relaxed)
     }
@@ -237,7 +259,12 @@ impl MtlsListenerBuilder {
     /// Hands plain-HTTP connections to [`MtlsListener::accept`] as
     /// [`Accepted::PlainHttp`] instead of answering them, e.g. to redirect
     /// to `https://` with the request's `Host`. The caller must answer them,
-    /// within a timeout.
+    /// within a timeout, and bound how many it answers at once: once
+    /// returned by `accept` they no longer count against
+    /// [`max_concurrent_handshakes`](Self::max_concurrent_handshakes).
+    /// Those that reach [`MtlsListener::accept_tls`] instead are answered
+    /// with the [configured response](Self::plain_http_response) and keep
+    /// counting until answered.
     pub fn deliver_plain_http(mut self) -> Self {
         self.deliver_plain_http = true;
         self
@@ -327,9 +354,20 @@ struct AcceptLoop {
     /// One permit per handshake; the accept loop takes one before accepting.
     slots: Arc<Semaphore>,
     in_progress: Arc<AtomicUsize>,
-    ready: mpsc::Sender<(Accepted<TcpStream>, SocketAddr)>,
+    ready: mpsc::Sender<Ready>,
     /// `Some`: answer plain HTTP with this; `None`: deliver it.
     plain_http_response: Option<Arc<[u8]>>,
+}
+
+/// A connection in the ready queue.
+struct Ready {
+    accepted: Accepted<TcpStream>,
+    peer: SocketAddr,
+    /// A delivered plain-HTTP client's slot: it counts against the cap
+    /// until answered by [`MtlsListener::accept_tls`] (or returned by
+    /// [`MtlsListener::accept`]). `None` for TLS connections, whose
+    /// handshake is over.
+    slot: Option<Slot>,
 }
 
 /// Accepts until the listener is dropped (the receiver closes).
@@ -391,16 +429,17 @@ where
 }
 
 /// One connection: handshake, then deliver, answer or log. Holds its slot
-/// until the connection is delivered or closed; stops when the listener is
-/// dropped.
+/// until the connection is delivered or closed (a delivered plain-HTTP
+/// client takes it along); stops when the listener is dropped.
 async fn handshake(
     acceptor: MtlsAcceptor,
     tcp: TcpStream,
     peer: SocketAddr,
     slot: Slot,
-    ready: mpsc::Sender<(Accepted<TcpStream>, SocketAddr)>,
+    ready: mpsc::Sender<Ready>,
     plain_http_response: Option<Arc<[u8]>>,
 ) {
+    let mut slot = Some(slot);
     let work = async {
         let accepted = match acceptor.accept(tcp).await {
             Ok(accepted) => accepted,
@@ -420,8 +459,18 @@ async fn handshake(
                         "mtls listener: handshake complete"
                     );
                 }
+                let slot = match accepted {
+                    Accepted::PlainHttp(_) => slot.take(),
+                    _ => None,
+                };
                 // Err only when the listener was dropped meanwhile.
-                let _ = ready.send((accepted, peer)).await;
+                let _ = ready
+                    .send(Ready {
+                        accepted,
+                        peer,
+                        slot,
+                    })
+                    .await;
             }
         }
     };

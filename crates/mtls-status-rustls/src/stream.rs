@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use mtls_status::ClientAuthOutcome;
 use rustls::pki_types::CertificateDer;
@@ -13,6 +14,8 @@ use rustls::{HandshakeKind, ProtocolVersion, ServerConnection};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
+
+use crate::idle::{Direction, IdleTimer};
 
 /// A TLS connection whose handshake has completed and whose client
 /// certificate has been classified.
@@ -22,18 +25,55 @@ use tokio_rustls::server::TlsStream;
 /// tokio-rustls server stream; [`outcome`](Self::outcome) is the verdict for
 /// the whole connection, computed against the trust store in force when the
 /// handshake finished, resumed handshakes included.
+///
+/// # Idle timeout
+///
+/// A stream on which no byte is read and no byte is written for the
+/// [idle timeout](crate::MtlsAcceptor::idle_timeout) (default
+/// [5 minutes](crate::DEFAULT_IDLE_TIMEOUT)) is closed: the read or write
+/// that was waiting fails with [`io::ErrorKind::TimedOut`], and so does
+/// every later read, write and flush ([`poll_shutdown`](AsyncWrite::poll_shutdown)
+/// makes one attempt to send the TLS close_notify, without waiting). The
+/// HTTP server serving the stream (hyper, axum, tonic) then drops the
+/// connection, whichever server it is and whatever timeouts it has.
+///
+/// Progress in **either** direction keeps the stream open: a server
+/// streaming a response (server-sent events, gRPC server streaming) keeps
+/// writing while its client sends nothing, a client uploading keeps the
+/// server reading while it answers nothing, and HTTP/2 PINGs go both ways.
+/// What closes it:
+/// a client that completes the handshake and sends nothing; an idle
+/// keep-alive connection; a client that stops reading a response, so that
+/// writes wait; and a handler silent for longer than the timeout, as HTTP
+/// servers keep reading while their handler runs (nginx's
+/// `proxy_read_timeout`, 60 s, ends those too).
+///
+/// The clock runs from the last byte read or written, and is looked at
+/// only when an operation has to wait. Bytes of TLS records that carry no
+/// application data (empty records, alerts) are no progress, nor is time
+/// spent in a flush. It bounds silence, not slowness: a client trickling
+/// one byte a minute is the HTTP server's business (hyper's
+/// `header_read_timeout` bounds the whole request head). Change it per
+/// connection with [`set_idle_timeout`](Self::set_idle_timeout), e.g.
+/// for a long-polling route.
 pub struct MtlsStream<IO> {
     // Boxed: a rustls connection is over a kilobyte, and streams move
     // through enums and channels before they are served.
     tls: Box<TlsStream<IO>>,
     outcome: Arc<ClientAuthOutcome>,
+    idle: IdleTimer,
 }
 
 impl<IO> MtlsStream<IO> {
-    pub(crate) fn new(tls: TlsStream<IO>, outcome: Arc<ClientAuthOutcome>) -> Self {
+    pub(crate) fn new(
+        tls: TlsStream<IO>,
+        outcome: Arc<ClientAuthOutcome>,
+        idle_timeout: Option<Duration>,
+    ) -> Self {
         Self {
             tls: Box::new(tls),
             outcome,
+            idle: IdleTimer::new(idle_timeout),
         }
     }
 
@@ -91,9 +131,30 @@ impl<IO> MtlsStream<IO> {
         self.tls.get_mut()
     }
 
-    /// The tokio-rustls stream and the verdict.
+    /// The tokio-rustls stream and the verdict. The idle timeout no longer
+    /// applies to the tokio-rustls stream.
     pub fn into_parts(self) -> (TlsStream<IO>, Arc<ClientAuthOutcome>) {
         (*self.tls, self.outcome)
+    }
+
+    /// The idle timeout in force on this stream (`None`: none); see
+    /// [Idle timeout](Self#idle-timeout).
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle.timeout()
+    }
+
+    /// Sets this stream's idle timeout (`None` or [`Duration::ZERO`]: none)
+    /// and restarts its clock: the stream is closed if nothing is read or
+    /// written for `timeout` from now on. A stream already closed by its
+    /// idle timeout stays closed.
+    pub fn set_idle_timeout(&mut self, timeout: impl Into<Option<Duration>>) {
+        self.idle.set_timeout(timeout.into());
+    }
+
+    /// Whether the idle timeout closed this stream (its reads and writes
+    /// fail with [`io::ErrorKind::TimedOut`]).
+    pub fn is_idle_timed_out(&self) -> bool {
+        self.idle.is_expired()
     }
 
     fn connection(&self) -> &ServerConnection {
@@ -128,7 +189,36 @@ impl<IO: fmt::Debug> fmt::Debug for MtlsStream<IO> {
             .field("outcome", &self.outcome.label())
             .field("handshake_kind", &self.connection().handshake_kind())
             .field("protocol_version", &self.protocol_version())
+            .field("idle_timeout", &self.idle.timeout())
+            .field("idle_timed_out", &self.idle.is_expired())
             .finish_non_exhaustive()
+    }
+}
+
+impl<IO> MtlsStream<IO>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Runs a write-side operation (`op` returns bytes moved, or `()`)
+    /// under the idle timeout.
+    fn poll_write_op<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(Pin<&mut TlsStream<IO>>, &mut Context<'_>) -> Poll<io::Result<T>>,
+        moved: impl FnOnce(&T) -> bool,
+    ) -> Poll<io::Result<T>> {
+        if self.idle.is_expired() {
+            return Poll::Ready(Err(self.idle.expired_error()));
+        }
+        match op(Pin::new(&mut *self.tls), cx) {
+            Poll::Ready(result) => {
+                if result.as_ref().is_ok_and(moved) {
+                    self.idle.progress();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.idle.poll_expired(Direction::Write, cx).map(Err),
+        }
     }
 }
 
@@ -141,7 +231,20 @@ where
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().tls).poll_read(cx, buf)
+        let this = self.get_mut();
+        if this.idle.is_expired() {
+            return Poll::Ready(Err(this.idle.expired_error()));
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut *this.tls).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    this.idle.progress();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.idle.poll_expired(Direction::Read, cx).map(Err),
+        }
     }
 }
 
@@ -154,7 +257,8 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().tls).poll_write(cx, buf)
+        self.get_mut()
+            .poll_write_op(cx, |tls, cx| tls.poll_write(cx, buf), |&n| n > 0)
     }
 
     fn poll_write_vectored(
@@ -162,7 +266,8 @@ where
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().tls).poll_write_vectored(cx, bufs)
+        self.get_mut()
+            .poll_write_op(cx, |tls, cx| tls.poll_write_vectored(cx, bufs), |&n| n > 0)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -170,10 +275,20 @@ where
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().tls).poll_flush(cx)
+        // A flush reports no byte count: waiting in it is no progress.
+        self.get_mut()
+            .poll_write_op(cx, |tls, cx| tls.poll_flush(cx), |_| false)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().tls).poll_shutdown(cx)
+        let this = self.get_mut();
+        if this.idle.is_expired() {
+            // One attempt at a clean close (close_notify), never a wait.
+            return match Pin::new(&mut *this.tls).poll_shutdown(cx) {
+                Poll::Ready(result) => Poll::Ready(result),
+                Poll::Pending => Poll::Ready(Err(this.idle.expired_error())),
+            };
+        }
+        this.poll_write_op(cx, |tls, cx| tls.poll_shutdown(cx), |_| false)
     }
 }

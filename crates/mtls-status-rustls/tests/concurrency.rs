@@ -208,3 +208,64 @@ async fn unaccepted_connections_hold_their_slots() {
     }
     until_in_progress(&listener, 0).await;
 }
+
+/// With `deliver_plain_http`, a plain-HTTP client that `accept_tls` answers
+/// keeps its slot until answered: with a cap of 1, a TLS client waits while
+/// a plain-HTTP client dawdles over its request, and is served once the 497
+/// went out.
+#[tokio::test]
+async fn plain_http_answered_by_accept_tls_counts_against_the_cap() {
+    let server = Server::new();
+    let mut listener = MtlsListener::builder(
+        server
+            .acceptor()
+            .handshake_timeout(Duration::from_secs(600)),
+    )
+    .max_concurrent_handshakes(1)
+    .deliver_plain_http()
+    .bind("127.0.0.1:0")
+    .await
+    .unwrap();
+    let addr = listener.local_addr();
+
+    // Half a request head: its answer waits for the rest.
+    let mut plain = TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    until_in_progress(&listener, 1).await;
+    // accept_tls takes it off the queue and answers it in a task of its
+    // own; nothing else is there yet.
+    let waited = tokio::time::timeout(Duration::from_millis(300), listener.accept_tls()).await;
+    assert!(waited.is_err(), "no TLS client yet: {waited:?}");
+    assert_eq!(
+        listener.handshakes_in_progress(),
+        1,
+        "the answer in progress holds its slot"
+    );
+
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let config = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS13);
+    let mut client = tokio::spawn(get_over(tcp, config));
+    let waited = tokio::time::timeout(Duration::from_millis(300), &mut client).await;
+    assert!(
+        waited.is_err(),
+        "handshake completed while the answer held the only slot: {waited:?}"
+    );
+
+    // The rest of the head: answered 497 and closed, the slot goes to the
+    // TLS client.
+    plain.write_all(b"\r\n").await.unwrap();
+    let mut answer = String::new();
+    bounded("497 answer", plain.read_to_string(&mut answer))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 497 "), "{answer}");
+    let (stream, _) = bounded("handshake after the answer", listener.accept_tls()).await;
+    let seen = bounded("serve", serve(stream)).await.unwrap();
+    assert!(seen.outcome.is_verified(), "{:?}", seen.outcome);
+    let response = bounded("client", client).await.unwrap().unwrap();
+    assert_eq!(body(&response), "SUCCESS");
+    until_in_progress(&listener, 0).await;
+}

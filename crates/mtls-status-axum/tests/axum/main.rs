@@ -6,6 +6,7 @@
 mod curl;
 mod extractors;
 mod headers;
+mod idle;
 mod per_route;
 mod support;
 mod wire;
