@@ -94,6 +94,12 @@ pub(crate) struct ServeArgs {
     /// nginx (400 with nginx's HTML pages).
     #[arg(long, value_name = "STYLE", default_value = "explicit", value_parser = parse_style)]
     style: AnswerStyle,
+
+    /// Close a connection after this many seconds without a byte read or
+    /// written (0 = never). Bounds clients that complete the handshake and
+    /// then go silent.
+    #[arg(long = "idle-timeout", value_name = "SECS", default_value_t = 300)]
+    idle_timeout: u64,
 }
 
 pub(crate) fn parse_mode(value: &str) -> Result<VerifyMode, String> {
@@ -135,14 +141,15 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
             verifier,
         )
     };
-    let acceptor =
-        MtlsAcceptor::from_config_fn(classifier, mode, make_config).map_err(|error| {
+    let acceptor = MtlsAcceptor::from_config_fn(classifier, mode, make_config)
+        .map_err(|error| {
             CliError::Usage(format!(
                 "cannot use --cert {} with --key {}: {error}",
                 args.cert.display(),
                 args.key.display()
             ))
-        })?;
+        })?
+        .idle_timeout(Duration::from_secs(args.idle_timeout));
     let mut listener = MtlsListener::builder(acceptor.clone())
         .plain_http_response(Answer::plain_http(args.style).to_http1_bytes())
         .bind(args.listen.as_str())

@@ -125,3 +125,56 @@ fn rejections_close_a_keep_alive_connection() {
     exchange(&server, &demo, None, 0, 496);
     exchange(&server, &demo, Some(&demo.pki.valid_from_root), 3, 200);
 }
+
+/// `--idle-timeout`: a client that completes the handshake and then sends
+/// nothing is disconnected by the idle timeout (1 s here), well before
+/// hyper's 30 s header timeout would act; a client that talks is served.
+#[test]
+fn idle_timeout_disconnects_a_silent_client() {
+    let demo = demo("serve-idle");
+    let f = &demo.files;
+    let server = Server::start([
+        "--cert",
+        s(&f.server.cert),
+        "--key",
+        s(&f.server.key),
+        "--client-ca",
+        s(&f.ca_bundle),
+        "--idle-timeout",
+        "1",
+    ]);
+    let config = client_config(
+        demo.pki.root.cert_der(),
+        Some(&demo.pki.valid_from_root),
+        &[b"http/1.1"],
+    );
+    let addr = server.addr;
+    runtime().block_on(async move {
+        let connect = || async {
+            let tcp = TcpStream::connect(addr).await.expect("connect");
+            let name = ServerName::try_from("localhost").expect("server name");
+            TlsConnector::from(config.clone())
+                .connect(name, tcp)
+                .await
+                .expect("TLS handshake")
+        };
+        // Silent: the server closes the connection (EOF or an error), within
+        // a bound far below the 30 s header timeout.
+        let mut silent = connect().await;
+        let mut chunk = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(15), silent.read(&mut chunk))
+            .await
+            .expect("the idle timeout closed the silent connection");
+        assert!(matches!(read, Ok(0) | Err(_)), "unexpected data: {read:?}");
+
+        // Talking: served as usual.
+        let mut talking = connect().await;
+        tokio::time::timeout(LIMIT, async {
+            send(&mut talking, GET).await;
+            let reply = parse_http1(&read_one(&mut talking).await);
+            assert_eq!(reply.status, 200, "{}", reply.text());
+        })
+        .await
+        .expect("served in time");
+    });
+}
