@@ -1,9 +1,6 @@
 //! [`GrpcClientAuthLayer`]: the same check as the interceptor, as a tower
 //! layer for tonic.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -11,7 +8,6 @@ use http::{Request, Response};
 use mtls_status::VerifyMode;
 use mtls_status::forward::strip_identity_headers;
 use mtls_status_tower::{Authorize, ClientAuthMetrics};
-use pin_project_lite::pin_project;
 use tonic::server::NamedService;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -179,75 +175,7 @@ impl<S: NamedService> NamedService for GrpcClientAuth<S> {
     const NAME: &'static str = S::NAME;
 }
 
-pin_project! {
-    /// Response future of [`GrpcClientAuth`]: the inner service's future, or
-    /// the layer's own answer, ready at once.
-    pub struct ResponseFuture<F, B> {
-        #[pin]
-        kind: Kind<F, B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, B> {
-        Inner {
-            #[pin]
-            future: F,
-        },
-        Answer {
-            response: Option<Response<B>>,
-        },
-    }
-}
-
-impl<F, B> ResponseFuture<F, B> {
-    fn inner(future: F) -> Self {
-        Self {
-            kind: Kind::Inner { future },
-        }
-    }
-
-    fn answer(response: Response<B>) -> Self {
-        Self {
-            kind: Kind::Answer {
-                response: Some(response),
-            },
-        }
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F, B>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<B>, E>;
-
-    /// # Panics
-    ///
-    /// If polled again after it returned `Poll::Ready`, like most futures.
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
-            KindProj::Answer { response } => {
-                // The Future contract; not reachable from any request input.
-                let response = response
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(response))
-            }
-        }
-    }
-}
-
-impl<F, B> fmt::Debug for ResponseFuture<F, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match &self.kind {
-            Kind::Inner { .. } => "Inner",
-            Kind::Answer { .. } => "Answer",
-        };
-        f.debug_struct("ResponseFuture")
-            .field("kind", &kind)
-            .finish_non_exhaustive()
-    }
-}
+/// Response future of [`GrpcClientAuth`]: the inner service's future, or the
+/// layer's own answer (a gRPC status), ready at once. The same type as the
+/// HTTP layer's.
+pub use mtls_status_tower::ResponseFuture;

@@ -31,14 +31,18 @@ pin_project! {
     }
 }
 
+// Public so that other mtls-status layers (the tonic one) share this future
+// instead of copying it.
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F) -> Self {
+    /// A future that runs the inner service's `future`.
+    pub fn inner(future: F) -> Self {
         Self {
             kind: Kind::Inner { future },
         }
     }
 
-    pub(crate) fn answer(response: Response<B>) -> Self {
+    /// A future that is ready at once with the layer's own `response`.
+    pub fn answer(response: Response<B>) -> Self {
         Self {
             kind: Kind::Answer {
                 response: Some(response),
