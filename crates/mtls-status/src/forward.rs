@@ -43,23 +43,33 @@ pub const X_SSL_CLIENT_CERT: HeaderName = HeaderName::from_static("x-ssl-client-
 pub const X_FORWARDED_CLIENT_CERT: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
 
 /// Exact names removed from every request, besides the prefixes in
-/// [`STRIPPED_PREFIXES`]: Envoy's and ingress-nginx's spellings (and the
-/// same with `_` for `-`, see [`is_identity_header`]).
+/// [`STRIPPED_PREFIXES`] (and the same with `_` for `-`, see
+/// [`is_identity_header`]): Envoy's and ingress-nginx's spellings, RFC 9440's
+/// `Client-Cert` and `Client-Cert-Chain`, and the `X-Client-Cert` /
+/// `X-Client-Verify` pair many reverse-proxy setups use.
 pub const STRIPPED_NAMES: &[&str] = &[
     "x-forwarded-client-cert",
     "ssl-client-verify",
     "ssl-client-subject-dn",
     "ssl-client-issuer-dn",
     "ssl-client-cert",
+    "client-cert",
+    "client-cert-chain",
+    "x-client-cert",
+    "x-client-verify",
 ];
 
-/// Name prefixes removed from every request: nginx-style `x-ssl-client-*`,
-/// `ssl-client-*`, and Traefik's `x-forwarded-tls-client-cert*` (and the
-/// same with `_` for `-`, see [`is_identity_header`]).
+/// Name prefixes removed from every request (and the same with `_` for `-`,
+/// see [`is_identity_header`]): nginx-style `x-ssl-client-*`,
+/// `ssl-client-*`, Traefik's `x-forwarded-tls-client-cert*`, AWS ALB's
+/// `x-amzn-mtls-clientcert*` (`-serial-number`, `-issuer`, `-subject`,
+/// `-validity`, `-leaf`) and IIS ARR's `x-arr-clientcert*`.
 pub const STRIPPED_PREFIXES: &[&str] = &[
     "x-ssl-client-",
     "ssl-client-",
     "x-forwarded-tls-client-cert",
+    "x-amzn-mtls-clientcert",
+    "x-arr-clientcert",
 ];
 
 /// Whether `name` is an identity header a client must not be able to send.
@@ -79,9 +89,9 @@ pub const STRIPPED_PREFIXES: &[&str] = &[
 /// ```
 pub fn is_identity_header(name: &HeaderName) -> bool {
     let name = name.as_str().as_bytes();
-    // Every stripped name starts with `x` or `s` (header names are
+    // Every stripped name starts with `x`, `s` or `c` (header names are
     // lowercase): most headers are ruled out by their first byte.
-    if !matches!(name.first(), Some(b'x' | b's')) {
+    if !matches!(name.first(), Some(b'x' | b's' | b'c')) {
         return false;
     }
     STRIPPED_NAMES
@@ -335,6 +345,15 @@ mod tests {
             "x-request-id",
             "x_request_id",
             "x-forwarded-client-certificate",
+            "client-cert",
+            "Client-Cert-Chain",
+            "x-client-cert",
+            "x_client_verify",
+            "x-amzn-mtls-clientcert",
+            "x-amzn-mtls-clientcert-serial-number",
+            "x-arr-clientcert",
+            "client-certificate-policy",
+            "cache-control",
         ] {
             headers.append(
                 HeaderName::from_bytes(name.as_bytes()).expect("valid name"),
@@ -342,8 +361,10 @@ mod tests {
             );
         }
         headers.append("x-ssl-client-verify", HeaderValue::from_static("SUCCESS"));
-        assert_eq!(strip_identity_headers(&mut headers), 9);
-        assert_eq!(headers.len(), 3, "{headers:?}");
+        assert_eq!(strip_identity_headers(&mut headers), 16);
+        assert_eq!(headers.len(), 5, "{headers:?}");
+        assert!(headers.contains_key("client-certificate-policy"));
+        assert!(headers.contains_key("cache-control"));
         assert!(headers.contains_key("x-request-id"));
         assert!(headers.contains_key("x_request_id"));
         // An exact name is not a prefix.

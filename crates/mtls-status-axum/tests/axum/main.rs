@@ -9,4 +9,5 @@ mod headers;
 mod idle;
 mod per_route;
 mod support;
+mod vendor_names;
 mod wire;

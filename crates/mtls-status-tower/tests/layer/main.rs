@@ -11,3 +11,4 @@ mod forwarding;
 mod harness;
 mod matrix;
 mod metrics;
+mod vendor_names;
