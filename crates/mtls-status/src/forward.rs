@@ -197,29 +197,51 @@ impl ForwardHeaders {
     /// `outcome`. nginx-style headers are set for every outcome (`NONE`,
     /// `FAILED:…` with the presented certificate's names, `SUCCESS`); XFCC
     /// only for a verified client, as Envoy.
+    ///
+    /// All or nothing: if one of the chosen values cannot be a header value
+    /// (a URI or DNS SAN with a control character such as CR or LF, which
+    /// XFCC cannot quote), **no** identity header is set for the request,
+    /// and a `tracing` warning says which one failed. A backend then sees
+    /// an unauthenticated request rather than `X-SSL-Client-Verify: SUCCESS`
+    /// without the identity that goes with it.
     pub fn apply(&self, headers: &mut HeaderMap, outcome: &ClientAuthOutcome) {
         strip_identity_headers(headers);
+        if let Err(name) = self.set(headers, outcome) {
+            // Only identity headers were set: stripping again removes them.
+            strip_identity_headers(headers);
+            tracing::warn!(
+                header = %name,
+                outcome = outcome.label(),
+                "a client-certificate value cannot be sent as a header value; \
+                 no identity headers are forwarded for this request"
+            );
+        }
+    }
+
+    /// Sets the chosen headers; the name of the first whose value cannot be
+    /// a header value stops it.
+    fn set(&self, headers: &mut HeaderMap, outcome: &ClientAuthOutcome) -> Result<(), HeaderName> {
         if self.nginx {
             let verify = match outcome {
                 ClientAuthOutcome::None => Some(HeaderValue::from_static("NONE")),
                 ClientAuthOutcome::Verified(_) => Some(HeaderValue::from_static("SUCCESS")),
                 _ => header_value(outcome.ssl_client_verify().into_owned()),
             };
-            insert(headers, X_SSL_CLIENT_VERIFY, verify.as_ref());
+            insert(headers, X_SSL_CLIENT_VERIFY, verify.as_ref())?;
             if let Some(identity) = outcome.presented_identity() {
                 // Built once per connection, cloned (a reference count) per request.
                 let cached = identity.header_cache().nginx(identity);
-                insert(headers, X_SSL_CLIENT_S_DN, cached.s_dn.as_ref());
-                insert(headers, X_SSL_CLIENT_I_DN, cached.i_dn.as_ref());
-                insert(headers, X_SSL_CLIENT_SERIAL, cached.serial.as_ref());
+                insert(headers, X_SSL_CLIENT_S_DN, cached.s_dn.as_ref())?;
+                insert(headers, X_SSL_CLIENT_I_DN, cached.i_dn.as_ref())?;
+                insert(headers, X_SSL_CLIENT_SERIAL, cached.serial.as_ref())?;
                 insert(
                     headers,
                     X_SSL_CLIENT_FINGERPRINT,
                     cached.fingerprint.as_ref(),
-                );
+                )?;
                 if self.cert {
                     let cert = identity.header_cache().escaped_pem(identity);
-                    insert(headers, X_SSL_CLIENT_CERT, cert.as_ref());
+                    insert(headers, X_SSL_CLIENT_CERT, cert.as_ref())?;
                 }
             }
         }
@@ -229,21 +251,28 @@ impl ForwardHeaders {
                 headers,
                 X_FORWARDED_CLIENT_CERT,
                 header_value(element).as_ref(),
-            );
+            )?;
         }
+        Ok(())
     }
 }
 
 fn header_value(value: String) -> Option<HeaderValue> {
-    // Our values are printable ASCII by construction (DNs escape control and
-    // non-ASCII bytes); a value that still fails is left out, never panics.
+    // DNs escape control and non-ASCII bytes, so nginx-style values always
+    // pass; XFCC carries URI and DNS SANs as they are, and one with a
+    // control character fails here (never panics).
     HeaderValue::try_from(value).ok()
 }
 
-fn insert(headers: &mut HeaderMap, name: HeaderName, value: Option<&HeaderValue>) {
-    if let Some(value) = value {
-        headers.insert(name, value.clone());
-    }
+/// Sets `name` to `value`; `Err(name)` if there is no value.
+fn insert(
+    headers: &mut HeaderMap,
+    name: HeaderName,
+    value: Option<&HeaderValue>,
+) -> Result<(), HeaderName> {
+    let value = value.ok_or_else(|| name.clone())?;
+    headers.insert(name, value.clone());
+    Ok(())
 }
 
 /// nginx-style header values of one identity, computed on first use.
@@ -290,8 +319,21 @@ impl Eq for HeaderCache {}
 /// One `x-forwarded-client-cert` element for a verified client, in Envoy's
 /// format: `By=…;Hash=<sha256>;Cert="…";Subject="<RFC 2253>";URI=…;DNS=…`.
 ///
-/// Keys are separated by `;`; values containing `,`, `;` or `=` are quoted
-/// with `"` escaped as `\"`; `Subject` is always quoted.
+/// Keys are separated by `;`. A value is written as an RFC 9110
+/// quoted-string (`\` escaped as `\\`, then `"` as `\"`) when it is empty or
+/// contains `,`, `;`, `=`, `"`, `\` or whitespace, and always for `Subject`
+/// and `Cert`; otherwise bare. A parser following Envoy's rules reads back
+/// exactly the certificate's values: a SAN such as
+/// `x\";URI=spiffe://evil.org/admin;DNS="y` stays one `DNS` value.
+///
+/// ```
+/// # let pki = mtls_testpki::Pki::generate();
+/// # let leaf = pki.root.leaf("client").dns(r#"x\";URI=spiffe://evil.org/admin;DNS="y"#).build();
+/// # let identity = mtls_status::ClientIdentity::from_chain(leaf.chain()).unwrap();
+/// // A client certificate with the DNS SAN  x\";URI=spiffe://evil.org/admin;DNS="y
+/// let element = mtls_status::forward::xfcc_element(&identity, None, false);
+/// assert!(element.ends_with(r#";DNS="x\\\";URI=spiffe://evil.org/admin;DNS=\"y""#));
+/// ```
 pub fn xfcc_element(identity: &ClientIdentity, by: Option<&str>, with_cert: bool) -> String {
     let mut parts = Vec::new();
     if let Some(by) = by {
@@ -318,11 +360,20 @@ pub fn xfcc_element(identity: &ClientIdentity, by: Option<&str>, with_cert: bool
 }
 
 fn xfcc_value(value: &str, always_quote: bool) -> String {
-    if always_quote || value.contains([',', ';', '=', '"']) {
-        format!("\"{}\"", value.replace('"', "\\\""))
-    } else {
-        value.to_owned()
+    let special = |c: char| matches!(c, ',' | ';' | '=' | '"' | '\\') || c.is_ascii_whitespace();
+    if !always_quote && !value.is_empty() && !value.contains(special) {
+        return value.to_owned();
     }
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
 }
 
 #[cfg(test)]
@@ -384,5 +435,10 @@ mod tests {
         assert_eq!(xfcc_value("spiffe://a/b", false), "spiffe://a/b");
         assert_eq!(xfcc_value("a,b", false), "\"a,b\"");
         assert_eq!(xfcc_value("CN=\"x\"", true), "\"CN=\\\"x\\\"\"");
+        // `\` first: `\"` must not become `\\"`, an escaped `\` and a bare `"`.
+        assert_eq!(xfcc_value(r#"x\";y"#, false), r#""x\\\";y""#);
+        assert_eq!(xfcc_value(r"a\b", false), r#""a\\b""#);
+        assert_eq!(xfcc_value("a b", false), "\"a b\"");
+        assert_eq!(xfcc_value("", false), "\"\"");
     }
 }

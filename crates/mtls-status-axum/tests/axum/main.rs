@@ -11,3 +11,4 @@ mod per_route;
 mod support;
 mod vendor_names;
 mod wire;
+mod xfcc;
