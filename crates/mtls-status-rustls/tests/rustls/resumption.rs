@@ -6,13 +6,11 @@
 //! (reference/nginx-semantics.md §4, "Session resumption"). Here the resumed
 //! connection is `Invalid(revoked)`, TLS 1.2 and TLS 1.3 alike.
 
-mod tls_harness;
-
 use std::sync::Arc;
 
+use crate::tls_harness::{Seen, Server, body, bounded, get, serve};
 use mtls_status_rustls::{MtlsListener, TrustStore};
 use rustls::{ClientConfig, HandshakeKind, SupportedProtocolVersion};
-use tls_harness::{Seen, Server, body, bounded, get, serve};
 use tokio::sync::mpsc;
 
 /// A listener serving every connection, reporting what it saw.
@@ -119,7 +117,7 @@ async fn revoked_after_session_start_is_invalid_on_resumption_tls13() {
 /// cached failure).
 #[tokio::test]
 async fn newly_trusted_ca_verifies_on_resumption() {
-    for version in tls_harness::VERSIONS {
+    for version in crate::tls_harness::VERSIONS {
         let server = Server::new();
         let (addr, mut seen_rx) = start(&server).await;
         let config = server.client(Some(&server.pki.unknown_ca), version);

@@ -8,13 +8,12 @@
 //! too: an open connection keeps its outcome, a session resumes (the session
 //! cache is carried over) and is classified against the new store.
 
-mod tls_harness;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::tls_harness::{VERSIONS, body, bounded, get, provider, read_head};
 use mtls_status::{ClientAuthOutcome, ReasonKind, VerifyMode};
 use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStoreError,
@@ -28,7 +27,6 @@ use rustls::{
     ClientConfig, HandshakeKind, RootCertStore, ServerConfig, SignatureScheme,
     SupportedProtocolVersion,
 };
-use tls_harness::{VERSIONS, body, bounded, get, provider, read_head};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;

@@ -4,11 +4,9 @@
 //! keyUsage lacks cRLSign issues no usable CRL. Real handshakes on
 //! 127.0.0.1 (rustls client, ring provider, PKIs generated per test).
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{Harness, Presented, ServerSide, TLS12, TLS13, provider, store_of};
+use crate::common::{Harness, Presented, ServerSide, TLS12, TLS13, provider, store_of};
 use mtls_status::{InvalidReason, ReasonKind, VerifyMode};
 use mtls_status_rustls::{Classifier, CrlScope, ReloadableTrustStore, TrustStore};
 use mtls_testpki::rcgen::{CustomExtension, KeyUsagePurpose};

@@ -10,11 +10,9 @@
 //! Real handshakes on 127.0.0.1 (rustls client, ring provider, PKIs
 //! generated per test); no timing is asserted.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{Harness, Presented, TLS13, provider, store_of};
+use crate::common::{Harness, Presented, TLS13, provider, store_of};
 use mtls_status::{ReasonKind, VerifyMode};
 use mtls_status_rustls::{Classifier, DEFAULT_CACHE_CAPACITY};
 use mtls_testpki::rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SanType};

@@ -1,11 +1,9 @@
 //! Every verdict a client can cause, through real TLS handshakes on
 //! 127.0.0.1 (rustls client, ring provider, PKIs generated per test).
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{
+use crate::common::{
     Harness, Presented, ServerSide, TLS12, TLS13, VERSIONS, days_from_now, provider, store_of,
 };
 use mtls_status::{ClientAuthOutcome, InvalidReason, ReasonKind, VerifyMode};
@@ -811,7 +809,7 @@ async fn unknown_critical_extension_fails_the_handshake_and_classifies() {
             params.custom_extensions.push(ext);
         })
         .build();
-    let classifier = common::classifier(store_of(&[&pki.root]));
+    let classifier = crate::common::classifier(store_of(&[&pki.root]));
     let (client, server) = Harness::new(Arc::clone(&pki))
         .run(
             &classifier,
@@ -859,7 +857,7 @@ async fn trusted_only_certificates_are_trusted_but_not_advertised() {
 #[tokio::test]
 async fn fixed_times_make_time_verdicts_deterministic() {
     let pki = Arc::new(Pki::generate());
-    let classifier = common::classifier(store_of(&[&pki.root]));
+    let classifier = crate::common::classifier(store_of(&[&pki.root]));
     let leaf = &pki.valid_from_root;
     let harness = Harness::new(Arc::clone(&pki));
     for (at, expected) in [

@@ -1,11 +1,9 @@
 //! The deferred verifier in real handshakes: what completes, what fails,
 //! what is advertised. rustls client, ring provider, 127.0.0.1.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{
+use crate::common::{
     Harness, Presented, ServerSide, TLS12, TLS13, VERSIONS, classifier, provider, store_of,
 };
 use mtls_status::{ReasonKind, VerifyMode};
@@ -93,9 +91,9 @@ async fn alpn_can_be_overridden() {
         vec![b"http/1.1".to_vec()],
     )
     .expect("config");
-    let (addr, server) = common::serve_once(Arc::new(config), classifier.clone(), None).await;
+    let (addr, server) = crate::common::serve_once(Arc::new(config), classifier.clone(), None).await;
     let harness = Harness::new(Arc::clone(&pki));
-    let client = common::connect(addr, &harness.server_roots, Presented::Nothing, TLS13).await;
+    let client = crate::common::connect(addr, &harness.server_roots, Presented::Nothing, TLS13).await;
     assert_eq!(client.result, Ok(()));
     assert_eq!(client.alpn.as_deref(), Some(&b"http/1.1"[..]));
     assert!(server.await.expect("server reports").outcome().is_none());

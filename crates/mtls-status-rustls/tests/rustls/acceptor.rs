@@ -1,15 +1,13 @@
 //! MtlsAcceptor and MtlsListener over real TLS on 127.0.0.1: outcomes,
 //! plain-HTTP detection (497), handshake timeout, garbage and wrong keys.
 
-mod tls_harness;
-
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::tls_harness::{Seen, Server, VERSIONS, body, bounded, get, serve};
 use mtls_status_rustls::{AcceptError, Accepted, MtlsAcceptor, MtlsListener, plain_http_response};
 use rustls::{HandshakeKind, ProtocolVersion, SupportedProtocolVersion};
-use tls_harness::{Seen, Server, VERSIONS, body, bounded, get, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -380,7 +378,7 @@ async fn listener_answers_plain_http_with_497() {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let client_addr = tcp.local_addr().unwrap();
     let config = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS13);
-    let response = bounded("tls client", tls_harness::get_over(tcp, config))
+    let response = bounded("tls client", crate::tls_harness::get_over(tcp, config))
         .await
         .unwrap();
     assert_eq!(body(&response), "SUCCESS");
@@ -424,7 +422,7 @@ async fn listener_plain_http_response_is_configurable_or_delivered() {
     let Accepted::PlainHttp(mut delivered) = accepted else {
         panic!("expected plain HTTP, got {accepted:?}");
     };
-    let head = tls_harness::read_head(&mut delivered).await.unwrap();
+    let head = crate::tls_harness::read_head(&mut delivered).await.unwrap();
     assert!(head.starts_with(b"GET /x HTTP/1.1\r\nHost: example.org\r\n"));
     delivered
         .write_all(b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://example.org/x\r\n\r\n")

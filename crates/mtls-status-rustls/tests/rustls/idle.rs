@@ -5,14 +5,12 @@
 //! Real time: intervals are a tenth of the idle timeout, and every wait for
 //! something that must happen has an upper bound only.
 
-mod tls_harness;
-
 use std::io;
 use std::time::Duration;
 
+use crate::tls_harness::{Server, VERSIONS, bounded};
 use mtls_status_rustls::{Accepted, DEFAULT_IDLE_TIMEOUT, MtlsAcceptor, MtlsStream};
 use rustls::SupportedProtocolVersion;
-use tls_harness::{Server, VERSIONS, bounded};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;

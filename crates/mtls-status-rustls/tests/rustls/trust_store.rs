@@ -1,11 +1,9 @@
 //! Trust store loading, atomic reload and the verdict cache.
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::{Harness, Presented, TLS13, classifier, days_from_now, provider, store_of};
+use crate::common::{Harness, Presented, TLS13, classifier, days_from_now, provider, store_of};
 use mtls_status::{ReasonKind, VerifyMode};
 use mtls_status_rustls::{
     Classifier, ReloadableTrustStore, TrustStore, TrustStoreError, TrustStoreFiles,

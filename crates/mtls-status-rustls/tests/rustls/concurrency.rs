@@ -2,12 +2,10 @@
 //! on concurrent handshakes queues connections instead of refusing them, and
 //! timed-out handshakes free their slots.
 
-mod tls_harness;
-
 use std::time::Duration;
 
+use crate::tls_harness::{Server, body, bounded, get_over, serve};
 use mtls_status_rustls::MtlsListener;
-use tls_harness::{Server, body, bounded, get_over, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

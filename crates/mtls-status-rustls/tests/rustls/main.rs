@@ -1,0 +1,17 @@
+//! Integration tests of the rustls adapter, one binary: real handshakes on
+//! 127.0.0.1 between a rustls client (ring) and the deferred verifier,
+//! classifier, trust store, acceptor and listener.
+
+mod common;
+mod tls_harness;
+
+mod acceptor;
+mod classify;
+mod concurrency;
+mod handshake;
+mod hostile_chains;
+mod idle;
+mod key_usage;
+mod reload_hints;
+mod resumption;
+mod trust_store;
