@@ -11,7 +11,7 @@ use mtls_status::VerifyMode;
 use rustls::ServerConfig;
 use rustls::server::danger::ClientCertVerifier;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::{LazyConfigAcceptor, StartHandshake};
 
 use crate::Classifier;
 use crate::idle::DEFAULT_IDLE_TIMEOUT;
@@ -538,48 +538,89 @@ impl MtlsAcceptor {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        let timeout = self.handshake_timeout;
-        let accepted = tokio::time::timeout(timeout, self.accept_inner(io))
-            .await
-            .map_err(|_| AcceptError::Timeout(timeout))??;
-        Ok(accepted)
+        self.accept_staged(io, None, || {}).await
     }
 
-    async fn accept_inner<IO>(&self, mut io: IO) -> Result<Accepted<IO>, AcceptError>
+    /// [`accept`](Self::accept) for [`MtlsListener`](crate::MtlsListener):
+    /// the first byte and, for TLS, the complete ClientHello must arrive
+    /// within `client_hello_timeout` (if set) as well; `on_client_hello` is
+    /// called once the ClientHello is complete, before the rest of the
+    /// handshake.
+    pub(crate) async fn accept_staged<IO>(
+        &self,
+        io: IO,
+        client_hello_timeout: Option<Duration>,
+        on_client_hello: impl FnOnce(),
+    ) -> Result<Accepted<IO>, AcceptError>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        let mut first = [0u8; 1];
-        if io.read(&mut first).await.map_err(AcceptError::Io)? == 0 {
-            return Err(AcceptError::Io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "client closed the connection before sending anything",
-            )));
-        }
-        if is_plain_http(first[0]) {
-            return Ok(Accepted::PlainHttp(PlainHttpStream::new(io, first[0])));
-        }
-
-        let mut primed = Ok(0);
-        let tls = TlsAcceptor::from(self.current_config());
-        let handshake = tls.accept_with(io, |connection| {
-            // Hand the byte already read to rustls: it is the first byte of
-            // the ClientHello record.
-            primed = connection.read_tls(&mut &first[..]);
-        });
-        if let Err(error) = primed {
-            return Err(AcceptError::Io(error));
-        }
-        let tls = handshake.await.map_err(AcceptError::from_handshake)?;
-        let outcome = self
-            .classifier
-            .classify(tls.get_ref().1.peer_certificates());
-        Ok(Accepted::Tls(MtlsStream::new(
-            tls,
-            outcome,
-            self.idle_timeout,
-        )))
+        let handshake = async {
+            let first_flight = first_flight(io);
+            let first_flight = match client_hello_timeout {
+                Some(timeout) => tokio::time::timeout(timeout, first_flight)
+                    .await
+                    .map_err(|_| AcceptError::ClientHelloTimeout(timeout))?,
+                None => first_flight.await,
+            }?;
+            let start = match first_flight {
+                FirstFlight::PlainHttp(plain) => return Ok(Accepted::PlainHttp(plain)),
+                FirstFlight::ClientHello(start) => start,
+            };
+            on_client_hello();
+            // The configuration is picked after the ClientHello: a reload in
+            // the meantime applies.
+            let tls = start
+                .into_stream(self.current_config())
+                .await
+                .map_err(AcceptError::from_handshake)?;
+            let outcome = self
+                .classifier
+                .classify(tls.get_ref().1.peer_certificates());
+            Ok(Accepted::Tls(MtlsStream::new(
+                tls,
+                outcome,
+                self.idle_timeout,
+            )))
+        };
+        let timeout = self.handshake_timeout;
+        tokio::time::timeout(timeout, handshake)
+            .await
+            .map_err(|_| AcceptError::Timeout(timeout))?
     }
+}
+
+/// What the client sent first: plain HTTP, or a complete ClientHello.
+// Matched at once, as `Accepted`: not worth a Box per connection.
+#[allow(clippy::large_enum_variant)]
+enum FirstFlight<IO> {
+    PlainHttp(PlainHttpStream<IO>),
+    ClientHello(StartHandshake<IO>),
+}
+
+/// Reads the first byte, then, unless it is plain HTTP, the rest of the
+/// ClientHello (rustls's [`Acceptor`](rustls::server::Acceptor), primed
+/// with the byte already read).
+async fn first_flight<IO>(mut io: IO) -> Result<FirstFlight<IO>, AcceptError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut first = [0u8; 1];
+    if io.read(&mut first).await.map_err(AcceptError::Io)? == 0 {
+        return Err(AcceptError::Io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "client closed the connection before sending anything",
+        )));
+    }
+    if is_plain_http(first[0]) {
+        return Ok(FirstFlight::PlainHttp(PlainHttpStream::new(io, first[0])));
+    }
+    let mut hello = rustls::server::Acceptor::default();
+    hello.read_tls(&mut &first[..]).map_err(AcceptError::Io)?;
+    let start = LazyConfigAcceptor::new(hello, io)
+        .await
+        .map_err(AcceptError::from_handshake)?;
+    Ok(FirstFlight::ClientHello(start))
 }
 
 impl fmt::Debug for MtlsAcceptor {
@@ -626,6 +667,14 @@ pub enum AcceptError {
         "client did not complete the TLS handshake within {0:?} (MtlsAcceptor::handshake_timeout)"
     )]
     Timeout(Duration),
+    /// The client did not send its first byte and complete ClientHello
+    /// within [`MtlsListenerBuilder::client_hello_timeout`](crate::MtlsListenerBuilder::client_hello_timeout),
+    /// the value.
+    #[error(
+        "client did not send a complete ClientHello within {0:?} \
+         (MtlsListenerBuilder::client_hello_timeout)"
+    )]
+    ClientHelloTimeout(Duration),
     /// The connection failed, or the client closed it before the handshake
     /// completed (kind [`io::ErrorKind::UnexpectedEof`]).
     #[error("connection failed during the TLS handshake: {0}")]

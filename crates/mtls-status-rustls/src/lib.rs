@@ -28,6 +28,7 @@
 
 // The tokio side: acceptor, listener, streams.
 mod acceptor;
+mod eviction;
 mod idle;
 mod listener;
 mod plain_http;
@@ -51,7 +52,8 @@ mod verify;
 pub use acceptor::{AcceptError, Accepted, DEFAULT_HANDSHAKE_TIMEOUT, MtlsAcceptor};
 pub use idle::DEFAULT_IDLE_TIMEOUT;
 pub use listener::{
-    DEFAULT_MAX_CONCURRENT_HANDSHAKES, DEFAULT_READY_QUEUE, MtlsListener, MtlsListenerBuilder,
+    DEFAULT_BACKLOG, DEFAULT_CLIENT_HELLO_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
+    DEFAULT_READY_QUEUE, MtlsListener, MtlsListenerBuilder,
 };
 pub use plain_http::{PlainHttpStream, plain_http_response};
 pub use stream::MtlsStream;

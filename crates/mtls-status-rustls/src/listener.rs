@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, ToSocketAddrs};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::acceptor::{AcceptError, Accepted, MtlsAcceptor};
+use crate::eviction::Evictable;
 use crate::plain_http::plain_http_response;
 use crate::stream::MtlsStream;
 use mtls_status::AnswerStyle;
@@ -24,6 +25,13 @@ pub const DEFAULT_MAX_CONCURRENT_HANDSHAKES: usize = 512;
 /// The default [`MtlsListenerBuilder::ready_queue`].
 pub const DEFAULT_READY_QUEUE: usize = 64;
 
+/// The default [`MtlsListenerBuilder::client_hello_timeout`]: 5 seconds.
+pub const DEFAULT_CLIENT_HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default [`MtlsListenerBuilder::backlog`]: 4096 (the kernel may cap
+/// it: `net.core.somaxconn` on Linux).
+pub const DEFAULT_BACKLOG: u32 = 4096;
+
 /// First pause after the TCP listener fails to accept (e.g. out of file
 /// descriptors); doubled on each further failure up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(10);
@@ -33,12 +41,33 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// out classified connections.
 ///
 /// A background task accepts TCP connections and gives each handshake a
-/// task of its own, so one slow or silent client never delays another. At
-/// most [`max_concurrent_handshakes`](MtlsListenerBuilder::max_concurrent_handshakes)
-/// handshakes run at once: when all slots are taken the listener stops
-/// accepting, so further clients wait in the kernel's accept backlog (they
-/// are not refused) and are served as slots free up. Each handshake is bound
-/// by the acceptor's [handshake timeout](MtlsAcceptor::handshake_timeout).
+/// task of its own, so one slow or silent client never delays another.
+///
+/// # Slow, silent and hostile clients
+///
+/// At most [`max_concurrent_handshakes`](MtlsListenerBuilder::max_concurrent_handshakes)
+/// handshakes run at once, and none holds its slot for long without
+/// progress:
+///
+/// - a client has [`client_hello_timeout`](MtlsListenerBuilder::client_hello_timeout)
+///   (default 5 s) to send its first byte and complete ClientHello (a
+///   plain-HTTP client: its request head), and the acceptor's
+///   [handshake timeout](MtlsAcceptor::handshake_timeout) (default 10 s)
+///   for the whole handshake;
+/// - when all slots are taken and another client connects, the listener
+///   [evicts](MtlsListenerBuilder::evict_at_cap) the oldest handshake still
+///   waiting for its ClientHello (or being answered as plain HTTP), else the
+///   oldest one stalled for a second after it, and gives the slot to the
+///   newcomer. An attacker who holds more idle connections than the cap,
+///   reopening each as it closes, therefore cannot lock valid clients out:
+///   they send their ClientHello at once and complete (the `handshake_slots`
+///   bench measures their latency under 1000 such connections). Only when
+///   no handshake can be evicted (the finished ones wait for room in the
+///   ready queue) does the listener stop accepting, and clients wait in the
+///   kernel's accept [backlog](MtlsListenerBuilder::backlog) (default 4096);
+/// - no per-address limit: clients behind one NAT or proxy share an
+///   address, and eviction already bounds what one address can hold.
+///
 /// Finished connections wait in a bounded queue for
 /// [`accept_tls`](Self::accept_tls) / [`accept`](Self::accept); a full queue
 /// holds the handshake slots, which holds back accepting: memory stays
@@ -46,7 +75,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 ///
 /// Clients that speak plain HTTP are answered in their handshake task (by
 /// default with [`plain_http_response`](crate::plain_http_response), 497, like nginx) and closed,
-/// within the same cap and the same timeout.
+/// within the same cap, evictable, within the ClientHello timeout.
 /// Failed handshakes are logged with `tracing` and skipped. Dropping the
 /// listener stops the background task, closes the port, and drops the
 /// handshakes in progress.
@@ -86,7 +115,7 @@ pub struct MtlsListener {
     in_progress: Arc<AtomicUsize>,
     max_handshakes: usize,
     plain_http_response: Arc<[u8]>,
-    handshake_timeout: Duration,
+    client_hello_timeout: Duration,
     task: JoinHandle<()>,
 }
 
@@ -99,6 +128,9 @@ impl MtlsListener {
             ready_queue: DEFAULT_READY_QUEUE,
             plain_http_response: Arc::from(plain_http_response(AnswerStyle::Explicit)),
             deliver_plain_http: false,
+            client_hello_timeout: DEFAULT_CLIENT_HELLO_TIMEOUT,
+            evict_at_cap: true,
+            backlog: DEFAULT_BACKLOG,
         }
     }
 
@@ -118,7 +150,7 @@ impl MtlsListener {
     /// them, or, with [`deliver_plain_http`](MtlsListenerBuilder::deliver_plain_http),
     /// this method answers them with the
     /// [configured response](MtlsListenerBuilder::plain_http_response) in a
-    /// task of their own, bound by the handshake timeout and still counted
+    /// task of their own, bound by the ClientHello timeout and still counted
     /// against [`max_concurrent_handshakes`](MtlsListenerBuilder::max_concurrent_handshakes).
     ///
     /// Cancel safe: if the future is dropped before it completes, no
@@ -137,7 +169,7 @@ impl MtlsListener {
                     slot,
                 }) => {
                     let response = Arc::clone(&self.plain_http_response);
-                    let timeout = self.handshake_timeout;
+                    let timeout = self.client_hello_timeout;
                     tokio::spawn(async move {
                         log_plain_http(peer, plain.respond(&response, timeout).await);
                         // The cap holds until the answer is done.
@@ -219,19 +251,62 @@ pub struct MtlsListenerBuilder {
     ready_queue: usize,
     plain_http_response: Arc<[u8]>,
     deliver_plain_http: bool,
+    client_hello_timeout: Duration,
+    evict_at_cap: bool,
+    backlog: u32,
 }
 
 impl MtlsListenerBuilder {
     /// How many handshakes may run at once. Default 512.
     ///
-    /// When all are taken the listener stops accepting until one finishes
-    /// (completes, fails, or times out): further clients wait in the kernel's
-    /// accept backlog rather than being refused. A handshake counts until its
-    /// connection is in the [ready queue](Self::ready_queue), so an
+    /// When all are taken and a client connects, the oldest stalled
+    /// handshake is evicted for it (see [`evict_at_cap`](Self::evict_at_cap)
+    /// and the [type docs](MtlsListener#slow-silent-and-hostile-clients));
+    /// when none can be, the listener stops accepting until one finishes
+    /// (completes, fails, or times out): further clients wait in the
+    /// kernel's accept backlog rather than being refused. A handshake counts
+    /// until its connection is in the [ready queue](Self::ready_queue), so an
     /// application that stops calling [`MtlsListener::accept_tls`] eventually
     /// stops the accepting too.
     pub fn max_concurrent_handshakes(mut self, max: usize) -> Self {
         self.max_handshakes = max;
+        self
+    }
+
+    /// How long a client has, from the start of its handshake, to send its
+    /// first byte and a complete ClientHello; for a plain-HTTP client, to
+    /// send its request head and read the answer. Default 5 seconds
+    /// ([`DEFAULT_CLIENT_HELLO_TIMEOUT`]); the acceptor's
+    /// [handshake timeout](MtlsAcceptor::handshake_timeout) still bounds the
+    /// whole handshake. A real client sends its ClientHello as soon as it
+    /// is connected; this bounds what a connection that sends nothing (or
+    /// one byte) costs. Beyond it the handshake fails with
+    /// [`AcceptError::ClientHelloTimeout`]. [`Duration::ZERO`] is refused by
+    /// [`listen`](Self::listen).
+    pub fn client_hello_timeout(mut self, timeout: Duration) -> Self {
+        self.client_hello_timeout = timeout;
+        self
+    }
+
+    /// Whether a client that connects while all
+    /// [`max_concurrent_handshakes`](Self::max_concurrent_handshakes) slots
+    /// are taken evicts the oldest stalled handshake: the oldest without a
+    /// complete ClientHello (or answered as plain HTTP), else the oldest in
+    /// progress for over a second. Default `true`. With `false` the
+    /// listener stops accepting at the cap, and a few hundred idle
+    /// connections lock valid clients out for the ClientHello timeout.
+    pub fn evict_at_cap(mut self, evict: bool) -> Self {
+        self.evict_at_cap = evict;
+        self
+    }
+
+    /// The listen backlog of the socket made by [`bind`](Self::bind):
+    /// connections the kernel completes before the listener accepts them.
+    /// Default [`DEFAULT_BACKLOG`] (4096); the kernel may cap it
+    /// (`net.core.somaxconn`). A listener given to [`listen`](Self::listen)
+    /// keeps its own.
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog;
         self
     }
 
@@ -275,7 +350,8 @@ impl MtlsListenerBuilder {
     /// # Errors
     ///
     /// [`io::ErrorKind::InvalidInput`] if `max_concurrent_handshakes` or
-    /// `ready_queue` is 0 or too large; [`io::ErrorKind::Other`] if called
+    /// `ready_queue` is 0 or too large, or `client_hello_timeout` is zero;
+    /// [`io::ErrorKind::Other`] if called
     /// outside a tokio runtime; an error from
     /// [`TcpListener::local_addr`].
     pub fn listen(self, listener: TcpListener) -> io::Result<MtlsListener> {
@@ -300,19 +376,28 @@ impl MtlsListenerBuilder {
                 ),
             ));
         }
+        if self.client_hello_timeout.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "client_hello_timeout must not be zero",
+            ));
+        }
         let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
         let local_addr = listener.local_addr()?;
         let in_progress = Arc::new(AtomicUsize::new(0));
         let (ready_tx, ready) = mpsc::channel(self.ready_queue);
-        let handshake_timeout = self.acceptor.handshake_timeout;
         let task = runtime.spawn(accept_loop(AcceptLoop {
             listener,
-            acceptor: self.acceptor,
+            handshakes: Handshakes {
+                acceptor: self.acceptor,
+                client_hello_timeout: self.client_hello_timeout,
+                evictable: self.evict_at_cap.then(Arc::default),
+                ready: ready_tx,
+                plain_http_response: (!self.deliver_plain_http)
+                    .then(|| Arc::clone(&self.plain_http_response)),
+            },
             slots: Arc::new(Semaphore::new(self.max_handshakes)),
             in_progress: Arc::clone(&in_progress),
-            ready: ready_tx,
-            plain_http_response: (!self.deliver_plain_http)
-                .then(|| Arc::clone(&self.plain_http_response)),
         }));
         Ok(MtlsListener {
             ready,
@@ -320,19 +405,33 @@ impl MtlsListenerBuilder {
             in_progress,
             max_handshakes: self.max_handshakes,
             plain_http_response: self.plain_http_response,
-            handshake_timeout,
+            client_hello_timeout: self.client_hello_timeout,
             task,
         })
     }
 
-    /// Binds a TCP listener to `addr` and starts accepting on it.
+    /// Binds a TCP listener to `addr` (each address it resolves to in turn,
+    /// as [`TcpListener::bind`]) with the configured
+    /// [backlog](Self::backlog) and `SO_REUSEADDR` (except on Windows), and
+    /// starts accepting on it.
     ///
     /// # Errors
     ///
     /// As [`TcpListener::bind`] and [`listen`](Self::listen).
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<MtlsListener> {
-        let listener = TcpListener::bind(addr).await?;
-        self.listen(listener)
+        let mut last_error = None;
+        for addr in tokio::net::lookup_host(addr).await? {
+            match bind_with_backlog(addr, self.backlog) {
+                Ok(listener) => return self.listen(listener),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any address",
+            )
+        }))
     }
 }
 
@@ -343,17 +442,43 @@ impl fmt::Debug for MtlsListenerBuilder {
             .field("max_concurrent_handshakes", &self.max_handshakes)
             .field("ready_queue", &self.ready_queue)
             .field("deliver_plain_http", &self.deliver_plain_http)
+            .field("client_hello_timeout", &self.client_hello_timeout)
+            .field("evict_at_cap", &self.evict_at_cap)
+            .field("backlog", &self.backlog)
             .finish_non_exhaustive()
     }
+}
+
+/// A listening socket on `addr` with `backlog`, as [`TcpListener::bind`]
+/// makes it but for the backlog.
+fn bind_with_backlog(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// What the background task owns.
 struct AcceptLoop {
     listener: TcpListener,
-    acceptor: MtlsAcceptor,
-    /// One permit per handshake; the accept loop takes one before accepting.
+    handshakes: Handshakes,
+    /// One permit per handshake.
     slots: Arc<Semaphore>,
     in_progress: Arc<AtomicUsize>,
+}
+
+/// What every handshake task gets a clone of.
+#[derive(Clone)]
+struct Handshakes {
+    acceptor: MtlsAcceptor,
+    client_hello_timeout: Duration,
+    /// `None`: no eviction.
+    evictable: Option<Arc<Evictable>>,
     ready: mpsc::Sender<Ready>,
     /// `Some`: answer plain HTTP with this; `None`: deliver it.
     plain_http_response: Option<Arc<[u8]>>,
@@ -373,29 +498,65 @@ struct Ready {
 /// Accepts until the listener is dropped (the receiver closes).
 async fn accept_loop(state: AcceptLoop) {
     let mut backoff = MIN_BACKOFF;
+    let ready = &state.handshakes.ready;
     loop {
-        // A slot first, then the connection: beyond the cap, clients wait in
-        // the kernel's backlog.
-        let permit = tokio::select! {
-            () = state.ready.closed() => return,
-            permit = Arc::clone(&state.slots).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return, // never closed
-            },
-        };
-        let (tcp, peer) = tokio::select! {
-            () = state.ready.closed() => return,
-            connection = next_connection(|| state.listener.accept(), &mut backoff) => connection,
+        let (tcp, peer, permit) = match &state.handshakes.evictable {
+            // A slot first, then the connection: beyond the cap, clients
+            // wait in the kernel's backlog.
+            None => {
+                let permit = tokio::select! {
+                    () = ready.closed() => return,
+                    permit = Arc::clone(&state.slots).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => return, // never closed
+                    },
+                };
+                let (tcp, peer) = tokio::select! {
+                    () = ready.closed() => return,
+                    connection = next_connection(|| state.listener.accept(), &mut backoff) => connection,
+                };
+                (tcp, peer, permit)
+            }
+            // The connection first, then a slot, evicting for it at the cap.
+            Some(evictable) => {
+                let (tcp, peer) = tokio::select! {
+                    () = ready.closed() => return,
+                    connection = next_connection(|| state.listener.accept(), &mut backoff) => connection,
+                };
+                let permit = tokio::select! {
+                    () = ready.closed() => return,
+                    permit = slot_evicting(&state.slots, evictable) => match permit {
+                        Some(permit) => permit,
+                        None => return, // never closed
+                    },
+                };
+                (tcp, peer, permit)
+            }
         };
         let slot = Slot::new(permit, &state.in_progress);
-        tokio::spawn(handshake(
-            state.acceptor.clone(),
-            tcp,
-            peer,
-            slot,
-            state.ready.clone(),
-            state.plain_http_response.clone(),
-        ));
+        tokio::spawn(handshake(state.handshakes.clone(), tcp, peer, slot));
+    }
+}
+
+/// A free slot, or the slot of a handshake evicted for it; while none can
+/// be evicted, waits for one to free (checking again for handshakes that
+/// have stalled meanwhile). `None` only if the semaphore is closed.
+async fn slot_evicting(
+    slots: &Arc<Semaphore>,
+    evictable: &Evictable,
+) -> Option<OwnedSemaphorePermit> {
+    loop {
+        if let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
+            return Some(permit);
+        }
+        if evictable.evict_one() {
+            // The evicted task drops its slot as soon as it runs.
+            return Arc::clone(slots).acquire_owned().await.ok();
+        }
+        tokio::select! {
+            permit = Arc::clone(slots).acquire_owned() => return permit.ok(),
+            () = tokio::time::sleep(crate::eviction::STALLED_AFTER / 4) => {}
+        }
     }
 }
 
@@ -430,49 +591,86 @@ where
 
 /// One connection: handshake, then deliver, answer or log. Holds its slot
 /// until the connection is delivered or closed (a delivered plain-HTTP
-/// client takes it along); stops when the listener is dropped.
-async fn handshake(
-    acceptor: MtlsAcceptor,
-    tcp: TcpStream,
-    peer: SocketAddr,
-    slot: Slot,
-    ready: mpsc::Sender<Ready>,
-    plain_http_response: Option<Arc<[u8]>>,
-) {
+/// client takes it along); stops when the listener is dropped or when it is
+/// evicted (until the handshake or plain-HTTP answer is over).
+async fn handshake(handshakes: Handshakes, tcp: TcpStream, peer: SocketAddr, slot: Slot) {
+    let Handshakes {
+        acceptor,
+        client_hello_timeout,
+        evictable,
+        ready,
+        plain_http_response,
+    } = handshakes;
+    let (registration, evicted) = match &evictable {
+        Some(evictable) => {
+            let (registration, evicted) = evictable.register();
+            (Some(registration), Some(evicted))
+        }
+        None => (None, None),
+    };
     let mut slot = Some(slot);
     let work = async {
-        let accepted = match acceptor.accept(tcp).await {
-            Ok(accepted) => accepted,
-            Err(error) => return log_handshake_error(peer, &error),
-        };
-        match (accepted, plain_http_response) {
-            (Accepted::PlainHttp(plain), Some(response)) => {
-                let timeout = acceptor.handshake_timeout;
-                log_plain_http(peer, plain.respond(&response, timeout).await);
-            }
-            (accepted, _) => {
-                if let Accepted::Tls(stream) = &accepted {
-                    tracing::trace!(
-                        %peer,
-                        outcome = stream.outcome().label(),
-                        resumed = stream.is_resumed(),
-                        "mtls listener: handshake complete"
-                    );
+        // The part a stalled client could hold its slot in: evictable.
+        let first_phase = async {
+            let on_client_hello = || {
+                if let Some(registration) = &registration {
+                    registration.past_client_hello();
                 }
-                let slot = match accepted {
-                    Accepted::PlainHttp(_) => slot.take(),
-                    _ => None,
-                };
-                // Err only when the listener was dropped meanwhile.
-                let _ = ready
-                    .send(Ready {
-                        accepted,
-                        peer,
-                        slot,
-                    })
-                    .await;
+            };
+            let accepted = match acceptor
+                .accept_staged(tcp, Some(client_hello_timeout), on_client_hello)
+                .await
+            {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    log_handshake_error(peer, &error);
+                    return None;
+                }
+            };
+            match (accepted, &plain_http_response) {
+                (Accepted::PlainHttp(plain), Some(response)) => {
+                    log_plain_http(peer, plain.respond(response, client_hello_timeout).await);
+                    None
+                }
+                (accepted, _) => Some(accepted),
             }
+        };
+        let accepted = match evicted {
+            Some(evicted) => tokio::select! {
+                _ = evicted => {
+                    log_evicted(peer);
+                    return;
+                }
+                accepted = first_phase => accepted,
+            },
+            None => first_phase.await,
+        };
+        let Some(accepted) = accepted else { return };
+        if registration.is_some_and(|registration| !registration.finish()) {
+            // Evicted as the handshake completed: the slot is promised.
+            log_evicted(peer);
+            return;
         }
+        if let Accepted::Tls(stream) = &accepted {
+            tracing::trace!(
+                %peer,
+                outcome = stream.outcome().label(),
+                resumed = stream.is_resumed(),
+                "mtls listener: handshake complete"
+            );
+        }
+        let slot = match accepted {
+            Accepted::PlainHttp(_) => slot.take(),
+            _ => None,
+        };
+        // Err only when the listener was dropped meanwhile.
+        let _ = ready
+            .send(Ready {
+                accepted,
+                peer,
+                slot,
+            })
+            .await;
     };
     tokio::select! {
         () = ready.closed() => {}
@@ -507,11 +705,22 @@ impl Drop for Slot {
 fn log_handshake_error(peer: SocketAddr, error: &AcceptError) {
     if error.is_closed_by_client() {
         tracing::debug!(%peer, %error, "client closed the connection during the TLS handshake");
-    } else if matches!(error, AcceptError::Timeout(_)) {
+    } else if matches!(
+        error,
+        AcceptError::Timeout(_) | AcceptError::ClientHelloTimeout(_)
+    ) {
         tracing::info!(%peer, %error, "client timed out in the TLS handshake");
     } else {
         tracing::info!(%peer, %error, "TLS handshake failed");
     }
+}
+
+fn log_evicted(peer: SocketAddr) {
+    tracing::info!(
+        %peer,
+        "TLS handshake evicted: every handshake slot was taken and this one had stalled \
+         (MtlsListenerBuilder::max_concurrent_handshakes)"
+    );
 }
 
 fn log_plain_http(peer: SocketAddr, answered: io::Result<()>) {

@@ -39,6 +39,7 @@ async fn two_hundred_stalled_clients_do_not_block_a_valid_one() {
             .acceptor()
             .handshake_timeout(Duration::from_secs(600)),
     )
+    .client_hello_timeout(Duration::from_secs(600))
     .bind("127.0.0.1:0")
     .await
     .unwrap();
@@ -71,9 +72,10 @@ async fn two_hundred_stalled_clients_do_not_block_a_valid_one() {
     }
 }
 
-/// With a cap of 2 and 2 stalled handshakes, a third client waits (its TCP
-/// connection is established, nothing refuses it) and completes once a slot
-/// frees.
+/// Without eviction, with a cap of 2 and 2 stalled handshakes, a third
+/// client waits (its TCP connection is established, nothing refuses it) and
+/// completes once a slot frees. (With eviction, the default, it would evict
+/// the oldest: tests/slot_exhaustion.rs.)
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_for_a_slot() {
     let server = Server::new();
@@ -83,6 +85,8 @@ async fn connections_beyond_the_cap_wait_for_a_slot() {
             .handshake_timeout(Duration::from_secs(600)),
     )
     .max_concurrent_handshakes(2)
+    .evict_at_cap(false)
+    .client_hello_timeout(Duration::from_secs(600))
     .bind("127.0.0.1:0")
     .await
     .unwrap();
@@ -129,6 +133,7 @@ async fn timed_out_handshakes_free_their_slot() {
             .handshake_timeout(Duration::from_millis(200)),
     )
     .max_concurrent_handshakes(1)
+    .evict_at_cap(false)
     .bind("127.0.0.1:0")
     .await
     .unwrap();

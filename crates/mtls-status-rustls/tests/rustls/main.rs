@@ -14,4 +14,5 @@ mod idle;
 mod key_usage;
 mod reload_hints;
 mod resumption;
+mod slot_exhaustion;
 mod trust_store;
