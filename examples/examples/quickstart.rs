@@ -24,7 +24,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use mtls_examples::{BoxError, https_get};
 use mtls_status::VerifyMode;
-use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt, VerifiedClient};
+use mtls_status_axum::{ClientAuthListener, VerifiedClient};
 use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
 };
@@ -124,11 +124,7 @@ async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
         );
 
     tokio::spawn(async move {
-        let served = axum::serve(
-            ClientAuthListener::new(listener),
-            app.into_make_service_with_client_auth(),
-        )
-        .await;
+        let served = mtls_status_axum::serve(ClientAuthListener::new(listener), app).await;
         if let Err(error) = served {
             eprintln!("server stopped: {error}");
         }

@@ -19,9 +19,9 @@ use tokio::net::TcpStream;
 /// `accept` would let one slow client stall every other. Here `accept` only
 /// takes the next finished connection off a queue.
 ///
-/// Serve it with
-/// [`into_make_service_with_client_auth`](crate::ClientAuthRouterExt::into_make_service_with_client_auth),
-/// which puts each connection's verdict into every request (see the
+/// Serve it with [`serve`](crate::serve()), or with `axum::serve` and
+/// [`into_make_service_with_client_auth`](crate::ClientAuthRouterExt::into_make_service_with_client_auth);
+/// both put each connection's verdict into every request (see the
 /// [crate docs](crate) for a complete server). Served with a plain
 /// `Router`, the verdicts never reach the requests, and
 /// `VerifyClientLayer` and the extractors answer 500.
@@ -38,17 +38,14 @@ use tokio::net::TcpStream;
 /// direction keeps a connection open (a response streamed to a silent
 /// client, HTTP/2 PINGs). Facing untrusted clients, lower it to nginx's
 /// values (`.idle_timeout(Duration::from_secs(60))`). It bounds silence,
-/// not slowness: to bound the time a client takes to send a whole request
-/// head (a client trickling a byte at a time), serve each connection with
-/// `hyper_util::server::conn::auto::Builder` given a timer and a
-/// `header_read_timeout`, wrapping the router in
-/// [`AddClientAuth`](crate::AddClientAuth) (see
-/// `examples/examples/hyper_server.rs` in the repository).
+/// not slowness: a client trickling its request head a byte at a time is
+/// stopped by [`serve`](crate::serve())'s header-read timeout (default
+/// 30 s), which `axum::serve` has no way to set.
 ///
 /// ```no_run
 /// use std::time::Duration;
 /// use axum::{Router, routing::get};
-/// use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt};
+/// use mtls_status_axum::ClientAuthListener;
 /// use mtls_status_rustls::{MtlsAcceptor, MtlsListener};
 ///
 /// # async fn run(acceptor: MtlsAcceptor) -> std::io::Result<()> {
@@ -59,11 +56,7 @@ use tokio::net::TcpStream;
 ///     .bind("0.0.0.0:8443")
 ///     .await?;
 /// let app = Router::new().route("/", get(|| async { "hello" }));
-/// axum::serve(
-///     ClientAuthListener::new(listener),
-///     app.into_make_service_with_client_auth(),
-/// )
-/// .await
+/// mtls_status_axum::serve(ClientAuthListener::new(listener), app).await
 /// # }
 /// ```
 pub struct ClientAuthListener {

@@ -5,6 +5,7 @@
 
 mod curl;
 mod extractors;
+mod header_timeout;
 mod headers;
 mod idle;
 mod per_route;
