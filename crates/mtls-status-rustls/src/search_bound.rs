@@ -12,7 +12,8 @@
 //! [`check`] counts, from names alone, an upper bound of the certificates
 //! such a search reads: the number of name-linked walks from the leaf (a
 //! certificate never follows itself, as webpki refuses loops) times the
-//! number of intermediates. A certificate whose names cannot be read is
+//! number of intermediates, up to the depth the caller passes (webpki's
+//! most). A certificate whose names cannot be read is
 //! taken to match every name. Ordinary chains, including a client that
 //! sends its root or extra certificates, stay far below the bound.
 
@@ -21,7 +22,6 @@ use std::collections::HashMap;
 use rustls_pki_types::CertificateDer;
 
 use crate::der::cert_names;
-use crate::verify::MAX_SUPPORTED_DEPTH;
 
 /// The most certificate reads a path search may need (around ten
 /// milliseconds of path building on a current core); a chain that may need
@@ -30,9 +30,13 @@ use crate::verify::MAX_SUPPORTED_DEPTH;
 pub(crate) const MAX_SEARCH_READS: u64 = 1 << 15;
 
 /// Upper bound of the certificates webpki reads searching paths from `leaf`
-/// through `intermediates`; `Err` with the count reached as soon as it
-/// exceeds [`MAX_SEARCH_READS`].
-pub(crate) fn check(leaf: &[u8], intermediates: &[CertificateDer<'_>]) -> Result<u64, u64> {
+/// through `intermediates`, at most `max_depth` intermediates deep; `Err`
+/// with the count reached as soon as it exceeds [`MAX_SEARCH_READS`].
+pub(crate) fn check(
+    leaf: &[u8],
+    intermediates: &[CertificateDer<'_>],
+    max_depth: usize,
+) -> Result<u64, u64> {
     let n = u64::try_from(intermediates.len()).unwrap_or(u64::MAX);
     if n == 0 {
         return Ok(0);
@@ -54,7 +58,7 @@ pub(crate) fn check(leaf: &[u8], intermediates: &[CertificateDer<'_>]) -> Result
             _ => 1,
         })
         .collect();
-    for depth in 1..=MAX_SUPPORTED_DEPTH {
+    for depth in 1..=max_depth {
         let level = walks.iter().fold(0u64, |sum, &w| sum.saturating_add(w));
         // Each certificate reached at this depth is a step that reads every
         // intermediate.
@@ -62,7 +66,7 @@ pub(crate) fn check(leaf: &[u8], intermediates: &[CertificateDer<'_>]) -> Result
         if reads > MAX_SEARCH_READS {
             return Err(reads);
         }
-        if level == 0 || depth == MAX_SUPPORTED_DEPTH {
+        if level == 0 || depth == max_depth {
             break;
         }
         walks = next_level(&names, &walks, level);
@@ -112,6 +116,9 @@ fn next_level(names: &[Option<(&[u8], &[u8])>], walks: &[u64], level: u64) -> Ve
 mod tests {
     use super::*;
 
+    /// webpki's depth, as the classifier passes it.
+    const DEPTH: usize = 6;
+
     /// A fake certificate with just the fields [`cert_names`] reads.
     fn cert(issuer: &[u8], subject: &[u8]) -> CertificateDer<'static> {
         fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -135,12 +142,12 @@ mod tests {
         let leaf = cert(b"int", b"leaf");
         let chain = [cert(b"root", b"int"), cert(b"root", b"root")];
         // Leaf step, intermediate step, root step: 3 steps of 2 reads.
-        assert_eq!(check(leaf.as_ref(), &chain), Ok(6));
-        assert_eq!(check(leaf.as_ref(), &[]), Ok(0));
+        assert_eq!(check(leaf.as_ref(), &chain, DEPTH), Ok(6));
+        assert_eq!(check(leaf.as_ref(), &[], DEPTH), Ok(0));
         // Unrelated certificates are read at each of those steps.
         let mut padded = chain.to_vec();
         padded.extend((0..100u8).map(|i| cert(&[i], &[i, i])));
-        assert_eq!(check(leaf.as_ref(), &padded), Ok(3 * 102));
+        assert_eq!(check(leaf.as_ref(), &padded, DEPTH), Ok(3 * 102));
     }
 
     #[test]
@@ -149,13 +156,13 @@ mod tests {
         // k self-issued "evil" certificates: k, k(k-1), k(k-1)^2 ... walks.
         let evil = |k: usize| vec![cert(b"evil", b"evil"); k];
         let walks = |k: u64| 1 + (0..6).map(|d| k * (k - 1).pow(d)).sum::<u64>();
-        assert_eq!(check(leaf.as_ref(), &evil(3)), Ok(walks(3) * 3));
-        assert_eq!(check(leaf.as_ref(), &evil(4)), Ok(walks(4) * 4));
-        assert!(check(leaf.as_ref(), &evil(8)).is_err());
+        assert_eq!(check(leaf.as_ref(), &evil(3), DEPTH), Ok(walks(3) * 3));
+        assert_eq!(check(leaf.as_ref(), &evil(4), DEPTH), Ok(walks(4) * 4));
+        assert!(check(leaf.as_ref(), &evil(8), DEPTH).is_err());
         // Unreadable certificates match every name.
         let junk = vec![CertificateDer::from(vec![0x30, 0x00]); 8];
-        assert!(check(leaf.as_ref(), &junk).is_err());
+        assert!(check(leaf.as_ref(), &junk, DEPTH).is_err());
         let junk = vec![CertificateDer::from(vec![0x30, 0x00]); 2];
-        assert_eq!(check(leaf.as_ref(), &junk), Ok(2 * (1 + 6 * 2)));
+        assert_eq!(check(leaf.as_ref(), &junk, DEPTH), Ok(2 * (1 + 6 * 2)));
     }
 }

@@ -144,7 +144,7 @@ fn verify(
         .chain(store.intermediates())
         .map(|c| CertificateDer::from(c.as_ref()))
         .collect();
-    if search_bound::check(leaf_der.as_ref(), &intermediates).is_err() {
+    if search_bound::check(leaf_der.as_ref(), &intermediates, MAX_SUPPORTED_DEPTH).is_err() {
         return Err(Box::new(
             InvalidReason::new(ReasonKind::TooComplex).with_message(format!(
                 "the chain offers too many candidate certification paths to search (more \
