@@ -28,7 +28,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -97,10 +97,14 @@ fn main() -> Result<(), BoxError> {
         server.until_slots_taken()?;
         let started = Instant::now();
         let opened_before = attack.opened();
+        let evicted_before = server.evicted.load(Ordering::Relaxed);
         let attacked = runtime.block_on(requests(&client, server.addr, settings.requests));
-        let churn = (attack.opened() - opened_before) as f64 / started.elapsed().as_secs_f64();
+        let secs = started.elapsed().as_secs_f64();
+        let churn = (attack.opened() - opened_before) as f64 / secs;
+        let evicted = (server.evicted.load(Ordering::Relaxed) - evicted_before) as f64 / secs;
         println!(
-            "attacked: {} of {} slots held, attackers opened {churn:.0} connections/s",
+            "attacked: {} of {} slots held, attackers opened {churn:.0} connections/s, \
+             the listener evicted {evicted:.0} handshakes/s",
             server.in_progress(),
             server.cap
         );
@@ -246,6 +250,7 @@ struct Server {
     addr: SocketAddr,
     cap: usize,
     in_progress: Arc<AtomicUsize>,
+    evicted: Arc<AtomicU64>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -276,6 +281,8 @@ impl Server {
         let cap = cap.unwrap_or(mtls_status_rustls::DEFAULT_MAX_CONCURRENT_HANDSHAKES);
         let in_progress = Arc::new(AtomicUsize::new(0));
         let gauge = Arc::clone(&in_progress);
+        let evicted = Arc::new(AtomicU64::new(0));
+        let evicted_gauge = Arc::clone(&evicted);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready, started) = std::sync::mpsc::channel::<io::Result<SocketAddr>>();
         let thread = thread::Builder::new()
@@ -316,6 +323,7 @@ impl Server {
                                 }
                                 _ = tick.tick() => {
                                     gauge.store(listener.handshakes_in_progress(), Ordering::Relaxed);
+                                    evicted_gauge.store(listener.handshakes_evicted(), Ordering::Relaxed);
                                 }
                             }
                         }
@@ -333,6 +341,7 @@ impl Server {
             addr,
             cap,
             in_progress,
+            evicted,
             stop: Some(stop),
             thread: Some(thread),
         })

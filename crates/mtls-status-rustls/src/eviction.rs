@@ -25,6 +25,7 @@
 //! through a oneshot channel and drops its connection and its slot.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ pub(crate) const STALLED_AFTER: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub(crate) struct Evictable {
     inner: Mutex<Registry>,
+    evicted: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -95,7 +97,16 @@ impl Evictable {
                     .find(|(_, entry)| now.duration_since(entry.started) >= STALLED_AFTER)
             })
             .map(|(&id, _)| id);
-        victim.is_some_and(|id| registry.entries.remove(&id).is_some())
+        let evicted = victim.is_some_and(|id| registry.entries.remove(&id).is_some());
+        if evicted {
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+        }
+        evicted
+    }
+
+    /// How many handshakes were evicted so far.
+    pub(crate) fn evicted(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
     }
 
     /// How many handshakes may be evicted now or later.
@@ -176,6 +187,7 @@ mod tests {
         assert!(evictable.evict_one());
         assert!(!past_old.finish(), "evicted meanwhile");
         assert_eq!(evictable.len(), 0);
+        assert_eq!(evictable.evicted(), 3);
     }
 
     #[test]

@@ -116,6 +116,7 @@ pub struct MtlsListener {
     max_handshakes: usize,
     plain_http_response: Arc<[u8]>,
     client_hello_timeout: Duration,
+    evictable: Option<Arc<Evictable>>,
     task: JoinHandle<()>,
 }
 
@@ -225,6 +226,17 @@ impl MtlsListener {
     pub fn handshakes_in_progress(&self) -> usize {
         self.in_progress.load(Ordering::Relaxed)
     }
+
+    /// How many handshakes were evicted to make room for newer clients
+    /// (see [`evict_at_cap`](MtlsListenerBuilder::evict_at_cap)) since the
+    /// listener started; always 0 without eviction. A steadily rising count
+    /// means the cap is full of stalled connections: an attack, or a cap
+    /// too low for the traffic. Evictions are logged at `debug` level only.
+    pub fn handshakes_evicted(&self) -> u64 {
+        self.evictable
+            .as_ref()
+            .map_or(0, |evictable| evictable.evicted())
+    }
 }
 
 impl Drop for MtlsListener {
@@ -239,6 +251,7 @@ impl fmt::Debug for MtlsListener {
             .field("local_addr", &self.local_addr)
             .field("max_concurrent_handshakes", &self.max_handshakes)
             .field("handshakes_in_progress", &self.handshakes_in_progress())
+            .field("handshakes_evicted", &self.handshakes_evicted())
             .finish_non_exhaustive()
     }
 }
@@ -386,12 +399,13 @@ impl MtlsListenerBuilder {
         let local_addr = listener.local_addr()?;
         let in_progress = Arc::new(AtomicUsize::new(0));
         let (ready_tx, ready) = mpsc::channel(self.ready_queue);
+        let evictable: Option<Arc<Evictable>> = self.evict_at_cap.then(Arc::default);
         let task = runtime.spawn(accept_loop(AcceptLoop {
             listener,
             handshakes: Handshakes {
                 acceptor: self.acceptor,
                 client_hello_timeout: self.client_hello_timeout,
-                evictable: self.evict_at_cap.then(Arc::default),
+                evictable: evictable.clone(),
                 ready: ready_tx,
                 plain_http_response: (!self.deliver_plain_http)
                     .then(|| Arc::clone(&self.plain_http_response)),
@@ -406,6 +420,7 @@ impl MtlsListenerBuilder {
             max_handshakes: self.max_handshakes,
             plain_http_response: self.plain_http_response,
             client_hello_timeout: self.client_hello_timeout,
+            evictable,
             task,
         })
     }
@@ -715,8 +730,10 @@ fn log_handshake_error(peer: SocketAddr, error: &AcceptError) {
     }
 }
 
+/// `debug`, not `info`: under the attack eviction is made for, it fires
+/// thousands of times a second.
 fn log_evicted(peer: SocketAddr) {
-    tracing::info!(
+    tracing::debug!(
         %peer,
         "TLS handshake evicted: every handshake slot was taken and this one had stalled \
          (MtlsListenerBuilder::max_concurrent_handshakes)"

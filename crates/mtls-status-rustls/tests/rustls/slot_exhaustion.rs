@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::tls_harness::{Server, body, bounded, get, serve};
@@ -100,14 +100,19 @@ impl Attackers {
     }
 }
 
-/// Serves every connection the listener hands out.
-fn serve_all(mut listener: MtlsListener) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// Serves every connection the listener hands out; the second value follows
+/// [`MtlsListener::handshakes_evicted`] as of the last connection.
+fn serve_all(mut listener: MtlsListener) -> (tokio::task::JoinHandle<()>, Arc<AtomicU64>) {
+    let evicted = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&evicted);
+    let task = tokio::spawn(async move {
         loop {
             let (stream, _) = listener.accept_tls().await;
+            seen.store(listener.handshakes_evicted(), Ordering::Relaxed);
             tokio::spawn(serve(stream));
         }
-    })
+    });
+    (task, evicted)
 }
 
 async fn until_in_progress(listener: &MtlsListener, n: usize) {
@@ -143,7 +148,7 @@ async fn idle_connections_reopened_at_once_do_not_lock_out_a_valid_client() {
     let attackers = Attackers::start(addr, CAP * 5 / 2, &[Attack::Idle, Attack::PartialHello]);
     // The attackers hold every slot before the valid client comes.
     until_in_progress(&listener, CAP).await;
-    let server_task = serve_all(listener);
+    let (server_task, evicted) = serve_all(listener);
 
     for _ in 0..3 {
         let response = valid_get(&server, addr).await;
@@ -154,6 +159,7 @@ async fn idle_connections_reopened_at_once_do_not_lock_out_a_valid_client() {
         opened >= CAP * 5 / 2,
         "the attack ran: {opened} connections"
     );
+    assert!(evicted.load(Ordering::Relaxed) > 0, "nothing was evicted");
     server_task.abort();
 }
 
@@ -170,10 +176,11 @@ async fn a_single_plain_http_byte_does_not_hold_the_only_slot() {
     let addr = listener.local_addr();
     let attackers = Attackers::start(addr, 1, &[Attack::G]);
     until_in_progress(&listener, 1).await;
-    let server_task = serve_all(listener);
+    let (server_task, evicted) = serve_all(listener);
 
     let response = valid_get(&server, addr).await;
     assert_eq!(body(&response), "SUCCESS", "{response}");
+    assert!(evicted.load(Ordering::Relaxed) > 0, "the G was not evicted");
     attackers.stop().await;
     server_task.abort();
 }
