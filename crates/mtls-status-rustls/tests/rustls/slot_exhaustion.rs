@@ -257,3 +257,42 @@ async fn finished_handshakes_are_never_evicted() {
         assert_eq!(body(&response), "SUCCESS");
     }
 }
+
+/// A client that sends a complete, real ClientHello and then nothing (it
+/// never answers the ServerHello) holds its slot past the ClientHello
+/// deadline; once it has stalled for a second it may be evicted too. With a
+/// cap of 1 and the 10 s handshake timeout, a valid client behind it is
+/// served.
+#[tokio::test]
+async fn a_client_stalled_after_its_client_hello_is_evicted_once_stalled() {
+    let server = Server::new();
+    let listener = MtlsListener::builder(server.acceptor())
+        .max_concurrent_handshakes(1)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+
+    let config = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS13);
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut hello = Vec::new();
+    rustls::ClientConnection::new(config, name)
+        .unwrap()
+        .write_tls(&mut hello)
+        .unwrap();
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled.write_all(&hello).await.unwrap();
+    // The server answers (ServerHello ...): the ClientHello was complete.
+    let mut answer = [0u8; 1];
+    bounded("ServerHello", stalled.read_exact(&mut answer))
+        .await
+        .unwrap();
+    assert_eq!(answer[0], 0x16, "a TLS handshake record");
+    until_in_progress(&listener, 1).await;
+
+    let (server_task, evicted) = serve_all(listener);
+    let response = valid_get(&server, addr).await;
+    assert_eq!(body(&response), "SUCCESS", "{response}");
+    assert_eq!(evicted.load(Ordering::Relaxed), 1);
+    server_task.abort();
+}
