@@ -32,7 +32,7 @@ use mtls_status_rustls::{
     server_config_with_alpn,
 };
 use mtls_status_tonic::{
-    AllowList, ClientAuthInterceptor, ClientAuthRequestExt, GrpcClientAuthLayer, REASON_METADATA,
+    AllowList, ClientAuthCheck, ClientAuthInterceptor, ClientAuthRequestExt, REASON_METADATA,
     STATUS_METADATA, incoming,
 };
 use mtls_testpki::{Leaf, Pki};
@@ -180,11 +180,15 @@ async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
         .await?;
     let addr = listener.local_addr();
 
-    let greeter_policy = GrpcClientAuthLayer::new(VerifyMode::On)
+    let greeter_policy = ClientAuthCheck::new(VerifyMode::On)
         .authorize(AllowList::new().spiffe_id(ALLOWED))
         .accepted_cas(accepted_cas);
     let server = Server::builder()
-        .add_service(greeter_policy.layer(GreeterServer::new(GreeterImpl)))
+        .add_service(
+            greeter_policy
+                .layer()
+                .layer(GreeterServer::new(GreeterImpl)),
+        )
         .add_service(PingServer::with_interceptor(
             PingImpl,
             ClientAuthInterceptor::new(VerifyMode::Off),

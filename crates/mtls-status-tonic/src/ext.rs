@@ -53,8 +53,11 @@ pub trait ClientAuthRequestExt {
     fn mtls_connect_info(&self) -> Option<&MtlsConnectInfo>;
 }
 
-fn outcome_in(extensions: &Extensions) -> Option<&Arc<ClientAuthOutcome>> {
-    extensions.get::<Arc<ClientAuthOutcome>>().or_else(|| {
+/// The connection's outcome: as `Arc<ClientAuthOutcome>`
+/// ([`ClientAuthOutcome::from_extensions`], where every mtls-status check
+/// reads it), else the one in the [`MtlsConnectInfo`] tonic attached.
+pub(crate) fn outcome_in(extensions: &Extensions) -> Option<&Arc<ClientAuthOutcome>> {
+    ClientAuthOutcome::from_extensions(extensions).or_else(|| {
         extensions
             .get::<MtlsConnectInfo>()
             .map(MtlsConnectInfo::outcome)

@@ -6,24 +6,20 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use mtls_status::VerifyMode;
-use mtls_status::forward::strip_identity_headers;
-use mtls_status_tower::{Authorize, ClientAuthMetrics};
 use tonic::server::NamedService;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::check::{Config, Target};
-use crate::interceptor::ClientAuthInterceptor;
+use crate::check::ClientAuthCheck;
 
-/// Enforces a [`VerifyMode`] and an optional [`Authorize`] policy on gRPC
-/// requests, as a tower layer; answers exactly as
-/// [`ClientAuthInterceptor`] (see its table), removes client-sent identity
-/// metadata (`x-ssl-client-*`, ...) in every mode as it does, and logs the
-/// RPC's path too.
+/// A [`ClientAuthCheck`] as a tower layer for tonic: answers exactly as the
+/// check's table says, removes client-sent identity metadata
+/// (`x-ssl-client-*`, ...) in every mode, and logs the RPC's path too.
+/// Built by [`ClientAuthCheck::layer`]; it has no settings of its own.
 ///
-/// - For **every** service: `Server::builder().layer(GrpcClientAuthLayer::new(VerifyMode::On))`.
+/// - For **every** service: `Server::builder().layer(ClientAuthCheck::new(VerifyMode::On).layer())`.
 /// - For **one** service (a mode per service):
-///   `.add_service(GrpcClientAuthLayer::new(VerifyMode::On).layer(GreeterServer::new(greeter)))`;
+///   `.add_service(check.layer().layer(GreeterServer::new(greeter)))`;
 ///   the wrapped service keeps its gRPC name.
 ///
 /// Rejections are built as trailers-only gRPC responses in the inner
@@ -56,52 +52,24 @@ use crate::interceptor::ClientAuthInterceptor;
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct GrpcClientAuthLayer {
-    config: Arc<Config>,
+    check: Arc<ClientAuthCheck>,
 }
 
 impl GrpcClientAuthLayer {
-    /// A layer enforcing `mode` (nginx's `ssl_verify_client`), with no
-    /// authorization policy. `Default` is [`VerifyMode::On`].
+    /// `ClientAuthCheck::new(mode).layer()`: `mode` (nginx's
+    /// `ssl_verify_client`), no authorization policy. `Default` is
+    /// [`VerifyMode::On`].
     pub fn new(mode: VerifyMode) -> Self {
-        Self {
-            config: Arc::new(Config::new(mode)),
-        }
-    }
-
-    /// Authorizes verified clients with `policy`, as
-    /// [`ClientAuthInterceptor::authorize`]. Replaces any previous policy.
-    pub fn authorize(mut self, policy: impl Authorize) -> Self {
-        Arc::make_mut(&mut self.config).policy = Some(Arc::new(policy));
-        self
-    }
-
-    /// The names of the accepted CAs, as
-    /// [`ClientAuthInterceptor::accepted_cas`].
-    pub fn accepted_cas<I, S>(mut self, cas: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Arc::make_mut(&mut self.config).accepted_cas = cas.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Counts requests by outcome, passes, and rejections by reason into
-    /// `metrics`, as [`ClientAuthInterceptor::metrics`]. Default: not
-    /// counted.
-    pub fn metrics(mut self, metrics: ClientAuthMetrics) -> Self {
-        Arc::make_mut(&mut self.config).metrics = Some(metrics);
-        self
+        ClientAuthCheck::new(mode).layer()
     }
 
     /// The mode this layer enforces.
     pub fn mode(&self) -> VerifyMode {
-        self.config.mode
+        self.check.mode()
     }
 
-    /// The same settings as a tonic interceptor.
-    pub fn interceptor(&self) -> ClientAuthInterceptor {
-        ClientAuthInterceptor::from_config(Arc::clone(&self.config))
+    pub(crate) fn from_check(check: Arc<ClientAuthCheck>) -> Self {
+        Self { check }
     }
 }
 
@@ -111,7 +79,7 @@ impl<S> Layer<S> for GrpcClientAuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         GrpcClientAuth {
             inner,
-            config: Arc::clone(&self.config),
+            check: Arc::clone(&self.check),
         }
     }
 }
@@ -120,7 +88,7 @@ impl<S> Layer<S> for GrpcClientAuthLayer {
 #[derive(Clone, Debug)]
 pub struct GrpcClientAuth<S> {
     inner: S,
-    config: Arc<Config>,
+    check: Arc<ClientAuthCheck>,
 }
 
 impl<S> GrpcClientAuth<S> {
@@ -155,15 +123,12 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
-        let target = Target {
-            rpc: Some(parts.uri.path()),
-        };
-        match self.config.check(&mut parts.extensions, target) {
-            Ok(()) => {
-                // No proxy between the TLS and us: any copy is the client's.
-                strip_identity_headers(&mut parts.headers);
-                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
-            }
+        let rpc = Some(parts.uri.path());
+        match self
+            .check
+            .check(&mut parts.extensions, &mut parts.headers, rpc)
+        {
+            Ok(()) => ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
             Err(status) => ResponseFuture::answer(status.into_http()),
         }
     }

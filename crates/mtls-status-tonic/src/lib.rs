@@ -10,6 +10,7 @@ mod io;
 mod layer;
 mod status;
 
+pub use check::ClientAuthCheck;
 pub use connect_info::MtlsConnectInfo;
 pub use ext::ClientAuthRequestExt;
 pub use incoming::{MtlsIncoming, incoming};
@@ -17,11 +18,14 @@ pub use interceptor::ClientAuthInterceptor;
 pub use io::TlsIo;
 pub use layer::{GrpcClientAuth, GrpcClientAuthLayer, ResponseFuture};
 pub use status::{
-    REASON_METADATA, STATUS_METADATA, certificate_invalid, certificate_required, not_authorized,
+    REASON_METADATA, STATUS_METADATA, certificate_invalid, certificate_required, for_judgement,
+    not_authorized,
 };
 
-// Re-exported so a policy can be written, and requests counted, against this
-// crate alone.
-pub use mtls_status_tower::{
-    AllowList, Authorize, AuthorizeOutput, ClientAuthMetrics, MetricsSnapshot,
+// Declared in core, where the HTTP integrations find them too; re-exported
+// so a policy can be written, and requests counted, with this crate's
+// imports alone.
+pub use mtls_status::{
+    AllowList, Authorize, AuthorizeOutput, ClientAuthMetrics, ClientAuthPolicy, Judgement,
+    MetricsSnapshot,
 };

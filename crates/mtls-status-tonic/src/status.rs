@@ -1,8 +1,8 @@
 //! The gRPC answers: `UNAUTHENTICATED`, `PERMISSION_DENIED` and `INTERNAL`,
 //! with the reason in the message and in metadata.
 
-use mtls_status::InvalidReason;
-use mtls_status_tower::metrics::{CERTIFICATE_REQUIRED, MISSING_OUTCOME, NOT_AUTHORIZED};
+use mtls_status::judgement::{CERTIFICATE_REQUIRED, MISSING_OUTCOME, NOT_AUTHORIZED};
+use mtls_status::{AnswerOptions, InvalidReason, Judgement};
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Code, Status};
 
@@ -15,6 +15,53 @@ pub const STATUS_METADATA: &str = "x-mtls-status";
 /// an [`InvalidReason::name`] such as `expired` or `unknown_issuer`,
 /// `not_authorized` or `missing_outcome`.
 pub const REASON_METADATA: &str = "x-mtls-reason";
+
+/// The gRPC answer for a [`Judgement`]: `None` for a pass. The one
+/// mapping from the core judgement to gRPC, as `Answer::for_judgement` is
+/// for HTTP. It differs from HTTP in one place, on purpose:
+/// [`Judgement::IdentityRequired`] (a policy is set and the request has no
+/// verified certificate) is `UNAUTHENTICATED` with the 496 / 495 reason the
+/// mode `On` would give, not `PERMISSION_DENIED` (HTTP's 403): gRPC keeps
+/// `PERMISSION_DENIED` for callers whose identity is known.
+///
+/// ```
+/// use mtls_status::{AnswerOptions, ClientAuthOutcome, ClientAuthPolicy, ClientIdentity, VerifyMode};
+/// use mtls_status_tonic::{REASON_METADATA, for_judgement};
+///
+/// let policy = ClientAuthPolicy::new(VerifyMode::Optional).authorize(|_: &ClientIdentity| true);
+/// let judgement = policy.judge(&ClientAuthOutcome::None);
+/// assert_eq!(judgement.status().map(|s| s.as_u16()), Some(403)); // HTTP
+/// let status = for_judgement(&judgement, &AnswerOptions::default()).unwrap();
+/// assert_eq!(status.code(), tonic::Code::Unauthenticated); // gRPC
+/// assert_eq!(status.metadata().get(REASON_METADATA).unwrap(), "certificate_required");
+/// ```
+pub fn for_judgement(judgement: &Judgement, answers: &AnswerOptions) -> Option<Status> {
+    let cas = answers.accepted_ca_names();
+    Some(match judgement {
+        Judgement::Pass => return None,
+        Judgement::CertificateRequired | Judgement::IdentityRequired { reason: None } => {
+            certificate_required(cas)
+        }
+        Judgement::CertificateInvalid { reason, .. }
+        | Judgement::IdentityRequired {
+            reason: Some(reason),
+        } => certificate_invalid(reason, cas),
+        Judgement::NotAuthorized { subject, why } => not_authorized(Some(subject), why),
+        Judgement::MissingOutcome => missing_outcome(),
+        // A judgement this crate does not know yet: refused, never passed.
+        _ => certificate_required(cas),
+    })
+}
+
+/// The name of `code` as gRPC spells it (`UNAUTHENTICATED`), for logs.
+pub(crate) fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Unauthenticated => "UNAUTHENTICATED",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::Internal => "INTERNAL",
+        _ => "UNKNOWN",
+    }
+}
 
 /// `UNAUTHENTICATED` for a client that sent no certificate where one is
 /// required (nginx 496); reason `certificate_required`.
@@ -125,13 +172,12 @@ fn with_reason(code: Code, message: String, status: u16, reason: &'static str) -
 }
 
 fn push_accepted(message: &mut String, accepted_cas: &[String], open: &str, close: &str) {
-    if accepted_cas.is_empty() {
-        return;
+    let quoted = AnswerOptions::default().accepted_cas(accepted_cas.iter().cloned());
+    if let Some(list) = quoted.accepted_ca_list() {
+        message.push_str(open);
+        message.push_str(&list);
+        message.push_str(close);
     }
-    message.push_str(open);
-    let quoted: Vec<String> = accepted_cas.iter().map(|ca| format!("\"{ca}\"")).collect();
-    message.push_str(&quoted.join(" or "));
-    message.push_str(close);
 }
 
 #[cfg(test)]

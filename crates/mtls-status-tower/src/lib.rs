@@ -1,12 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod allow_list;
-mod authorize;
-pub mod metrics;
 pub mod verify_client;
 
-pub use allow_list::{AllowList, InvalidFingerprint};
-pub use authorize::{Authorize, AuthorizeOutput, NOT_ALLOWED_BY_POLICY};
-pub use metrics::{ClientAuthMetrics, MetricsSnapshot};
 pub use verify_client::{ResponseFuture, VerifyClient, VerifyClientLayer};
+
+// Declared in core, where every integration finds them; re-exported so that
+// a tower user needs one import line.
+pub use mtls_status::{
+    AllowList, Authorize, AuthorizeOutput, ClientAuthMetrics, ClientAuthPolicy, InvalidFingerprint,
+    Judgement, MetricsSnapshot, NOT_ALLOWED_BY_POLICY,
+};

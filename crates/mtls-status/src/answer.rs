@@ -12,10 +12,13 @@
 //! No answer ever contains key material: only the reason, the offending
 //! certificate's subject and the names of the accepted CAs.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 
+use crate::judgement::{Judgement, NO_VERIFIED_CERTIFICATE};
 use crate::mode::Decision;
 use crate::outcome::{
     ClientAuthOutcome, HTTP_REQUEST_SENT_TO_HTTPS_PORT, SSL_CERTIFICATE_ERROR,
@@ -71,6 +74,75 @@ impl std::str::FromStr for AnswerStyle {
 #[error("unknown answer style {0:?}: expected explicit or nginx")]
 pub struct ParseAnswerStyleError(String);
 
+/// How rejections are answered: the [`AnswerStyle`] and the names of the
+/// CAs the server accepts, listed in 496 details and in 495 details for an
+/// untrusted issuer so the client knows what to present.
+///
+/// The one set of answer options of every integration: mtls-status-tower's
+/// `VerifyClientLayer`, mtls-status-axum's extractors (found in the request
+/// extensions), mtls-status-tonic's check and the listener's 497. Cloning
+/// is cheap (the names are shared).
+///
+/// ```
+/// use mtls_status::{Answer, AnswerOptions, AnswerStyle, Judgement};
+///
+/// let options = AnswerOptions::new(AnswerStyle::Explicit).accepted_cas(["CN=Example Root CA"]);
+/// let answer = Answer::for_judgement(&Judgement::CertificateRequired, &options).unwrap();
+/// assert_eq!(answer.status().as_u16(), 496);
+/// assert!(std::str::from_utf8(answer.body()).unwrap().contains(r#"(issued by \"CN=Example Root CA\")"#));
+/// assert_eq!(options.accepted_ca_list(), Some(r#""CN=Example Root CA""#.to_owned()));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct AnswerOptions {
+    style: AnswerStyle,
+    accepted_cas: Arc<[String]>,
+}
+
+impl AnswerOptions {
+    /// Answers in `style`, listing no CA names.
+    pub fn new(style: AnswerStyle) -> Self {
+        Self {
+            style,
+            accepted_cas: Arc::new([]),
+        }
+    }
+
+    /// The same options in `style` instead.
+    pub fn with_style(mut self, style: AnswerStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// Lists these RFC 2253 CA names (e.g. `TrustStore::accepted_ca_names`)
+    /// in explicit 496 answers and in 495 answers for an untrusted issuer.
+    /// Replaces any previous list.
+    pub fn accepted_cas<I, S>(mut self, cas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.accepted_cas = cas.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The answer style.
+    pub fn style(&self) -> AnswerStyle {
+        self.style
+    }
+
+    /// The CA names listed in details.
+    pub fn accepted_ca_names(&self) -> &[String] {
+        &self.accepted_cas
+    }
+
+    /// The accepted CA names as the answers quote them (`"CN=A" or
+    /// "CN=B"`); `None` when there are none.
+    pub fn accepted_ca_list(&self) -> Option<String> {
+        quote_accepted(&self.accepted_cas)
+    }
+}
+
 /// A complete rejection response, independent of any HTTP server library.
 ///
 /// Turn it into an [`http::Response`] with [`into_response`](Self::into_response);
@@ -106,7 +178,8 @@ impl Answer {
                     "SSL Certificate Required",
                     "certificate_required",
                     &detail,
-                    json!({}),
+                    // nginx's $ssl_client_verify for a client that sent none.
+                    json!({ "ssl_client_verify": "NONE" }),
                 )
             }
             AnswerStyle::Nginx => Self::nginx_page(
@@ -226,6 +299,37 @@ impl Answer {
                 None,
             ),
         }
+    }
+
+    /// The HTTP answer for a [`Judgement`]: `None` for
+    /// [`Judgement::Pass`]. 496 / 495 / 403 / 500 (or nginx's pages), with
+    /// the accepted CAs of `options` in the details.
+    ///
+    /// ```
+    /// use mtls_status::{Answer, AnswerOptions, ClientAuthOutcome, ClientAuthPolicy, VerifyMode};
+    ///
+    /// let options = AnswerOptions::default();
+    /// let judgement = ClientAuthPolicy::new(VerifyMode::On).judge(&ClientAuthOutcome::None);
+    /// let answer = Answer::for_judgement(&judgement, &options).unwrap();
+    /// assert_eq!(answer.status().as_u16(), 496);
+    /// let pass = ClientAuthPolicy::new(VerifyMode::Optional).judge(&ClientAuthOutcome::None);
+    /// assert!(Answer::for_judgement(&pass, &options).is_none());
+    /// ```
+    pub fn for_judgement(judgement: &Judgement, options: &AnswerOptions) -> Option<Self> {
+        let style = options.style;
+        let cas = options.accepted_ca_names();
+        Some(match judgement {
+            Judgement::Pass => return None,
+            Judgement::CertificateRequired => Self::certificate_required(style, cas),
+            Judgement::CertificateInvalid { reason, .. } => {
+                Self::certificate_invalid(style, reason, cas)
+            }
+            Judgement::NotAuthorized { subject, why } => Self::forbidden(style, Some(subject), why),
+            Judgement::IdentityRequired { .. } => {
+                Self::forbidden(style, None, NO_VERIFIED_CERTIFICATE)
+            }
+            Judgement::MissingOutcome => Self::missing_outcome(style),
+        })
     }
 
     /// The answer for a [`Decision`] on an outcome: `None` when the decision
@@ -378,13 +482,20 @@ impl Answer {
 }
 
 fn push_accepted(detail: &mut String, accepted_cas: &[String], open: &str, close: &str) {
-    if accepted_cas.is_empty() {
-        return;
+    if let Some(list) = quote_accepted(accepted_cas) {
+        detail.push_str(open);
+        detail.push_str(&list);
+        detail.push_str(close);
     }
-    detail.push_str(open);
+}
+
+/// `"CN=A" or "CN=B"`; `None` for no names.
+fn quote_accepted(accepted_cas: &[String]) -> Option<String> {
+    if accepted_cas.is_empty() {
+        return None;
+    }
     let quoted: Vec<String> = accepted_cas.iter().map(|ca| format!("\"{ca}\"")).collect();
-    detail.push_str(&quoted.join(" or "));
-    detail.push_str(close);
+    Some(quoted.join(" or "))
 }
 
 #[cfg(test)]
@@ -461,6 +572,7 @@ mod tests {
         let body = json_of(&required);
         assert_eq!(body["status"], 496);
         assert_eq!(body["reason"], "certificate_required");
+        assert_eq!(body["ssl_client_verify"], "NONE");
         assert!(
             body["detail"]
                 .as_str()

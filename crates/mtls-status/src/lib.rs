@@ -5,15 +5,22 @@ pub mod forward;
 pub mod identity;
 pub mod lint;
 
+mod allow_list;
 mod answer;
-
+mod authorize;
+pub mod judgement;
+pub mod metrics;
 mod mode;
 mod outcome;
 mod reason;
 
-pub use answer::{Answer, AnswerStyle, ParseAnswerStyleError};
+pub use allow_list::{AllowList, InvalidFingerprint};
+pub use answer::{Answer, AnswerOptions, AnswerStyle, ParseAnswerStyleError};
+pub use authorize::{Authorize, AuthorizeOutput, NOT_ALLOWED_BY_POLICY};
 pub use forward::ForwardHeaders;
 pub use identity::ClientIdentity;
+pub use judgement::{ClientAuthPolicy, Judgement, LogContext};
+pub use metrics::{ClientAuthMetrics, MetricsSnapshot};
 pub use mode::{Decision, ParseVerifyModeError, VerifyMode};
 pub use outcome::{
     ClientAuthOutcome, HTTP_REQUEST_SENT_TO_HTTPS_PORT, InvalidCertificate, SSL_CERTIFICATE_ERROR,

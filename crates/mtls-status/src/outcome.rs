@@ -1,6 +1,7 @@
 //! The verdict on one connection's client certificate.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use http::StatusCode;
 
@@ -66,6 +67,26 @@ pub enum ClientAuthOutcome {
 }
 
 impl ClientAuthOutcome {
+    /// The connection's outcome in a request's extensions, as
+    /// `Arc<ClientAuthOutcome>`: where the TLS glue puts it (the
+    /// mtls-status-axum make-service, mtls-status-tower's `AddClientAuth`,
+    /// mtls-status-tonic's check) and where every check and extractor reads
+    /// it. `None` when the glue is missing.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use mtls_status::ClientAuthOutcome;
+    ///
+    /// let mut extensions = http::Extensions::new();
+    /// assert!(ClientAuthOutcome::from_extensions(&extensions).is_none());
+    /// extensions.insert(Arc::new(ClientAuthOutcome::None));
+    /// assert!(ClientAuthOutcome::from_extensions(&extensions).is_some_and(|o| o.is_none()));
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<&Arc<Self>> {
+        extensions.get::<Arc<Self>>()
+    }
+
     /// 496 for [`None`](Self::None), 495 for [`Invalid`](Self::Invalid),
     /// 200 for [`Verified`](Self::Verified).
     pub fn status(&self) -> StatusCode {

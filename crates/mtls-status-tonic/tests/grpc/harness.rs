@@ -14,8 +14,8 @@ use mtls_status_rustls::{
     server_config_with_alpn,
 };
 use mtls_status_tonic::{
-    AllowList, ClientAuthInterceptor, ClientAuthMetrics, ClientAuthRequestExt, GrpcClientAuthLayer,
-    REASON_METADATA, STATUS_METADATA, incoming,
+    AllowList, ClientAuthCheck, ClientAuthInterceptor, ClientAuthMetrics, ClientAuthRequestExt,
+    GrpcClientAuthLayer, REASON_METADATA, STATUS_METADATA, incoming,
 };
 use mtls_testpki::{Leaf, Pki};
 use rustls::pki_types::ServerName;
@@ -110,26 +110,29 @@ pub(crate) async fn start_counted(glue: Glue, metrics: Option<ClientAuthMetrics>
     let ping = PingServer::new(PingImpl);
     let serve = match glue {
         Glue::Layer => {
-            let mut greeter_check = GrpcClientAuthLayer::new(VerifyMode::On)
+            let mut greeter_check = ClientAuthCheck::new(VerifyMode::On)
                 .authorize(allow)
                 .accepted_cas(accepted_cas);
             if let Some(metrics) = metrics {
                 greeter_check = greeter_check.metrics(metrics);
             }
             Server::builder()
-                .add_service(greeter_check.layer(greeter))
+                .add_service(greeter_check.layer().layer(greeter))
                 .add_service(GrpcClientAuthLayer::new(VerifyMode::Off).layer(ping))
                 .serve_with_incoming(incoming(listener))
         }
         Glue::Interceptor => {
-            let mut greeter_check = ClientAuthInterceptor::new(VerifyMode::On)
+            let mut greeter_check = ClientAuthCheck::new(VerifyMode::On)
                 .authorize(allow)
                 .accepted_cas(accepted_cas);
             if let Some(metrics) = metrics {
                 greeter_check = greeter_check.metrics(metrics);
             }
             Server::builder()
-                .add_service(GreeterServer::with_interceptor(GreeterImpl, greeter_check))
+                .add_service(GreeterServer::with_interceptor(
+                    GreeterImpl,
+                    greeter_check.interceptor(),
+                ))
                 .add_service(PingServer::with_interceptor(
                     PingImpl,
                     ClientAuthInterceptor::new(VerifyMode::Off),

@@ -6,9 +6,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use mtls_status::{ClientAuthOutcome, ClientIdentity, VerifyMode};
-use mtls_status_tonic::{
-    ClientAuthInterceptor, ClientAuthMetrics, GrpcClientAuthLayer, MetricsSnapshot,
-};
+use mtls_status_tonic::{ClientAuthCheck, ClientAuthMetrics, MetricsSnapshot};
 use tonic::Code;
 use tonic::service::Interceptor;
 use tower::{Layer, ServiceExt, service_fn};
@@ -86,13 +84,15 @@ async fn requests_are_counted_by_outcome_and_rejections_by_reason() {
 #[tokio::test]
 async fn missing_outcome_and_policy_without_identity_are_counted_as_answered() {
     let metrics = ClientAuthMetrics::new();
-    let layer = GrpcClientAuthLayer::new(VerifyMode::Optional)
+    let check = ClientAuthCheck::new(VerifyMode::Optional)
         .authorize(|_: &ClientIdentity| true)
         .metrics(metrics.clone());
-    let mut interceptor = layer.interceptor();
-    let service = layer.layer(service_fn(|_request: http::Request<()>| async {
-        Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty()))
-    }));
+    let mut interceptor = check.interceptor();
+    let service = check
+        .layer()
+        .layer(service_fn(|_request: http::Request<()>| async {
+            Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty()))
+        }));
 
     let status = interceptor
         .call(tonic::Request::new(()))
@@ -124,7 +124,9 @@ async fn missing_outcome_and_policy_without_identity_are_counted_as_answered() {
     assert_eq!(snapshot.rejections("not_authorized"), 0);
 
     // The same handle, shared with a second check: one set of counters.
-    let mut off = ClientAuthInterceptor::new(VerifyMode::Off).metrics(metrics.clone());
+    let mut off = ClientAuthCheck::new(VerifyMode::Off)
+        .metrics(metrics.clone())
+        .interceptor();
     let mut request = tonic::Request::new(());
     request
         .extensions_mut()

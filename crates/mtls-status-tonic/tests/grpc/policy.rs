@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use mtls_status::{ClientAuthOutcome, ClientIdentity, InvalidCertificate, ReasonKind, VerifyMode};
-use mtls_status_tonic::{ClientAuthInterceptor, ClientAuthRequestExt};
+use mtls_status_tonic::{ClientAuthCheck, ClientAuthInterceptor, ClientAuthRequestExt};
 use tonic::Code;
 use tonic::service::Interceptor;
 
@@ -31,7 +31,9 @@ fn untrusted() -> ClientAuthOutcome {
 #[test]
 fn optional_with_policy_and_no_certificate_is_unauthenticated_496() {
     let status = check(
-        ClientAuthInterceptor::new(VerifyMode::Optional).authorize(|_: &ClientIdentity| true),
+        ClientAuthCheck::new(VerifyMode::Optional)
+            .authorize(|_: &ClientIdentity| true)
+            .interceptor(),
         ClientAuthOutcome::None,
     )
     .expect_err("policy needs an identity");
@@ -68,7 +70,9 @@ fn optional_no_ca_passes_an_untrusted_issuer_unless_a_policy_needs_an_identity()
     assert!(request.client_identity().is_none());
 
     let status = check(
-        ClientAuthInterceptor::new(VerifyMode::OptionalNoCa).authorize(|_: &ClientIdentity| true),
+        ClientAuthCheck::new(VerifyMode::OptionalNoCa)
+            .authorize(|_: &ClientIdentity| true)
+            .interceptor(),
         untrusted(),
     )
     .expect_err("policy needs an identity");
@@ -96,8 +100,9 @@ fn closure_policies_give_their_explanation() {
     let pki = mtls_testpki::Pki::generate();
     let identity = ClientIdentity::from_chain(pki.valid_from_root.chain()).expect("parses");
     let status = check(
-        ClientAuthInterceptor::new(VerifyMode::On)
-            .authorize(|_: &ClientIdentity| Err::<(), _>("only on Tuesdays")),
+        ClientAuthCheck::new(VerifyMode::On)
+            .authorize(|_: &ClientIdentity| Err::<(), _>("only on Tuesdays"))
+            .interceptor(),
         ClientAuthOutcome::Verified(identity),
     )
     .expect_err("refused");
@@ -123,8 +128,12 @@ fn policy_table_in_every_mode() {
     let expired =
         || ClientAuthOutcome::Invalid(InvalidCertificate::new(ReasonKind::Expired.into(), None));
     for mode in VerifyMode::ALL {
-        let allow = ClientAuthInterceptor::new(mode).authorize(|_: &ClientIdentity| true);
-        let deny = ClientAuthInterceptor::new(mode).authorize(|_: &ClientIdentity| false);
+        let allow = ClientAuthCheck::new(mode)
+            .authorize(|_: &ClientIdentity| true)
+            .interceptor();
+        let deny = ClientAuthCheck::new(mode)
+            .authorize(|_: &ClientIdentity| false)
+            .interceptor();
         let status = check(allow.clone(), ClientAuthOutcome::None).expect_err("no identity");
         assert_eq!(status.code(), Code::Unauthenticated, "{mode}");
         assert_eq!(

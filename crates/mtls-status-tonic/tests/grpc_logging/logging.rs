@@ -6,7 +6,9 @@ use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
 
 use mtls_status::{ClientAuthOutcome, ClientIdentity, InvalidCertificate, ReasonKind, VerifyMode};
-use mtls_status_tonic::{AllowList, ClientAuthInterceptor, GrpcClientAuthLayer, MtlsConnectInfo};
+use mtls_status_tonic::{
+    AllowList, ClientAuthCheck, ClientAuthInterceptor, GrpcClientAuthLayer, MtlsConnectInfo,
+};
 use mtls_testpki::Pki;
 use tonic::service::Interceptor;
 use tower::{Layer, Service, service_fn};
@@ -143,8 +145,9 @@ fn invalid_certificate_is_logged_with_the_openssl_code_and_subject() {
 #[test]
 fn refusal_by_policy_is_logged_with_why() {
     let pki = Pki::generate();
-    let interceptor = ClientAuthInterceptor::new(VerifyMode::On)
-        .authorize(AllowList::new().uri("spiffe://example.org/nobody"));
+    let interceptor = ClientAuthCheck::new(VerifyMode::On)
+        .authorize(AllowList::new().uri("spiffe://example.org/nobody"))
+        .interceptor();
     let events = intercept(
         &interceptor,
         Some(ClientAuthOutcome::Verified(identity(&pki.valid_from_root))),

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use mtls_status::{AnswerStyle, ForwardHeaders, VerifyMode};
+use mtls_status::{
+    AnswerOptions, AnswerStyle, Authorize, ClientAuthMetrics, ClientAuthPolicy, ForwardHeaders,
+    VerifyMode,
+};
 use tower_layer::Layer;
 
 use super::VerifyClient;
-use crate::authorize::{Authorize, Policy};
-use crate::metrics::ClientAuthMetrics;
 
 /// Applies a route's client-certificate policy: [`VerifyMode`], optional
 /// authorization, answer style and identity-header forwarding.
@@ -43,14 +44,11 @@ pub struct VerifyClientLayer {
 /// What a layer and its services share.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Config {
-    pub(crate) mode: VerifyMode,
-    pub(crate) style: AnswerStyle,
+    pub(crate) policy: ClientAuthPolicy,
+    pub(crate) answers: AnswerOptions,
     pub(crate) forward: ForwardHeaders,
     /// Whether `forward` sets any header (it always strips).
     pub(crate) forwards: bool,
-    pub(crate) accepted_cas: Vec<String>,
-    pub(crate) policy: Option<Policy>,
-    pub(crate) metrics: Option<ClientAuthMetrics>,
 }
 
 impl VerifyClientLayer {
@@ -58,6 +56,23 @@ impl VerifyClientLayer {
     /// explicit answers, no forwarding, no counters.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A layer enforcing `policy` (mode, authorization, counters), e.g. one
+    /// shared with a gRPC check, answering with `answers`.
+    pub fn with_policy(policy: ClientAuthPolicy, answers: AnswerOptions) -> Self {
+        Self {
+            config: Arc::new(Config {
+                policy,
+                answers,
+                ..Config::default()
+            }),
+        }
+    }
+
+    fn update(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(Arc::make_mut(&mut self.config));
+        self
     }
 
     /// How strictly the route requires a certificate (nginx's
@@ -73,18 +88,16 @@ impl VerifyClientLayer {
     /// The mode of a route can only be as strict as the listener allows: with
     /// `Off` at the TLS level no certificate is requested, so every outcome
     /// is "no certificate".
-    pub fn mode(mut self, mode: VerifyMode) -> Self {
-        Arc::make_mut(&mut self.config).mode = mode;
-        self
+    pub fn mode(self, mode: VerifyMode) -> Self {
+        self.update(|config| config.policy = config.policy.clone().with_mode(mode))
     }
 
     /// How rejections are answered. Default [`AnswerStyle::Explicit`]
     /// (495 / 496 with reason phrases and an `application/problem+json`
     /// body); [`AnswerStyle::Nginx`] answers `400 Bad Request` with nginx's
     /// exact HTML pages. 403 stays 403 in both.
-    pub fn style(mut self, style: AnswerStyle) -> Self {
-        Arc::make_mut(&mut self.config).style = style;
-        self
+    pub fn style(self, style: AnswerStyle) -> Self {
+        self.update(|config| config.answers = config.answers.clone().with_style(style))
     }
 
     /// Which identity headers the inner service receives:
@@ -92,28 +105,28 @@ impl VerifyClientLayer {
     /// [`ForwardHeaders::xfcc`] (Envoy's `x-forwarded-client-cert`), or the
     /// default [`ForwardHeaders::none`]. Incoming copies are stripped in
     /// every case.
-    pub fn forward(mut self, forward: ForwardHeaders) -> Self {
-        let config = Arc::make_mut(&mut self.config);
-        config.forwards = forward != ForwardHeaders::none();
-        config.forward = forward;
-        self
+    pub fn forward(self, forward: ForwardHeaders) -> Self {
+        self.update(|config| {
+            config.forwards = forward != ForwardHeaders::none();
+            config.forward = forward;
+        })
     }
 
     /// The RFC 2253 names of the CAs the server accepts, listed in the
     /// `detail` of explicit 496 answers and of 495 answers for an untrusted
     /// issuer, so the client knows what to present. Default: none listed.
-    pub fn accepted_cas<I, S>(mut self, cas: I) -> Self
+    /// See [`AnswerOptions::accepted_cas`].
+    pub fn accepted_cas<I, S>(self, cas: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Arc::make_mut(&mut self.config).accepted_cas = cas.into_iter().map(Into::into).collect();
-        self
+        self.update(|config| config.answers = config.answers.clone().accepted_cas(cas))
     }
 
     /// Authorizes verified clients with `policy`: a closure
     /// `|client: &ClientIdentity| -> bool` (or `-> Result<(), String>`), or an
-    /// [`AllowList`](crate::AllowList). A verified client the policy refuses
+    /// [`AllowList`](mtls_status::AllowList). A verified client the policy refuses
     /// gets 403.
     ///
     /// The policy applies after the mode: requests the mode rejects get 495
@@ -125,17 +138,15 @@ impl VerifyClientLayer {
     /// `UNAUTHENTICATED` and the 496 / 495 reason, as gRPC reserves
     /// `PERMISSION_DENIED` for identified callers.) Replaces any previous
     /// policy.
-    pub fn authorize(mut self, policy: impl Authorize) -> Self {
-        Arc::make_mut(&mut self.config).policy = Some(Policy(Arc::new(policy)));
-        self
+    pub fn authorize(self, policy: impl Authorize) -> Self {
+        self.update(|config| config.policy = config.policy.clone().authorize(policy))
     }
 
     /// Counts requests by outcome and rejections by reason into `metrics`
     /// (shared by every clone; read with
     /// [`ClientAuthMetrics::snapshot`]). Default: not counted.
-    pub fn metrics(mut self, metrics: ClientAuthMetrics) -> Self {
-        Arc::make_mut(&mut self.config).metrics = Some(metrics);
-        self
+    pub fn metrics(self, metrics: ClientAuthMetrics) -> Self {
+        self.update(|config| config.policy = config.policy.clone().metrics(metrics))
     }
 }
 

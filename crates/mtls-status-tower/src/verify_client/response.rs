@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::Response;
 use hyper::ext::ReasonPhrase;
-use mtls_status::{Answer, AnswerStyle};
+use mtls_status::Answer;
 
 /// `answer` as a response with body type `B`, carrying hyper's
 /// [`ReasonPhrase`] extension when the status has a non-standard phrase, so
@@ -22,22 +22,16 @@ pub(crate) fn answer_response<B: From<Bytes>>(answer: Answer) -> Response<B> {
     response
 }
 
-/// 500 for a request that reached the layer without a `ClientAuthOutcome`:
-/// the TLS glue is missing, a server configuration error. The body
-/// ([`Answer::missing_outcome`]) tells the client only that it is not at
-/// fault; the log says what to fix.
-pub(crate) fn missing_outcome_response<B: From<Bytes>>(style: AnswerStyle) -> Response<B> {
-    answer_response(Answer::missing_outcome(style))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::StatusCode;
+    use mtls_status::AnswerStyle;
 
     #[test]
     fn missing_outcome_answers() {
-        let response: Response<Bytes> = missing_outcome_response(AnswerStyle::Explicit);
+        let response: Response<Bytes> =
+            answer_response(Answer::missing_outcome(AnswerStyle::Explicit));
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             response.headers()["content-type"],
@@ -53,7 +47,8 @@ mod tests {
                 .is_some_and(|d| d.contains("not a problem with the client"))
         );
 
-        let response: Response<Bytes> = missing_outcome_response(AnswerStyle::Nginx);
+        let response: Response<Bytes> =
+            answer_response(Answer::missing_outcome(AnswerStyle::Nginx));
         assert_eq!(response.headers()["content-type"], "text/html");
         assert_eq!(response.headers()["content-length"], "170");
         assert_eq!(response.body().len(), 170);

@@ -7,13 +7,16 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response};
 use mtls_status::forward::strip_identity_headers;
-use mtls_status::{Answer, ClientAuthOutcome, Decision};
+use mtls_status::{Answer, ClientAuthOutcome, LogContext};
 use tower_service::Service;
 
 use super::ResponseFuture;
 use super::layer::{Config, VerifyClientLayer};
-use super::response::{answer_response, missing_outcome_response};
-use crate::metrics::{CERTIFICATE_REQUIRED, MISSING_OUTCOME, NOT_AUTHORIZED};
+use super::response::answer_response;
+
+/// Named in the error for a request without an outcome.
+const GLUE: &str = "serve with the mtls-status-axum listener and make-service, or wrap the \
+                    service in mtls_status_tower::AddClientAuthLayer with the connection's outcome";
 
 /// Middleware that enforces a route's client-certificate policy; built by
 /// [`VerifyClientLayer`].
@@ -72,129 +75,25 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &*self.config;
-        let Some(outcome) = request.extensions().get::<Arc<ClientAuthOutcome>>() else {
-            return ResponseFuture::answer(config.missing_outcome());
-        };
-        if let Some(answer) = config.check(outcome) {
+        let outcome = ClientAuthOutcome::from_extensions(request.extensions()).cloned();
+        let judgement = config
+            .policy
+            .check(outcome.as_deref(), |_| LogContext::new(GLUE));
+        if let Some(answer) = Answer::for_judgement(&judgement, &config.answers) {
             return ResponseFuture::answer(answer_response(answer));
         }
-        if config.forwards {
-            let outcome = Arc::clone(outcome);
-            config.forward.apply(request.headers_mut(), &outcome);
-        } else {
-            // What `ForwardHeaders::none().apply` does, without needing the
-            // outcome (borrowed from the same request) at the same time.
-            strip_identity_headers(request.headers_mut());
-        }
-        if let Some(metrics) = &config.metrics {
-            metrics.record_pass();
+        match outcome {
+            Some(outcome) if config.forwards => {
+                config.forward.apply(request.headers_mut(), &outcome)
+            }
+            // What `ForwardHeaders::none().apply` does.
+            _ => {
+                strip_identity_headers(request.headers_mut());
+            }
         }
         ResponseFuture::inner(self.inner.call(request))
     }
 }
-
-impl Config {
-    /// The answer for a request on a connection with `outcome`, or `None`
-    /// to let it through. Logs and counts rejections.
-    fn check(&self, outcome: &ClientAuthOutcome) -> Option<Answer> {
-        if let Some(metrics) = &self.metrics {
-            metrics.record_outcome(outcome);
-        }
-        let decision = self.mode.decide(outcome);
-        if !decision.is_pass() {
-            return Some(self.reject(decision, outcome));
-        }
-        let policy = self.policy.as_ref()?;
-        let denied = match outcome.identity() {
-            Some(identity) => match policy.0.authorize(identity) {
-                Ok(()) => return None,
-                Err(why) => {
-                    let subject = identity.subject_dn();
-                    tracing::info!(
-                        reason = NOT_AUTHORIZED,
-                        status = 403,
-                        subject,
-                        why = %why,
-                        mode = %self.mode,
-                        "client SSL certificate not authorized: {why}"
-                    );
-                    Answer::forbidden(self.style, Some(subject), &why)
-                }
-            },
-            None => {
-                tracing::info!(
-                    reason = NOT_AUTHORIZED,
-                    status = 403,
-                    outcome = outcome.label(),
-                    mode = %self.mode,
-                    "client sent no verified SSL certificate, required by the authorization policy"
-                );
-                Answer::forbidden(self.style, None, NO_VERIFIED_CERTIFICATE)
-            }
-        };
-        if let Some(metrics) = &self.metrics {
-            metrics.record_rejection(NOT_AUTHORIZED);
-        }
-        Some(denied)
-    }
-
-    /// 495 or 496, logged with nginx's text and counted by reason.
-    fn reject(&self, decision: Decision, outcome: &ClientAuthOutcome) -> Answer {
-        let answer = Answer::for_decision(self.style, decision, outcome, &self.accepted_cas);
-        // `for_decision` returns `None` only for `Pass`, which `check` does
-        // not send here; fall back to a 496 rather than let anything through.
-        let answer =
-            answer.unwrap_or_else(|| Answer::certificate_required(self.style, &self.accepted_cas));
-        let status = answer.status().as_u16();
-        let reason_name = match outcome.reason() {
-            Some(reason) => {
-                tracing::info!(
-                    reason = reason.name(),
-                    status,
-                    subject = outcome.presented_identity().map(|identity| identity.subject_dn()),
-                    mode = %self.mode,
-                    "{}",
-                    reason.nginx_log_line()
-                );
-                reason.name()
-            }
-            None => {
-                tracing::info!(
-                    reason = CERTIFICATE_REQUIRED,
-                    status,
-                    mode = %self.mode,
-                    "client sent no required SSL certificate"
-                );
-                CERTIFICATE_REQUIRED
-            }
-        };
-        if let Some(metrics) = &self.metrics {
-            metrics.record_rejection(reason_name);
-        }
-        answer
-    }
-
-    /// 500: the request carries no outcome, so the layer runs without the
-    /// TLS glue in front of it. Never passed through: the route would be
-    /// open to anyone.
-    fn missing_outcome<B: From<Bytes>>(&self) -> Response<B> {
-        tracing::error!(
-            reason = MISSING_OUTCOME,
-            status = 500,
-            "request has no Arc<ClientAuthOutcome> in its extensions: VerifyClientLayer runs \
-             without the mtls-status TLS glue in front of it (the mtls-status-axum listener, or \
-             your accept loop inserting the connection's outcome into each request); answering 500"
-        );
-        if let Some(metrics) = &self.metrics {
-            metrics.record_missing_outcome();
-        }
-        missing_outcome_response(self.style)
-    }
-}
-
-/// The 403 explanation when a policy is configured but the request has no
-/// verified certificate.
-const NO_VERIFIED_CERTIFICATE: &str = "this resource's authorization policy requires a verified client certificate, and none was presented";
 
 #[cfg(test)]
 mod tests {

@@ -2,10 +2,8 @@
 //! trust store accepts may use a route. See [`Authorize`].
 
 use std::borrow::Cow;
-use std::fmt;
-use std::sync::Arc;
 
-use mtls_status::ClientIdentity;
+use crate::identity::ClientIdentity;
 
 /// Decides whether a verified client may use a route.
 ///
@@ -14,48 +12,33 @@ use mtls_status::ClientIdentity;
 /// allow-list"`), put in the 403's `detail` and in the log. Do not put
 /// secrets in it: the client reads it.
 ///
-/// Give one to [`VerifyClientLayer::authorize`](crate::VerifyClientLayer::authorize):
-/// a closure taking `&ClientIdentity` and returning `bool` or
-/// `Result<(), impl Into<Cow<str>>>`, a ready-made
+/// Give one to a [`ClientAuthPolicy`](crate::ClientAuthPolicy) (and so to
+/// `VerifyClientLayer::authorize` of mtls-status-tower, or the gRPC check of
+/// mtls-status-tonic): a closure taking `&ClientIdentity` and returning
+/// `bool` or `Result<(), impl Into<Cow<str>>>`, a ready-made
 /// [`AllowList`](crate::AllowList), or your own type.
 ///
 /// A policy only ever sees a **verified** identity. When a route has a policy
-/// and a request passes its [`VerifyMode`](mtls_status::VerifyMode) without a
+/// and a request passes its [`VerifyMode`](crate::VerifyMode) without a
 /// verified certificate (no certificate under `Optional`, an untrusted one
-/// under `OptionalNoCa`, anything under `Off`), the layer answers 403: a
+/// under `OptionalNoCa`, anything under `Off`), the judgement is
+/// [`Judgement::IdentityRequired`](crate::Judgement::IdentityRequired): a
 /// policy about who the client is cannot be satisfied by a client that has
 /// not proved who it is.
 ///
 /// ```
-/// use std::sync::Arc;
+/// use mtls_status::{ClientAuthOutcome, ClientAuthPolicy, ClientIdentity, Judgement, VerifyMode};
 ///
-/// use bytes::Bytes;
-/// use http::{Request, Response, StatusCode};
-/// use http_body_util::Full;
-/// use mtls_status::{ClientAuthOutcome, ClientIdentity, VerifyMode};
-/// use mtls_status_tower::VerifyClientLayer;
-/// use tower::{ServiceBuilder, ServiceExt, service_fn};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // Only clients whose subject is in the "ops" organizational unit.
-/// let layer = VerifyClientLayer::new()
-///     .mode(VerifyMode::Optional)
+/// let policy = ClientAuthPolicy::new(VerifyMode::Optional)
 ///     .authorize(|client: &ClientIdentity| client.subject_dn().contains("OU=ops"));
-/// let service = ServiceBuilder::new()
-///     .layer(layer)
-///     .service(service_fn(|_req: Request<String>| async {
-///         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
-///     }));
 ///
 /// // `Optional` lets a client without a certificate through the mode, but
-/// // the policy needs a verified identity: 403.
-/// let mut request = Request::new(String::new());
-/// request.extensions_mut().insert(Arc::new(ClientAuthOutcome::None));
-/// let response = service.oneshot(request).await?;
-/// assert_eq!(response.status(), StatusCode::FORBIDDEN);
-/// # Ok(())
-/// # }
+/// // the policy needs a verified identity.
+/// assert_eq!(
+///     policy.judge(&ClientAuthOutcome::None),
+///     Judgement::IdentityRequired { reason: None },
+/// );
 /// ```
 ///
 /// Implemented for closures `Fn(&ClientIdentity) -> R` where `R` is `bool`
@@ -65,7 +48,7 @@ use mtls_status::ClientIdentity;
 ///
 /// ```
 /// use mtls_status::ClientIdentity;
-/// use mtls_status_tower::Authorize;
+/// use mtls_status::Authorize;
 ///
 /// fn assert_policy(_: impl Authorize) {}
 /// assert_policy(|client: &ClientIdentity| client.spiffe_id().is_some());
@@ -123,17 +106,6 @@ where
 {
     fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>> {
         self(client).into_authorization()
-    }
-}
-
-/// A type-erased policy, as the layer stores it. `Debug` prints only that a
-/// policy is there.
-#[derive(Clone)]
-pub(crate) struct Policy(pub(crate) Arc<dyn Authorize>);
-
-impl fmt::Debug for Policy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Policy(..)")
     }
 }
 

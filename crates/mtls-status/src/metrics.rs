@@ -1,36 +1,20 @@
-//! Counters by outcome and by rejection reason, shared by every clone of a
-//! layer (and by several layers, if they are given the same handle).
+//! Counters by outcome and by judgement, shared by every clone of a policy
+//! (and by several policies, if they are given the same handle).
 //!
 //! ```
-//! use std::sync::Arc;
+//! use mtls_status::{ClientAuthMetrics, ClientAuthOutcome, ClientAuthPolicy, LogContext, VerifyMode};
 //!
-//! use bytes::Bytes;
-//! use http::{Request, Response};
-//! use http_body_util::Full;
-//! use mtls_status::ClientAuthOutcome;
-//! use mtls_status_tower::{ClientAuthMetrics, VerifyClientLayer};
-//! use tower::{ServiceBuilder, ServiceExt, service_fn};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let metrics = ClientAuthMetrics::new();
-//! let service = ServiceBuilder::new()
-//!     .layer(VerifyClientLayer::new().metrics(metrics.clone()))
-//!     .service(service_fn(|_req: Request<String>| async {
-//!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
-//!     }));
+//! let policy = ClientAuthPolicy::new(VerifyMode::On).metrics(metrics.clone());
 //!
-//! let mut request = Request::new(String::new());
-//! request.extensions_mut().insert(Arc::new(ClientAuthOutcome::None));
-//! let response = service.oneshot(request).await?;
-//! assert_eq!(response.status().as_u16(), 496);
+//! // What every integration does once per request.
+//! let judgement = policy.check(Some(&ClientAuthOutcome::None), |_| LogContext::new("example"));
+//! assert_eq!(judgement.reason(), Some("certificate_required"));
 //!
 //! let snapshot = metrics.snapshot();
 //! assert_eq!(snapshot.requests, 1);
 //! assert_eq!(snapshot.none, 1);
 //! assert_eq!(snapshot.rejections("certificate_required"), 1);
-//! # Ok(())
-//! # }
 //! ```
 
 use std::collections::BTreeMap;
@@ -38,29 +22,22 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mtls_status::ClientAuthOutcome;
+use crate::judgement::Judgement;
+use crate::outcome::ClientAuthOutcome;
 
-/// The `reason` a request without a `ClientAuthOutcome` is counted (and
-/// answered) under: the layer runs without the TLS glue in front of it.
-pub const MISSING_OUTCOME: &str = "missing_outcome";
-/// The `reason` of a 496 (no certificate where one is required).
-pub const CERTIFICATE_REQUIRED: &str = "certificate_required";
-/// The `reason` of a 403 (a certificate the route's policy does not allow).
-pub const NOT_AUTHORIZED: &str = "not_authorized";
-
-/// Request counters for [`VerifyClientLayer`](crate::VerifyClientLayer),
-/// the gRPC checks of `mtls-status-tonic`, or your own middleware.
+/// Request counters for a [`ClientAuthPolicy`](crate::ClientAuthPolicy):
+/// `VerifyClientLayer` of mtls-status-tower, the gRPC checks of
+/// mtls-status-tonic, or your own middleware.
 ///
 /// A cheap handle (one `Arc`): clone it into as many layers as you like and
 /// read it with [`snapshot`](Self::snapshot). Passing requests cost a few
 /// relaxed atomic increments; rejections also take a short lock to count the
 /// reason.
 ///
-/// The layers record into it themselves; middleware of your own records
-/// with [`record_outcome`](Self::record_outcome) (or
-/// [`record_missing_outcome`](Self::record_missing_outcome)) once per
-/// request, then [`record_pass`](Self::record_pass) or
-/// [`record_rejection`](Self::record_rejection).
+/// [`ClientAuthPolicy::check`](crate::ClientAuthPolicy::check) records into
+/// it, once per request; middleware of your own that judges with
+/// [`ClientAuthPolicy::judge`](crate::ClientAuthPolicy::judge) calls
+/// [`record`](Self::record).
 ///
 /// What is counted, per request that reaches the layer:
 /// - the connection's outcome (`none`, `invalid`, `verified`), or a missing
@@ -140,84 +117,51 @@ impl ClientAuthMetrics {
         }
     }
 
-    /// Counts one request on a connection with `outcome` (`none`,
-    /// `invalid` or `verified`; a verified certificate's `notAfter` also
+    /// Counts one request: the connection's `outcome` (`none`, `invalid`
+    /// or `verified`; `None` for a request without one), and its
+    /// `judgement`, a pass or a rejection under
+    /// [`Judgement::reason`]. A verified certificate's `notAfter` also
     /// feeds [`MetricsSnapshot::soonest_client_not_after`] and
-    /// [`MetricsSnapshot::latest_client_not_after`]).
-    ///
-    /// Call it once per request that has an outcome, before deciding; then
-    /// [`record_pass`](Self::record_pass) or
-    /// [`record_rejection`](Self::record_rejection) once. A request without
-    /// an outcome is counted with
-    /// [`record_missing_outcome`](Self::record_missing_outcome) instead.
+    /// [`MetricsSnapshot::latest_client_not_after`].
     ///
     /// ```
-    /// use mtls_status::ClientAuthOutcome;
-    /// use mtls_status_tower::ClientAuthMetrics;
-    /// use mtls_status_tower::metrics::CERTIFICATE_REQUIRED;
+    /// use mtls_status::{ClientAuthMetrics, ClientAuthOutcome, Judgement};
     ///
     /// let metrics = ClientAuthMetrics::new();
-    /// // A request on a connection without a client certificate, rejected...
-    /// metrics.record_outcome(&ClientAuthOutcome::None);
-    /// metrics.record_rejection(CERTIFICATE_REQUIRED);
-    /// // ...one that passed...
-    /// metrics.record_outcome(&ClientAuthOutcome::None);
-    /// metrics.record_pass();
-    /// // ...and one without the TLS glue in front (counted and rejected).
-    /// metrics.record_missing_outcome();
+    /// metrics.record(Some(&ClientAuthOutcome::None), &Judgement::CertificateRequired);
+    /// metrics.record(Some(&ClientAuthOutcome::None), &Judgement::Pass);
+    /// // A request without the TLS glue in front (counted and rejected).
+    /// metrics.record(None, &Judgement::MissingOutcome);
     ///
     /// let snapshot = metrics.snapshot();
     /// assert_eq!((snapshot.requests, snapshot.none, snapshot.missing_outcome), (3, 2, 1));
     /// assert_eq!((snapshot.passed, snapshot.rejected), (1, 2));
-    /// assert_eq!(snapshot.rejections(CERTIFICATE_REQUIRED), 1);
+    /// assert_eq!(snapshot.rejections("certificate_required"), 1);
     /// assert_eq!(snapshot.rejections("missing_outcome"), 1);
     /// ```
-    pub fn record_outcome(&self, outcome: &ClientAuthOutcome) {
+    pub fn record(&self, outcome: Option<&ClientAuthOutcome>, judgement: &Judgement) {
         let c = &*self.inner;
         let counter = match outcome {
-            ClientAuthOutcome::None => &c.none,
-            ClientAuthOutcome::Invalid(_) => &c.invalid,
-            ClientAuthOutcome::Verified(identity) => {
+            None => &c.missing_outcome,
+            Some(ClientAuthOutcome::None) => &c.none,
+            Some(ClientAuthOutcome::Invalid(_)) => &c.invalid,
+            Some(ClientAuthOutcome::Verified(identity)) => {
                 let not_after = i64::try_from(identity.not_after().as_secs()).unwrap_or(i64::MAX);
                 c.soonest_not_after.fetch_min(not_after, Ordering::Relaxed);
                 c.latest_not_after.fetch_max(not_after, Ordering::Relaxed);
                 &c.verified
             }
-            // A future outcome kind is counted with the failures.
-            _ => &c.invalid,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts one request that carries no `ClientAuthOutcome` (the TLS glue
-    /// is missing) **and** its rejection under [`MISSING_OUTCOME`]: do not
-    /// also call [`record_outcome`](Self::record_outcome) or
-    /// [`record_rejection`](Self::record_rejection) for it. See
-    /// [`record_outcome`](Self::record_outcome) for an example.
-    pub fn record_missing_outcome(&self) {
-        self.inner.missing_outcome.fetch_add(1, Ordering::Relaxed);
-        self.record_rejection(MISSING_OUTCOME);
-    }
-
-    /// Counts one request that reached the inner service. See
-    /// [`record_outcome`](Self::record_outcome) for an example.
-    pub fn record_pass(&self) {
-        self.inner.passed.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts one request answered without reaching the inner service,
-    /// under `reason`: [`CERTIFICATE_REQUIRED`], the
-    /// [`InvalidReason::name`](mtls_status::InvalidReason::name) of an
-    /// invalid certificate (`expired`, ...), [`NOT_AUTHORIZED`], or a name
-    /// of your own (keep the set small: each name is a counter). See
-    /// [`record_outcome`](Self::record_outcome) for an example.
-    pub fn record_rejection(&self, reason: &'static str) {
-        let mut rejections = self
-            .inner
-            .rejections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *rejections.entry(reason).or_insert(0) += 1;
+        match judgement.reason() {
+            None => {
+                c.passed.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(reason) => {
+                let mut rejections = c.rejections.lock().unwrap_or_else(PoisonError::into_inner);
+                *rejections.entry(reason).or_insert(0) += 1;
+            }
+        }
     }
 }
 
@@ -278,19 +222,18 @@ mod tests {
     fn rejections_are_counted_by_reason_and_summed() {
         let metrics = ClientAuthMetrics::new();
         let clone = metrics.clone();
-        metrics.record_outcome(&ClientAuthOutcome::None);
-        metrics.record_rejection(CERTIFICATE_REQUIRED);
-        clone.record_outcome(&ClientAuthOutcome::None);
-        clone.record_pass();
-        clone.record_missing_outcome();
+        let none = Some(&ClientAuthOutcome::None);
+        metrics.record(none, &Judgement::CertificateRequired);
+        clone.record(none, &Judgement::Pass);
+        clone.record(None, &Judgement::MissingOutcome);
         let snapshot = metrics.snapshot();
         assert_eq!(snapshot.requests, 3);
         assert_eq!(snapshot.none, 2);
         assert_eq!(snapshot.missing_outcome, 1);
         assert_eq!(snapshot.passed, 1);
         assert_eq!(snapshot.rejected, 2);
-        assert_eq!(snapshot.rejections(CERTIFICATE_REQUIRED), 1);
-        assert_eq!(snapshot.rejections(MISSING_OUTCOME), 1);
+        assert_eq!(snapshot.rejections("certificate_required"), 1);
+        assert_eq!(snapshot.rejections("missing_outcome"), 1);
         assert_eq!(snapshot.rejections("expired"), 0);
         assert_eq!(snapshot.min_client_days_to_expiry(), None);
     }

@@ -3,9 +3,8 @@
 
 use std::borrow::Cow;
 
-use mtls_status::ClientIdentity;
-
 use crate::authorize::Authorize;
+use crate::identity::ClientIdentity;
 
 /// Allows a verified client if **any** of its entries matches the client's
 /// certificate; an empty list allows nobody.
@@ -24,15 +23,15 @@ use crate::authorize::Authorize;
 /// resource's allow-list`.
 ///
 /// ```
-/// use mtls_status_tower::{AllowList, VerifyClientLayer};
+/// use mtls_status::{AllowList, ClientAuthPolicy, VerifyMode};
 ///
-/// let layer = VerifyClientLayer::new().authorize(
+/// let policy = ClientAuthPolicy::new(VerifyMode::On).authorize(
 ///     AllowList::new()
 ///         .spiffe_trust_domain("prod.example.org")
 ///         .dns("backup.internal")
 ///         .fingerprint_sha256("AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"),
 /// );
-/// # let _ = layer;
+/// assert!(policy.has_authorization());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[must_use]
@@ -137,7 +136,7 @@ impl AllowList {
     /// removed.
     ///
     /// ```
-    /// use mtls_status_tower::AllowList;
+    /// use mtls_status::AllowList;
     ///
     /// assert!(AllowList::new().try_fingerprint_sha256("ab:cd").is_err());
     /// assert!(AllowList::new().try_fingerprint_sha256("ab".repeat(32)).is_ok());
