@@ -44,7 +44,7 @@ use crate::outcome::ClientAuthOutcome;
 ///   outcome;
 /// - whether the request passed or was rejected, and under which reason:
 ///   `certificate_required` (496), the stable name of an
-///   [`InvalidReason`](mtls_status::InvalidReason) such as `expired` (495),
+///   [`InvalidReason`](crate::InvalidReason) such as `expired` (495),
 ///   `not_authorized` (403) or `missing_outcome` (500);
 /// - the soonest `notAfter` among verified client certificates seen, so a
 ///   dashboard can warn before clients start failing with `expired`.
@@ -185,7 +185,7 @@ pub struct MetricsSnapshot {
     /// Requests answered by the layer (sum of [`rejections`](Self::rejections)).
     pub rejected: u64,
     /// Rejections by reason: `certificate_required`, an
-    /// [`InvalidReason`](mtls_status::InvalidReason) name (`expired`,
+    /// [`InvalidReason`](crate::InvalidReason) name (`expired`,
     /// `unknown_issuer`, ...), `not_authorized`, `missing_outcome`.
     pub rejections: BTreeMap<&'static str, u64>,
     /// The earliest `notAfter` (Unix seconds) of the verified client
