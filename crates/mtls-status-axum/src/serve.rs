@@ -20,6 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 
 use crate::{AddClientAuth, ClientAuthListener};
@@ -36,8 +37,9 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`header_read_timeout`](Serve::header_read_timeout) (default 30 s) to
 /// send a complete request head, the first or any later one.
 ///
-/// Await it to run the server; it never returns (like `axum::serve`, it
-/// keeps accepting: the listener logs and skips failed handshakes).
+/// Await it to run the server; like `axum::serve`, it keeps accepting (the
+/// listener logs and skips failed handshakes) and never returns, unless
+/// given a [graceful shutdown](Serve::with_graceful_shutdown) signal.
 /// Connections that fail are logged at `debug` level.
 ///
 /// ```no_run
@@ -63,8 +65,12 @@ pub fn serve(listener: ClientAuthListener, router: Router) -> Serve {
         listener,
         router,
         header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        shutdown: None,
     }
 }
+
+/// A shutdown signal.
+type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The future of [`serve`], with its settings.
 #[must_use = "a server does nothing until awaited"]
@@ -72,9 +78,22 @@ pub struct Serve {
     listener: ClientAuthListener,
     router: Router,
     header_read_timeout: Duration,
+    shutdown: Option<Signal>,
 }
 
 impl Serve {
+    /// Stops when `signal` completes, as `axum::serve(...).with_graceful_shutdown`:
+    /// the listener is dropped (no new connections), connections in
+    /// progress finish their requests (idle keep-alive ones are closed at
+    /// once, HTTP/2 ones get a GOAWAY), then the future returns `Ok(())`.
+    pub fn with_graceful_shutdown<F>(mut self, signal: F) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.shutdown = Some(Box::pin(signal));
+        self
+    }
+
     /// How long an HTTP/1.1 client has to send each complete request head
     /// (hyper's `header_read_timeout`): from the start of the connection
     /// for the first, from the end of the previous response for later
@@ -94,6 +113,7 @@ impl IntoFuture for Serve {
             mut listener,
             router,
             header_read_timeout,
+            shutdown,
         } = self;
         Box::pin(async move {
             let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -102,23 +122,31 @@ impl IntoFuture for Serve {
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout);
             let builder = Arc::new(builder);
+            let graceful = GracefulShutdown::new();
+            let mut shutdown = shutdown.unwrap_or_else(|| Box::pin(std::future::pending()));
             loop {
-                let (stream, peer) = listener.get_mut().accept_tls().await;
+                let (stream, peer) = tokio::select! {
+                    () = &mut shutdown => break,
+                    accepted = listener.get_mut().accept_tls() => accepted,
+                };
                 let service =
                     AddClientAuth::new(router.clone(), Arc::clone(stream.outcome()), peer);
                 let builder = Arc::clone(&builder);
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let served = builder
-                        .serve_connection_with_upgrades(
-                            TokioIo::new(stream),
-                            TowerToHyperService::new(service),
-                        )
-                        .await;
-                    if let Err(error) = served {
+                    let connection = builder.serve_connection_with_upgrades(
+                        TokioIo::new(stream),
+                        TowerToHyperService::new(service),
+                    );
+                    if let Err(error) = watcher.watch(connection).await {
                         tracing::debug!(%peer, %error, "connection ended with an error");
                     }
                 });
             }
+            // No new connections; those in progress finish.
+            drop(listener);
+            graceful.shutdown().await;
+            Ok(())
         })
     }
 }
@@ -128,6 +156,7 @@ impl fmt::Debug for Serve {
         f.debug_struct("Serve")
             .field("listener", &self.listener)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("graceful_shutdown", &self.shutdown.is_some())
             .finish_non_exhaustive()
     }
 }

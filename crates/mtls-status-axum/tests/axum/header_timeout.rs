@@ -4,6 +4,7 @@
 //! `axum::serve` has no such bound, and the idle timeout resets on every
 //! byte.
 
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use axum::Router;
@@ -113,4 +114,39 @@ async fn serve_carries_verdicts_and_strips_identity_headers() {
         let refused = anonymous.get("/verified").await;
         assert_eq!(refused.status.as_u16(), 496, "{proto:?}: {refused:?}");
     }
+}
+
+/// `with_graceful_shutdown`, as axum's: after the signal, the port is
+/// closed, an idle keep-alive connection is closed, and `serve` returns.
+#[tokio::test]
+async fn serve_shuts_down_gracefully() {
+    let pki = mtls_testpki::Pki::generate();
+    let listener = support::listener(&pki).await;
+    let addr = listener.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(
+        mtls_status_axum::serve(ClientAuthListener::new(listener), app())
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
+    let mut tls = connect(addr, &pki, None, &[b"http/1.1"]).await;
+    send(&mut tls, "GET /headers HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    let first = read_one_response(&mut tls).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+
+    stop.send(()).expect("serve is running");
+    let returned = tokio::time::timeout(support::LIMIT, served)
+        .await
+        .expect("serve returns after the signal")
+        .expect("serve did not panic");
+    assert!(returned.is_ok(), "{returned:?}");
+    // The idle keep-alive connection was closed, the port too.
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(support::LIMIT, tls.read(&mut byte))
+        .await
+        .expect("closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(TcpStream::connect(addr).await.is_err(), "port still open");
 }
