@@ -11,6 +11,9 @@
 //! * [`Ca::crl`] → [`CrlBuilder`] → [`Crl`]
 //! * [`Pki::generate`]: the standard scenario in one call, [`Pki::write_to_dir`] for
 //!   file-based tests (CLI, nginx).
+//! * With feature `tls`: [`tls::TlsClient`], the loopback rustls client of the
+//!   integration tests, and [`capture::Capture`], the tracing subscriber of the
+//!   logging tests.
 //! * [`Name`]: subjects rcgen cannot express (multi-valued RDNs, repeated attributes,
 //!   any string type).
 //!
@@ -55,6 +58,8 @@
 //!   types used in this API without extra dependencies.
 
 mod ca;
+#[cfg(feature = "tls")]
+pub mod capture;
 mod clock;
 mod crl;
 mod der;
@@ -62,6 +67,8 @@ mod key;
 mod leaf;
 pub mod name;
 mod pki;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod util;
 
 pub use ca::{Ca, CaBuilder, Revocable};

@@ -10,21 +10,15 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use mtls_testpki::tls::{self, TlsClient};
 use mtls_testpki::{Leaf, Pki, PkiFiles};
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 /// The binary under test.
 pub(crate) const MTLS: &str = env!("CARGO_BIN_EXE_mtls");
 
 /// Upper bound for anything the binary does, so a bug hangs no test forever.
 const PROCESS_LIMIT: Duration = Duration::from_secs(120);
-
-/// Upper bound for one HTTPS exchange.
-const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 
 /// A directory removed when dropped.
 #[derive(Debug)]
@@ -61,6 +55,29 @@ pub(crate) struct Demo {
     pub(crate) pki: Pki,
     pub(crate) files: PkiFiles,
     pub(crate) dir: TempDir,
+}
+
+impl Demo {
+    /// `mtls serve` with the demo's server certificate and key, trusting the
+    /// demo's CA bundle, plus `extra`.
+    pub(crate) fn serve(&self, extra: &[&str]) -> Server {
+        self.serve_trusting(&self.files.ca_bundle, extra)
+    }
+
+    /// As [`Demo::serve`], trusting the CA bundle `client_ca`.
+    pub(crate) fn serve_trusting(&self, client_ca: &Path, extra: &[&str]) -> Server {
+        let f = &self.files;
+        let mut args = vec![
+            "--cert",
+            s(&f.server.cert),
+            "--key",
+            s(&f.server.key),
+            "--client-ca",
+            s(client_ca),
+        ];
+        args.extend_from_slice(extra);
+        Server::start(args)
+    }
 }
 
 pub(crate) fn demo(name: &str) -> Demo {
@@ -240,28 +257,13 @@ impl Reply {
     }
 }
 
-/// The TLS client configuration: trusts `root`, presents `client` if any,
-/// offers `alpn`. rustls with ring.
-pub(crate) fn client_config(
-    root: CertificateDer<'static>,
-    client: Option<&Leaf>,
-    alpn: &[&[u8]],
-) -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    roots.add(root).expect("root certificate");
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_root_certificates(roots);
-    let mut config = match client {
-        Some(leaf) => builder
-            .with_client_auth_cert(leaf.chain(), leaf.key_der())
-            .expect("client certificate"),
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Arc::new(config)
+/// The shared loopback client: trusts `demo`'s root, presents `client` if
+/// any, offers `alpn`.
+pub(crate) fn tls_client(demo: &Demo, client: Option<&Leaf>, alpn: &[&[u8]]) -> TlsClient {
+    TlsClient::builder(&demo.pki)
+        .present_opt(client)
+        .alpn(alpn)
+        .build()
 }
 
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
@@ -273,25 +275,17 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
 
 /// `GET /` over HTTP/1.1 on TLS, presenting `client` (if any).
 pub(crate) fn https_get(server: &Server, demo: &Demo, client: Option<&Leaf>) -> Reply {
-    let config = client_config(demo.pki.root.cert_der(), client, &[b"http/1.1"]);
+    let client = tls_client(demo, client, &[b"http/1.1"]);
     let addr = server.addr;
     runtime().block_on(async move {
-        tokio::time::timeout(REQUEST_LIMIT, async move {
-            let tcp = TcpStream::connect(addr).await.expect("connect");
-            let name = ServerName::try_from("localhost").expect("server name");
-            let mut tls = TlsConnector::from(config)
-                .connect(name, tcp)
-                .await
-                .expect("TLS handshake (it always completes)");
-            tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                .await
-                .expect("send request");
-            let mut raw = Vec::new();
-            read_until_eof(&mut tls, &mut raw).await;
-            parse_http1(&raw)
-        })
-        .await
-        .expect("HTTPS request finished in time")
+        let mut tls = client
+            .connect(addr)
+            .await
+            .expect("TLS handshake (it always completes)");
+        let raw = tls::request(&mut tls, tls::GET.as_bytes())
+            .await
+            .expect("HTTPS request");
+        parse_http1(&raw)
     })
 }
 
@@ -299,34 +293,12 @@ pub(crate) fn https_get(server: &Server, demo: &Demo, client: Option<&Leaf>) -> 
 pub(crate) fn plain_http_get(server: &Server) -> Reply {
     let addr = server.addr;
     runtime().block_on(async move {
-        tokio::time::timeout(REQUEST_LIMIT, async move {
-            let mut tcp = TcpStream::connect(addr).await.expect("connect");
-            tcp.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-                .await
-                .expect("send request");
-            let mut raw = Vec::new();
-            read_until_eof(&mut tcp, &mut raw).await;
-            parse_http1(&raw)
-        })
-        .await
-        .expect("plain HTTP request finished in time")
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        let raw = tls::request(&mut tcp, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .expect("plain HTTP request");
+        parse_http1(&raw)
     })
-}
-
-async fn read_until_eof(from: &mut (impl AsyncReadExt + Unpin), into: &mut Vec<u8>) {
-    let mut buf = [0u8; 4096];
-    loop {
-        match from.read(&mut buf).await {
-            Ok(0) => return,
-            Ok(n) => into.extend_from_slice(&buf[..n]),
-            // A peer that closes without close_notify: what was read counts.
-            Err(error) if !into.is_empty() => {
-                eprintln!("read ended with {error}");
-                return;
-            }
-            Err(error) => panic!("read failed: {error}"),
-        }
-    }
 }
 
 pub(crate) fn parse_http1(raw: &[u8]) -> Reply {

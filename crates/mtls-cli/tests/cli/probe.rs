@@ -18,17 +18,7 @@ use serde_json::Value;
 use crate::common::{Demo, Output, Server, demo, mtls, s};
 
 fn start(demo: &Demo, extra: &[&str]) -> Server {
-    let f = &demo.files;
-    let mut args = vec![
-        "--cert",
-        s(&f.server.cert),
-        "--key",
-        s(&f.server.key),
-        "--client-ca",
-        s(&f.ca_bundle),
-    ];
-    args.extend_from_slice(extra);
-    Server::start(args)
+    demo.serve(extra)
 }
 
 /// `mtls probe ARGS... --format json`: exit 0 and one JSON object.

@@ -9,12 +9,10 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use mtls_status::ClientIdentity;
 use mtls_testpki::Leaf;
-use rustls::pki_types::{ServerName, UnixTime};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
+use rustls::pki_types::UnixTime;
 
 use crate::common::{
-    Demo, Server, client_config, demo, have, https_get, mtls, plain_http_get, runtime, s,
+    Demo, Server, demo, have, https_get, mtls, plain_http_get, runtime, s, tls_client,
 };
 
 /// nginx's variable names without `$`, as the contract lists them.
@@ -38,17 +36,7 @@ const NGINX_496: &str = "<html>\r\n<head><title>400 No required SSL certificate 
 const NGINX_497: &str = "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
 fn start(demo: &Demo, extra: &[&str]) -> Server {
-    let f = &demo.files;
-    let mut args = vec![
-        "--cert",
-        s(&f.server.cert),
-        "--key",
-        s(&f.server.key),
-        "--client-ca",
-        s(&f.ca_bundle),
-    ];
-    args.extend_from_slice(extra);
-    Server::start(args)
+    demo.serve(extra)
 }
 
 fn now() -> UnixTime {
@@ -406,16 +394,11 @@ fn http2_is_served_when_negotiated() {
     let demo = demo("serve-h2");
     let server = start(&demo, &[]);
     let get = |client: Option<&Leaf>| -> (u16, Bytes) {
-        let config = client_config(demo.pki.root.cert_der(), client, &[b"h2"]);
+        let client = tls_client(&demo, client, &[b"h2"]);
         let addr = server.addr;
         runtime().block_on(async move {
             tokio::time::timeout(Duration::from_secs(30), async move {
-                let tcp = TcpStream::connect(addr).await.expect("connect");
-                let name = ServerName::try_from("localhost").expect("name");
-                let tls = TlsConnector::from(config)
-                    .connect(name, tcp)
-                    .await
-                    .expect("handshake");
+                let tls = client.connect(addr).await.expect("handshake");
                 assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
                 let (mut sender, connection) =
                     hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
@@ -522,14 +505,7 @@ fn sighup_reloads_the_trust_store() {
     let f = &demo.files;
     let bundle = demo.dir.join("reloadable-ca.pem");
     std::fs::copy(&f.unknown_root.cert, &bundle).expect("copy");
-    let server = Server::start([
-        "--cert",
-        s(&f.server.cert),
-        "--key",
-        s(&f.server.key),
-        "--client-ca",
-        s(&bundle),
-    ]);
+    let server = demo.serve_trusting(&bundle, &[]);
     let reply = https_get(&server, &demo, Some(&demo.pki.valid_from_root));
     assert_eq!(reply.status, 495, "{}", reply.text());
 

@@ -4,45 +4,17 @@
 use std::time::Duration;
 
 use mtls_testpki::Leaf;
-use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::common::{Demo, Server, client_config, demo, parse_http1, runtime, s};
+use mtls_testpki::tls::read_one_response;
+
+use crate::common::{Demo, Server, demo, parse_http1, runtime, tls_client};
 
 /// Upper bound for one exchange, so a bug hangs no test.
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// A keep-alive request (no `Connection: close`).
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
-
-/// Reads exactly one response (head and `Content-Length` body), leaving the
-/// connection usable.
-async fn read_one(io: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|line| line.strip_prefix("content-length:"))
-                .and_then(|value| value.trim().parse().ok())
-                .expect("a Content-Length");
-            if out.len() >= end + 4 + length {
-                return out;
-            }
-        }
-        match io.read(&mut chunk).await {
-            Ok(0) | Err(_) => panic!(
-                "closed before a whole response: {:?}",
-                String::from_utf8_lossy(&out)
-            ),
-            Ok(n) => out.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
 
 /// Sends `requests_before` keep-alive requests expecting 200, then one
 /// expecting `status`, then asserts that the server closed the connection:
@@ -54,23 +26,21 @@ fn exchange(
     requests_before: usize,
     status: u16,
 ) {
-    let config = client_config(demo.pki.root.cert_der(), client, &[b"http/1.1"]);
+    let client = tls_client(demo, client, &[b"http/1.1"]);
     let addr = server.addr;
     runtime().block_on(async move {
         tokio::time::timeout(LIMIT, async move {
-            let tcp = TcpStream::connect(addr).await.expect("connect");
-            let name = ServerName::try_from("localhost").expect("server name");
-            let mut tls = TlsConnector::from(config)
-                .connect(name, tcp)
+            let mut tls = client
+                .connect(addr)
                 .await
                 .expect("TLS handshake (it always completes)");
             for _ in 0..requests_before {
                 send(&mut tls, GET).await;
-                let reply = parse_http1(&read_one(&mut tls).await);
+                let reply = parse_http1(&read_one_response(&mut tls).await);
                 assert_eq!(reply.status, 200, "{}", reply.text());
             }
             send(&mut tls, GET).await;
-            let reply = parse_http1(&read_one(&mut tls).await);
+            let reply = parse_http1(&read_one_response(&mut tls).await);
             assert_eq!(reply.status, status, "{}", reply.text());
             if status == 200 {
                 return;
@@ -101,18 +71,7 @@ async fn send(io: &mut (impl AsyncWrite + Unpin), request: &[u8]) {
 #[test]
 fn rejections_close_a_keep_alive_connection() {
     let demo = demo("serve-keep-alive");
-    let f = &demo.files;
-    let base = [
-        "--cert",
-        s(&f.server.cert),
-        "--key",
-        s(&f.server.key),
-        "--client-ca",
-        s(&f.ca_bundle),
-    ];
-    let mut optional = base.to_vec();
-    optional.extend(["--verify-client", "optional"]);
-    let server = Server::start(&optional);
+    let server = demo.serve(&["--verify-client", "optional"]);
     // Control: a passing client keeps its connection for several requests.
     exchange(&server, &demo, None, 2, 200);
     exchange(&server, &demo, Some(&demo.pki.valid_from_root), 2, 200);
@@ -121,7 +80,7 @@ fn rejections_close_a_keep_alive_connection() {
     exchange(&server, &demo, Some(&demo.pki.unknown_ca), 0, 495);
 
     // 496 (mode on) too.
-    let server = Server::start(base);
+    let server = demo.serve(&[]);
     exchange(&server, &demo, None, 0, 496);
     exchange(&server, &demo, Some(&demo.pki.valid_from_root), 3, 200);
 }
@@ -132,32 +91,11 @@ fn rejections_close_a_keep_alive_connection() {
 #[test]
 fn idle_timeout_disconnects_a_silent_client() {
     let demo = demo("serve-idle");
-    let f = &demo.files;
-    let server = Server::start([
-        "--cert",
-        s(&f.server.cert),
-        "--key",
-        s(&f.server.key),
-        "--client-ca",
-        s(&f.ca_bundle),
-        "--idle-timeout",
-        "1",
-    ]);
-    let config = client_config(
-        demo.pki.root.cert_der(),
-        Some(&demo.pki.valid_from_root),
-        &[b"http/1.1"],
-    );
+    let server = demo.serve(&["--idle-timeout", "1"]);
+    let client = tls_client(&demo, Some(&demo.pki.valid_from_root), &[b"http/1.1"]);
     let addr = server.addr;
     runtime().block_on(async move {
-        let connect = || async {
-            let tcp = TcpStream::connect(addr).await.expect("connect");
-            let name = ServerName::try_from("localhost").expect("server name");
-            TlsConnector::from(config.clone())
-                .connect(name, tcp)
-                .await
-                .expect("TLS handshake")
-        };
+        let connect = || async { client.connect(addr).await.expect("TLS handshake") };
         // Silent: the server closes the connection (EOF or an error), within
         // a bound far below the 30 s header timeout.
         let mut silent = connect().await;
@@ -171,7 +109,7 @@ fn idle_timeout_disconnects_a_silent_client() {
         let mut talking = connect().await;
         tokio::time::timeout(LIMIT, async {
             send(&mut talking, GET).await;
-            let reply = parse_http1(&read_one(&mut talking).await);
+            let reply = parse_http1(&read_one_response(&mut talking).await);
             assert_eq!(reply.status, 200, "{}", reply.text());
         })
         .await

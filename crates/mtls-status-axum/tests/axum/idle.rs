@@ -6,11 +6,9 @@
 //! every wait for something that must happen has an upper bound only.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use bytes::Bytes;
@@ -18,16 +16,12 @@ use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Frame;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use mtls_status::VerifyMode;
-use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt};
-use mtls_status_rustls::{
-    Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
-};
 use mtls_testpki::Pki;
 use tokio::sync::mpsc;
 
 use crate::support::{
-    LIMIT, Proto, Server, Session, app, connect, provider, read_all, read_one_response, send,
+    LIMIT, Proto, Server, Session, app, connect, listener_with, read_all, read_one_response, send,
+    serve_on,
 };
 
 const IDLE: Duration = Duration::from_millis(500);
@@ -37,38 +31,8 @@ const TICK: Duration = Duration::from_millis(50);
 /// with an idle timeout of [`IDLE`].
 async fn serve_with_idle_timeout() -> Server {
     let pki = Pki::generate();
-    let store = TrustStore::builder()
-        .ca_pem(pki.ca_bundle_pem())
-        .build()
-        .expect("trust store builds");
-    let classifier = Classifier::builder(ReloadableTrustStore::new(store), provider())
-        .build()
-        .expect("classifier builds");
-    let config = server_config(
-        provider(),
-        pki.server.chain(),
-        pki.server.key_der(),
-        classifier.verifier(VerifyMode::Optional),
-    )
-    .expect("server config");
-    let acceptor = MtlsAcceptor::new(Arc::new(config), classifier)
-        .handshake_timeout(LIMIT)
-        .idle_timeout(IDLE);
-    let listener = MtlsListener::builder(acceptor)
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr();
-    let router: Router = app().route("/events", get(events));
-    let task = tokio::spawn(async move {
-        let served = axum::serve(
-            ClientAuthListener::new(listener),
-            router.into_make_service_with_client_auth(),
-        )
-        .await;
-        panic!("axum::serve returned: {served:?}");
-    });
-    Server { addr, pki, task }
+    let listener = listener_with(&pki, |acceptor| acceptor.idle_timeout(IDLE)).await;
+    serve_on(pki, listener, app().route("/events", get(events)))
 }
 
 /// How many events `/events` sends, one every [`TICK`]: 2 s in all, four

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
@@ -21,27 +20,18 @@ use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
 };
 use mtls_status_tower::{AllowList, VerifyClientLayer};
+use mtls_testpki::tls::{self, TlsClient, read_to_close};
 use mtls_testpki::{Leaf, Pki};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, RootCertStore};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-/// Upper bound on any network wait, so that a bug fails a test instead of
-/// hanging it.
-pub(crate) const LIMIT: Duration = Duration::from_secs(20);
+pub(crate) use mtls_testpki::tls::{LIMIT, provider};
 
 /// The subject the `/admin` allow-list names: `pki.valid_from_root`.
 pub(crate) const ADMIN: &str = "CN=client-valid";
-
-pub(crate) fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
 
 /// The application under test. Every route sits on the same listener and is
 /// reached over the same kind of connection; only its policy differs.
@@ -176,6 +166,14 @@ impl Drop for Server {
 /// A listener on 127.0.0.1:0 that trusts `pki`'s root and intermediate and
 /// requests (never requires) a client certificate.
 pub(crate) async fn listener(pki: &Pki) -> MtlsListener {
+    listener_with(pki, |acceptor| acceptor).await
+}
+
+/// As [`listener`], with `tweak` applied to the acceptor.
+pub(crate) async fn listener_with(
+    pki: &Pki,
+    tweak: impl FnOnce(MtlsAcceptor) -> MtlsAcceptor,
+) -> MtlsListener {
     let store = TrustStore::builder()
         .ca_pem(pki.ca_bundle_pem())
         .build()
@@ -191,7 +189,7 @@ pub(crate) async fn listener(pki: &Pki) -> MtlsListener {
     )
     .expect("server config");
     let acceptor = MtlsAcceptor::new(Arc::new(config), classifier).handshake_timeout(LIMIT);
-    MtlsListener::builder(acceptor)
+    MtlsListener::builder(tweak(acceptor))
         .bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0")
@@ -207,6 +205,11 @@ pub(crate) async fn serve() -> Server {
 pub(crate) async fn serve_router(router: Router) -> Server {
     let pki = Pki::generate();
     let listener = listener(&pki).await;
+    serve_on(pki, listener, router)
+}
+
+/// `router` served the documented way on `listener`, which serves `pki`.
+pub(crate) fn serve_on(pki: Pki, listener: MtlsListener, router: Router) -> Server {
     let addr = listener.local_addr();
     let task = tokio::spawn(async move {
         let served = axum::serve(
@@ -270,43 +273,21 @@ impl Reply {
     }
 }
 
-/// A rustls client config (ring) trusting `pki`'s root, presenting `cert`.
-pub(crate) fn client_config(pki: &Pki, cert: Option<&Leaf>, alpn: &[&[u8]]) -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(pki.root.cert_der())
-        .expect("root is a valid anchor");
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_root_certificates(roots);
-    let mut config = match cert {
-        Some(leaf) => builder
-            .with_client_auth_cert(leaf.chain(), leaf.key_der())
-            .expect("client certificate"),
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Arc::new(config)
-}
-
-/// A TLS connection to `addr` for `localhost`.
+/// A TLS connection to `addr` for `localhost`, presenting `cert`, offering
+/// `alpn` (the shared loopback client).
 pub(crate) async fn connect(
     addr: SocketAddr,
     pki: &Pki,
     cert: Option<&Leaf>,
     alpn: &[&[u8]],
 ) -> TlsStream<TcpStream> {
-    let config = client_config(pki, cert, alpn);
-    let work = async {
-        let tcp = TcpStream::connect(addr).await?;
-        let name = ServerName::try_from("localhost").expect("valid name");
-        TlsConnector::from(config).connect(name, tcp).await
-    };
-    tokio::time::timeout(LIMIT, work)
+    TlsClient::builder(pki)
+        .present_opt(cert)
+        .alpn(alpn)
+        .build()
+        .connect(addr)
         .await
-        .expect("TLS connect within the limit")
-        .expect("TLS handshake completes")
+        .expect("TLS handshake completes within the limit")
 }
 
 enum Sender {
@@ -401,19 +382,7 @@ pub(crate) async fn fetch(server: &Server, cert: Option<&Leaf>, path: &str) -> R
 /// Reads until the peer closes (a peer that closes without TLS
 /// close_notify ends the read too), within the limit.
 pub(crate) async fn read_all(mut io: impl AsyncRead + Unpin) -> String {
-    let mut out = Vec::new();
-    let work = async {
-        let mut chunk = [0u8; 4096];
-        loop {
-            match io.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
-            }
-        }
-    };
-    tokio::time::timeout(LIMIT, work)
-        .await
-        .expect("peer closes within the limit");
+    let out = read_to_close(&mut io).await.unwrap_or_default();
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -437,38 +406,10 @@ pub(crate) async fn raw_tcp(server: &Server, request: &str) -> String {
     read_all(tcp).await
 }
 
-/// Reads exactly one HTTP/1.1 response (head and `Content-Length` body)
-/// from a keep-alive connection, within the limit; the connection stays
-/// usable for the next request.
+/// Reads exactly one HTTP/1.1 response from a keep-alive connection, within
+/// the limit; the connection stays usable for the next request.
 pub(crate) async fn read_one_response(io: &mut (impl AsyncRead + Unpin)) -> String {
-    let mut out = Vec::new();
-    let work = async {
-        let mut chunk = [0u8; 4096];
-        loop {
-            if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
-                let length = head
-                    .lines()
-                    .find_map(|line| line.strip_prefix("content-length:"))
-                    .and_then(|value| value.trim().parse::<usize>().ok())
-                    .expect("the response has a Content-Length");
-                if out.len() >= end + 4 + length {
-                    return;
-                }
-            }
-            match io.read(&mut chunk).await {
-                Ok(0) | Err(_) => panic!(
-                    "connection closed before a whole response: {:?}",
-                    String::from_utf8_lossy(&out)
-                ),
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
-            }
-        }
-    };
-    tokio::time::timeout(LIMIT, work)
-        .await
-        .expect("a response within the limit");
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&tls::read_one_response(io).await).into_owned()
 }
 
 /// Sends `request` verbatim on an open connection.

@@ -274,14 +274,10 @@ async fn acceptor_works_over_an_in_memory_pipe() {
             other => panic!("expected TLS, got {other:?}"),
         }
     });
-    let config = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS13);
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = bounded(
-        "client handshake",
-        tokio_rustls::TlsConnector::from(config).connect(name, client_io),
-    )
-    .await
-    .unwrap();
+    let client = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS13);
+    let mut tls = bounded("client handshake", client.connect_over(client_io))
+        .await
+        .unwrap();
     tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();

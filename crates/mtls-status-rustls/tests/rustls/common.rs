@@ -1,37 +1,29 @@
-//! Shared helpers: a TLS server that accepts ONE connection with
-//! `tokio_rustls::TlsAcceptor`, classifies the peer's chain and reports the
-//! outcome; a rustls client (ring provider) that presents any chain, over
-//! 127.0.0.1.
+//! Shared helpers of the classifier tests: a TLS server that accepts ONE
+//! connection with `tokio_rustls::TlsAcceptor`, classifies the peer's chain
+//! and reports the outcome; the shared loopback client
+//! ([`mtls_testpki::tls::TlsClient`]) presenting any chain, over 127.0.0.1.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(unreachable_pub)]
 
 use std::io;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use mtls_status::{ClientAuthOutcome, ReasonKind, VerifyMode};
 use mtls_status_rustls::{Classifier, ReloadableTrustStore, TrustStore, server_config};
+use mtls_testpki::tls::{TlsClient, read_to_close};
 use mtls_testpki::{Ca, Leaf, Pki};
-use rustls::client::ResolvesClientCert;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, RootCertStore, SignatureScheme, SupportedProtocolVersion};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use rustls::SupportedProtocolVersion;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_rustls::TlsAcceptor;
 
-/// Upper bound on any network wait, so a bug hangs no test.
-pub const LIMIT: Duration = Duration::from_secs(20);
-
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+pub use mtls_testpki::tls::{LIMIT, VERSIONS, provider};
 
 pub const TLS12: &SupportedProtocolVersion = &rustls::version::TLS12;
 pub const TLS13: &SupportedProtocolVersion = &rustls::version::TLS13;
-pub const VERSIONS: [&SupportedProtocolVersion; 2] = [TLS12, TLS13];
 
 /// A store trusting `cas` (PEM CA bundle, advertised).
 pub fn store_of(cas: &[&Ca]) -> ReloadableTrustStore {
@@ -100,31 +92,6 @@ impl Presented {
     }
 }
 
-/// A client-certificate resolver that presents whatever it is given and
-/// records the CA names the server advertised.
-#[derive(Debug)]
-struct Resolver {
-    key: Option<Arc<CertifiedKey>>,
-    hints: Arc<Mutex<Option<Vec<Vec<u8>>>>>,
-}
-
-impl ResolvesClientCert for Resolver {
-    fn resolve(
-        &self,
-        root_hint_subjects: &[&[u8]],
-        _: &[SignatureScheme],
-    ) -> Option<Arc<CertifiedKey>> {
-        if let Ok(mut hints) = self.hints.lock() {
-            *hints = Some(root_hint_subjects.iter().map(|h| h.to_vec()).collect());
-        }
-        self.key.clone()
-    }
-
-    fn has_certs(&self) -> bool {
-        self.key.is_some()
-    }
-}
-
 /// The result of one client connection.
 #[derive(Debug)]
 pub struct ClientSide {
@@ -140,17 +107,11 @@ pub struct ClientSide {
 /// Test scenario: server certificate from `pki.root`.
 pub struct Harness {
     pub pki: Arc<Pki>,
-    pub server_roots: Arc<RootCertStore>,
 }
 
 impl Harness {
     pub fn new(pki: Arc<Pki>) -> Self {
-        let mut roots = RootCertStore::empty();
-        roots.add(pki.root.cert_der()).expect("root parses");
-        Self {
-            pki,
-            server_roots: Arc::new(roots),
-        }
+        Self { pki }
     }
 
     /// One handshake: starts a server accepting one connection with
@@ -172,7 +133,7 @@ impl Harness {
         )
         .expect("server config");
         let (addr, server) = serve_once(Arc::new(config), classifier.clone(), at).await;
-        let client = connect(addr, &self.server_roots, presented, version).await;
+        let client = connect(addr, &self.pki, presented, version).await;
         let server = tokio::time::timeout(LIMIT, server)
             .await
             .expect("server finishes in time")
@@ -187,7 +148,7 @@ pub async fn serve_once(
     config: Arc<rustls::ServerConfig>,
     classifier: Classifier,
     at: Option<UnixTime>,
-) -> (std::net::SocketAddr, oneshot::Receiver<ServerSide>) {
+) -> (SocketAddr, oneshot::Receiver<ServerSide>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel();
@@ -220,62 +181,39 @@ pub async fn serve_once(
     (addr, rx)
 }
 
-/// Connects with a rustls client presenting `presented`, completes the
-/// handshake and reads the server's reply.
+/// Connects with a rustls client presenting `presented` (offering ALPN h2
+/// and http/1.1), completes the handshake and reads the server's reply.
 pub async fn connect(
-    addr: std::net::SocketAddr,
-    server_roots: &Arc<RootCertStore>,
+    addr: SocketAddr,
+    pki: &Pki,
     presented: Presented,
     version: &'static SupportedProtocolVersion,
 ) -> ClientSide {
-    let provider = provider();
-    let key = match presented {
-        Presented::Nothing => None,
-        Presented::Chain(chain, key) => {
-            let signer = provider
-                .key_provider
-                .load_private_key(key)
-                .expect("client key loads");
-            Some(Arc::new(CertifiedKey::new(chain, signer)))
-        }
-    };
-    let hints = Arc::new(Mutex::new(None));
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[version])
-        .expect("protocol versions")
-        .with_root_certificates(Arc::clone(server_roots))
-        .with_client_cert_resolver(Arc::new(Resolver {
-            key,
-            hints: Arc::clone(&hints),
-        }));
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let connector = TlsConnector::from(Arc::new(config));
+    let builder = TlsClient::builder(pki)
+        .version(version)
+        .alpn(&[b"h2", b"http/1.1"]);
+    let client = match presented {
+        Presented::Nothing => builder,
+        Presented::Chain(chain, key) => builder.present_chain(chain, key),
+    }
+    .build();
     let attempt = async {
-        let tcp = TcpStream::connect(addr).await?;
-        let mut tls = connector
-            .connect(
-                ServerName::try_from("localhost").map_err(io::Error::other)?,
-                tcp,
-            )
-            .await?;
+        let mut tls = client.connect(addr).await?;
         let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-        let mut reply = Vec::new();
-        tls.read_to_end(&mut reply).await?;
+        let reply = read_to_close(&mut tls).await?;
         if reply != b"ok" {
             return Err(io::Error::other(format!("unexpected reply {reply:?}")));
         }
         Ok(alpn)
     };
-    let (result, alpn) = match tokio::time::timeout(LIMIT, attempt).await {
-        Ok(Ok(alpn)) => (Ok(()), alpn),
-        Ok(Err(e)) => (Err(e.to_string()), None),
-        Err(_) => (Err("client timed out".to_owned()), None),
+    let (result, alpn) = match attempt.await {
+        Ok(alpn) => (Ok(()), alpn),
+        Err(e) => (Err(e.to_string()), None),
     };
-    let hints = hints.lock().ok().and_then(|h| h.clone());
     ClientSide {
         result,
         alpn,
-        hints,
+        hints: client.last_advertised(),
     }
 }
 

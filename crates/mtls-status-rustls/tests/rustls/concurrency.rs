@@ -177,15 +177,11 @@ async fn unaccepted_connections_hold_their_slots() {
     let mut clients = Vec::new();
     let mut handshakes = Vec::new();
     for _ in 0..3 {
-        let config = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS12);
+        let client = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS12);
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         handshakes.push(done_rx);
         clients.push(tokio::spawn(async move {
-            let tcp = TcpStream::connect(addr).await?;
-            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-            let mut tls = tokio_rustls::TlsConnector::from(config)
-                .connect(name, tcp)
-                .await?;
+            let mut tls = client.connect(addr).await?;
             let _ = done_tx.send(());
             tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 .await?;

@@ -94,8 +94,7 @@ async fn alpn_can_be_overridden() {
     let (addr, server) =
         crate::common::serve_once(Arc::new(config), classifier.clone(), None).await;
     let harness = Harness::new(Arc::clone(&pki));
-    let client =
-        crate::common::connect(addr, &harness.server_roots, Presented::Nothing, TLS13).await;
+    let client = crate::common::connect(addr, &harness.pki, Presented::Nothing, TLS13).await;
     assert_eq!(client.result, Ok(()));
     assert_eq!(client.alpn.as_deref(), Some(&b"http/1.1"[..]));
     assert!(server.await.expect("server reports").outcome().is_none());

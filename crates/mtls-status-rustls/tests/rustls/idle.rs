@@ -13,7 +13,6 @@ use mtls_status_rustls::{Accepted, DEFAULT_IDLE_TIMEOUT, MtlsAcceptor, MtlsStrea
 use rustls::SupportedProtocolVersion;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 /// Both ends of one connection: the server's stream from `acceptor`, and
@@ -25,12 +24,8 @@ async fn connect(
 ) -> (MtlsStream<TcpStream>, TlsStream<TcpStream>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = server.client(Some(&server.pki.valid_from_root), version);
-    let client = tokio::spawn(async move {
-        let tcp = TcpStream::connect(addr).await?;
-        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-        TlsConnector::from(config).connect(name, tcp).await
-    });
+    let client = server.client(Some(&server.pki.valid_from_root), version);
+    let client = tokio::spawn(async move { client.connect(addr).await });
     let (tcp, _) = bounded("tcp accept", listener.accept()).await.unwrap();
     let stream = match bounded("handshake", acceptor.accept(tcp)).await {
         Ok(Accepted::Tls(stream)) => stream,
@@ -57,18 +52,9 @@ fn assert_idle_error(result: io::Result<impl std::fmt::Debug>) {
 /// Reads until the peer closes (EOF after close_notify, or an error for a
 /// close without it), within the bound; returns what was read.
 async fn read_to_close(client: &mut TlsStream<TcpStream>) -> Vec<u8> {
-    let mut out = Vec::new();
-    bounded("client sees the connection close", async {
-        let mut chunk = [0u8; 4096];
-        loop {
-            match client.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await;
-    out
+    mtls_testpki::tls::read_to_close(client)
+        .await
+        .unwrap_or_default()
 }
 
 /// A client that completes the handshake and sends nothing: the server's

@@ -10,27 +10,21 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
-use crate::tls_harness::{VERSIONS, body, bounded, get, provider, read_head};
+use crate::tls_harness::{VERSIONS, body, bounded, get, http_client, provider, read_head};
 use mtls_status::{ClientAuthOutcome, ReasonKind, VerifyMode};
 use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStoreError,
     TrustStoreFiles, server_config,
 };
+use mtls_testpki::tls::TlsClient;
 use mtls_testpki::{Ca, Leaf, Pki};
-use rustls::client::ResolvesClientCert;
-use rustls::pki_types::ServerName;
-use rustls::sign::CertifiedKey;
-use rustls::{
-    ClientConfig, HandshakeKind, RootCertStore, ServerConfig, SignatureScheme,
-    SupportedProtocolVersion,
-};
+use rustls::{HandshakeKind, ServerConfig, SupportedProtocolVersion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_rustls::TlsConnector;
 
 /// A directory removed when dropped.
 struct TempDir(PathBuf);
@@ -55,77 +49,10 @@ impl Drop for TempDir {
     }
 }
 
-/// Presents one client certificate and records the CA names of every
-/// CertificateRequest it answers (none in a resumed handshake).
-#[derive(Debug)]
-struct Recorder {
-    key: Arc<CertifiedKey>,
-    requests: Arc<Mutex<Vec<Vec<Vec<u8>>>>>,
-}
-
-impl ResolvesClientCert for Recorder {
-    fn resolve(
-        &self,
-        root_hint_subjects: &[&[u8]],
-        _: &[SignatureScheme],
-    ) -> Option<Arc<CertifiedKey>> {
-        self.requests.lock().expect("recorder lock").push(
-            root_hint_subjects
-                .iter()
-                .map(|name| name.to_vec())
-                .collect(),
-        );
-        Some(Arc::clone(&self.key))
-    }
-
-    fn has_certs(&self) -> bool {
-        true
-    }
-}
-
-/// A rustls client (ring) presenting one certificate, with its own session
-/// cache, recording what the server advertised.
-struct Client {
-    config: Arc<ClientConfig>,
-    requests: Arc<Mutex<Vec<Vec<Vec<u8>>>>>,
-}
-
-impl Client {
-    fn new(pki: &Pki, leaf: &Leaf, version: &'static SupportedProtocolVersion) -> Self {
-        let signing_key = provider()
-            .key_provider
-            .load_private_key(leaf.key_der())
-            .expect("client key");
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let recorder = Recorder {
-            key: Arc::new(CertifiedKey::new(leaf.chain(), signing_key)),
-            requests: Arc::clone(&requests),
-        };
-        let mut roots = RootCertStore::empty();
-        roots.add(pki.root.cert_der()).expect("server root");
-        let mut config = ClientConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[version])
-            .expect("protocol version")
-            .with_root_certificates(roots)
-            .with_client_cert_resolver(Arc::new(recorder));
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Self {
-            config: Arc::new(config),
-            requests,
-        }
-    }
-
-    /// The CA names of each CertificateRequest seen so far.
-    fn requests(&self) -> Vec<Vec<Vec<u8>>> {
-        self.requests.lock().expect("recorder lock").clone()
-    }
-
-    /// The CA names of the last CertificateRequest.
-    fn last_advertised(&self) -> Vec<Vec<u8>> {
-        self.requests()
-            .pop()
-            .expect("the server sent a CertificateRequest")
-    }
+/// A rustls client (ring) presenting `leaf`, with its own session cache,
+/// recording what the server advertised.
+fn client_of(pki: &Pki, leaf: &Leaf, version: &'static SupportedProtocolVersion) -> TlsClient {
+    http_client(pki, Some(leaf), version)
 }
 
 /// What the server saw when a handshake completed.
@@ -238,10 +165,10 @@ impl Fixture {
 /// One request: the server's view of the handshake and the response.
 async fn exchange(
     addr: SocketAddr,
-    client: &Client,
+    client: &TlsClient,
     seen: &mut mpsc::UnboundedReceiver<Seen>,
 ) -> (Seen, String) {
-    let response = bounded("client", get(addr, Arc::clone(&client.config)))
+    let response = bounded("client", get(addr, client.clone()))
         .await
         .expect("client exchange");
     let seen = bounded("server", seen.recv()).await.expect("server saw it");
@@ -255,25 +182,22 @@ async fn advertised_names_follow_a_reload(version: &'static SupportedProtocolVer
     let (addr, mut seen) = listen(acceptor.clone()).await;
 
     // Before: A is advertised, A's client verifies.
-    let client_a = Client::new(pki, &pki.valid_from_root, version);
+    let client_a = client_of(pki, &pki.valid_from_root, version);
     let (first, response) = exchange(addr, &client_a, &mut seen).await;
-    assert_eq!(client_a.requests(), [vec![a.subject_der()]], "{version:?}");
+    assert_eq!(
+        client_a.certificate_requests(),
+        [vec![a.subject_der()]],
+        "{version:?}"
+    );
     assert_eq!(first.kind, HandshakeKind::Full);
     assert!(first.outcome.is_verified(), "{:?}", first.outcome);
     assert_eq!(body(&response), "SUCCESS");
 
     // A connection established before the reload, request not sent yet.
-    let held_client = Client::new(pki, &pki.valid_from_root, version);
-    let tcp = bounded("connect", TcpStream::connect(addr))
+    let held_client = client_of(pki, &pki.valid_from_root, version);
+    let mut held = bounded("held handshake", held_client.connect(addr))
         .await
-        .expect("connect");
-    let name = ServerName::try_from("localhost").expect("server name");
-    let mut held = bounded(
-        "held handshake",
-        TlsConnector::from(Arc::clone(&held_client.config)).connect(name, tcp),
-    )
-    .await
-    .expect("held handshake");
+        .expect("held handshake");
     let held_seen = bounded("server", seen.recv()).await.expect("server saw it");
     assert!(held_seen.outcome.is_verified(), "{:?}", held_seen.outcome);
     let config_before = acceptor.config();
@@ -282,18 +206,22 @@ async fn advertised_names_follow_a_reload(version: &'static SupportedProtocolVer
     assert_eq!(fx.reload_with(b).expect("reload"), 2);
 
     // A new connection advertises B; B's client verifies.
-    let client_b = Client::new(pki, &pki.unknown_ca, version);
+    let client_b = client_of(pki, &pki.unknown_ca, version);
     let (after, response) = exchange(addr, &client_b, &mut seen).await;
-    assert_eq!(client_b.requests(), [vec![b.subject_der()]], "{version:?}");
+    assert_eq!(
+        client_b.certificate_requests(),
+        [vec![b.subject_der()]],
+        "{version:?}"
+    );
     assert_eq!(after.kind, HandshakeKind::Full);
     assert!(after.outcome.is_verified(), "{:?}", after.outcome);
     assert_eq!(body(&response), "SUCCESS");
 
     // A's client, new session: B advertised, A's certificate no longer
     // verifies.
-    let fresh_a = Client::new(pki, &pki.valid_from_root, version);
+    let fresh_a = client_of(pki, &pki.valid_from_root, version);
     let (rejected, response) = exchange(addr, &fresh_a, &mut seen).await;
-    assert_eq!(fresh_a.requests(), [vec![b.subject_der()]]);
+    assert_eq!(fresh_a.certificate_requests(), [vec![b.subject_der()]]);
     assert_eq!(rejected.reason(), Some(ReasonKind::UnknownLeafIssuer));
     assert!(body(&response).starts_with("FAILED:"), "{response}");
 
@@ -303,7 +231,7 @@ async fn advertised_names_follow_a_reload(version: &'static SupportedProtocolVer
     let (resumed, response) = exchange(addr, &client_a, &mut seen).await;
     assert_eq!(resumed.kind, HandshakeKind::Resumed, "{version:?}");
     assert_eq!(
-        client_a.requests().len(),
+        client_a.certificate_requests().len(),
         1,
         "resumed: no CertificateRequest"
     );
@@ -330,9 +258,12 @@ async fn advertised_names_follow_a_reload(version: &'static SupportedProtocolVer
     // A bundle that does not parse keeps the store and the names in force.
     std::fs::write(&fx.bundle, "not a certificate").expect("write bundle");
     assert!(fx.store.reload().is_err());
-    let again_b = Client::new(pki, &pki.unknown_ca, version);
+    let again_b = client_of(pki, &pki.unknown_ca, version);
     let (kept, _) = exchange(addr, &again_b, &mut seen).await;
-    assert_eq!(again_b.last_advertised(), [b.subject_der()]);
+    assert_eq!(
+        again_b.last_advertised().expect("a CertificateRequest"),
+        [b.subject_der()]
+    );
     assert!(kept.outcome.is_verified(), "{:?}", kept.outcome);
     assert!(Arc::ptr_eq(&config_after, &acceptor.config()));
 }
@@ -358,17 +289,23 @@ async fn set_config_reaches_the_listener_of_a_clone() {
         let acceptor = MtlsAcceptor::new(Arc::new(fx.config()), fx.classifier.clone());
         let (addr, mut seen) = listen(acceptor.clone()).await;
 
-        let client_a = Client::new(pki, &pki.valid_from_root, version);
+        let client_a = client_of(pki, &pki.valid_from_root, version);
         let (first, _) = exchange(addr, &client_a, &mut seen).await;
-        assert_eq!(client_a.last_advertised(), [a.subject_der()]);
+        assert_eq!(
+            client_a.last_advertised().expect("a CertificateRequest"),
+            [a.subject_der()]
+        );
         assert!(first.outcome.is_verified(), "{:?}", first.outcome);
 
         // Reloaded, but this acceptor's configuration is fixed: still A
         // advertised, while B's client is classified against B.
         fx.reload_with(b).expect("reload");
-        let client_b = Client::new(pki, &pki.unknown_ca, version);
+        let client_b = client_of(pki, &pki.unknown_ca, version);
         let (stale, _) = exchange(addr, &client_b, &mut seen).await;
-        assert_eq!(client_b.last_advertised(), [a.subject_der()]);
+        assert_eq!(
+            client_b.last_advertised().expect("a CertificateRequest"),
+            [a.subject_der()]
+        );
         assert!(stale.outcome.is_verified(), "{:?}", stale.outcome);
 
         // The documented recipe: new verifier, same session cache.
@@ -380,10 +317,13 @@ async fn set_config_reaches_the_listener_of_a_clone() {
 
         let (swapped, _) = exchange(addr, &client_b, &mut seen).await;
         assert_eq!(swapped.kind, HandshakeKind::Resumed, "{version:?}");
-        let client_b2 = Client::new(pki, &pki.unknown_ca, version);
+        let client_b2 = client_of(pki, &pki.unknown_ca, version);
         let (fresh, _) = exchange(addr, &client_b2, &mut seen).await;
         assert_eq!(fresh.kind, HandshakeKind::Full);
-        assert_eq!(client_b2.last_advertised(), [b.subject_der()]);
+        assert_eq!(
+            client_b2.last_advertised().expect("a CertificateRequest"),
+            [b.subject_der()]
+        );
         assert!(fresh.outcome.is_verified(), "{:?}", fresh.outcome);
 
         // A's session from before the swap resumes and is re-classified.
@@ -408,19 +348,28 @@ async fn replace_is_followed_and_set_config_lasts_until_the_next_change() {
         .build()
         .expect("store");
     fx.store.replace(both);
-    let client = Client::new(pki, &pki.unknown_ca, version);
+    let client = client_of(pki, &pki.unknown_ca, version);
     exchange(addr, &client, &mut seen).await;
-    assert_eq!(client.last_advertised(), [a.subject_der(), b.subject_der()]);
+    assert_eq!(
+        client.last_advertised().expect("a CertificateRequest"),
+        [a.subject_der(), b.subject_der()]
+    );
 
     // By hand: a configuration whose verifier advertises what the store
     // advertises now (A and B) ... then the store changes to A only.
     acceptor.set_config(Arc::new(fx.config()));
-    let client = Client::new(pki, &pki.unknown_ca, version);
+    let client = client_of(pki, &pki.unknown_ca, version);
     exchange(addr, &client, &mut seen).await;
-    assert_eq!(client.last_advertised(), [a.subject_der(), b.subject_der()]);
+    assert_eq!(
+        client.last_advertised().expect("a CertificateRequest"),
+        [a.subject_der(), b.subject_der()]
+    );
     fx.reload_with(a).expect("reload");
-    let client = Client::new(pki, &pki.valid_from_root, version);
+    let client = client_of(pki, &pki.valid_from_root, version);
     let (seen_a, _) = exchange(addr, &client, &mut seen).await;
-    assert_eq!(client.last_advertised(), [a.subject_der()]);
+    assert_eq!(
+        client.last_advertised().expect("a CertificateRequest"),
+        [a.subject_der()]
+    );
     assert!(seen_a.outcome.is_verified(), "{:?}", seen_a.outcome);
 }

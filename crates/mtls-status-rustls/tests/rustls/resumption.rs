@@ -6,11 +6,10 @@
 //! (reference/nginx-semantics.md §4, "Session resumption"). Here the resumed
 //! connection is `Invalid(revoked)`, TLS 1.2 and TLS 1.3 alike.
 
-use std::sync::Arc;
-
 use crate::tls_harness::{Seen, Server, body, bounded, get, serve};
 use mtls_status_rustls::{MtlsListener, TrustStore};
-use rustls::{ClientConfig, HandshakeKind, SupportedProtocolVersion};
+use mtls_testpki::tls::TlsClient;
+use rustls::{HandshakeKind, SupportedProtocolVersion};
 use tokio::sync::mpsc;
 
 /// A listener serving every connection, reporting what it saw.
@@ -35,13 +34,13 @@ async fn start(server: &Server) -> (std::net::SocketAddr, mpsc::UnboundedReceive
     (addr, seen_rx)
 }
 
-/// One request with `config` (whose session cache persists across calls).
+/// One request with `client` (whose session cache persists across calls).
 async fn exchange(
     addr: std::net::SocketAddr,
-    config: &Arc<ClientConfig>,
+    client: &TlsClient,
     seen_rx: &mut mpsc::UnboundedReceiver<Seen>,
 ) -> (Seen, String) {
-    let response = bounded("client", get(addr, Arc::clone(config)))
+    let response = bounded("client", get(addr, client.clone()))
         .await
         .expect("client exchange");
     let seen = bounded("server", seen_rx.recv())
@@ -56,9 +55,9 @@ async fn revoked_after_session_start_is_invalid_on_resumption(
     let server = Server::new();
     let (addr, mut seen_rx) = start(&server).await;
     let client = &server.pki.valid_from_root;
-    let config = server.client(Some(client), version);
+    let session = server.client(Some(client), version);
 
-    let (first, response) = exchange(addr, &config, &mut seen_rx).await;
+    let (first, response) = exchange(addr, &session, &mut seen_rx).await;
     assert_eq!(first.kind, HandshakeKind::Full, "{version:?}");
     assert!(
         first.outcome.is_verified(),
@@ -67,7 +66,7 @@ async fn revoked_after_session_start_is_invalid_on_resumption(
     );
     assert_eq!(body(&response), "SUCCESS");
 
-    let (second, response) = exchange(addr, &config, &mut seen_rx).await;
+    let (second, response) = exchange(addr, &session, &mut seen_rx).await;
     assert_eq!(second.kind, HandshakeKind::Resumed, "{version:?}");
     assert!(
         second.outcome.is_verified(),
@@ -85,7 +84,7 @@ async fn revoked_after_session_start_is_invalid_on_resumption(
         .expect("trust store with CRL");
     server.classifier.trust_store().replace(revoking);
 
-    let (third, response) = exchange(addr, &config, &mut seen_rx).await;
+    let (third, response) = exchange(addr, &session, &mut seen_rx).await;
     assert_eq!(third.kind, HandshakeKind::Resumed, "{version:?}");
     assert!(
         third.outcome.is_invalid(),
@@ -120,9 +119,9 @@ async fn newly_trusted_ca_verifies_on_resumption() {
     for version in crate::tls_harness::VERSIONS {
         let server = Server::new();
         let (addr, mut seen_rx) = start(&server).await;
-        let config = server.client(Some(&server.pki.unknown_ca), version);
+        let client = server.client(Some(&server.pki.unknown_ca), version);
 
-        let (first, _) = exchange(addr, &config, &mut seen_rx).await;
+        let (first, _) = exchange(addr, &client, &mut seen_rx).await;
         assert_eq!(first.kind, HandshakeKind::Full);
         assert!(
             first.outcome.is_invalid(),
@@ -136,7 +135,7 @@ async fn newly_trusted_ca_verifies_on_resumption() {
             .expect("trust store");
         server.classifier.trust_store().replace(trusting);
 
-        let (second, response) = exchange(addr, &config, &mut seen_rx).await;
+        let (second, response) = exchange(addr, &client, &mut seen_rx).await;
         assert_eq!(second.kind, HandshakeKind::Resumed, "{version:?}");
         assert!(
             second.outcome.is_verified(),

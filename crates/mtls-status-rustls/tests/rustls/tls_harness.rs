@@ -1,50 +1,23 @@
-//! Shared set-up for the acceptor tests (acceptor.rs, concurrency.rs,
-//! resumption.rs): a generated PKI, a server configuration with the deferred
-//! verifier, real rustls clients over 127.0.0.1 (ring provider).
-#![allow(dead_code, unreachable_pub)] // each test binary uses a part
+//! Shared set-up for the acceptor tests (acceptor, concurrency, idle,
+//! reload_hints, resumption): a generated PKI, a server configuration with
+//! the deferred verifier, and the shared loopback client
+//! ([`mtls_testpki::tls::TlsClient`]) set up as these tests need it.
+#![allow(unreachable_pub)]
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use mtls_status::{ClientAuthOutcome, VerifyMode};
 use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsStream, ReloadableTrustStore, TrustStore, server_config,
 };
+use mtls_testpki::tls::{self, TlsClient};
+pub use mtls_testpki::tls::{VERSIONS, body, bounded, provider};
 use mtls_testpki::{Leaf, Pki};
-use rustls::client::ResolvesClientCert;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::ServerName;
-use rustls::sign::CertifiedKey;
-use rustls::{
-    ClientConfig, HandshakeKind, ProtocolVersion, RootCertStore, ServerConfig, SignatureScheme,
-    SupportedProtocolVersion,
-};
+use rustls::{HandshakeKind, ProtocolVersion, ServerConfig, SupportedProtocolVersion};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-
-/// Upper bound for anything a test waits for: reaching it is a failure
-/// (a hang), never a measurement.
-pub const BOUND: Duration = Duration::from_secs(20);
-
-/// Both TLS versions, for tests that run under each.
-pub const VERSIONS: [&SupportedProtocolVersion; 2] =
-    [&rustls::version::TLS12, &rustls::version::TLS13];
-
-/// Awaits `future`, failing the test if it takes longer than [`BOUND`].
-pub async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(BOUND, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("{what}: did not finish within {BOUND:?}"),
-    }
-}
-
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
 
 /// A server: PKI, reloadable trust store (root + intermediate, no CRL),
 /// classifier, and a rustls configuration with the deferred verifier.
@@ -93,19 +66,8 @@ impl Server {
         &self,
         client: Option<&Leaf>,
         version: &'static SupportedProtocolVersion,
-    ) -> Arc<ClientConfig> {
-        let builder = ClientConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[version])
-            .expect("protocol version")
-            .with_root_certificates(self.roots());
-        let mut config = match client {
-            Some(leaf) => builder
-                .with_client_auth_cert(leaf.chain(), leaf.key_der())
-                .expect("client certificate"),
-            None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Arc::new(config)
+    ) -> TlsClient {
+        http_client(&self.pki, client, version)
     }
 
     /// A client that presents `cert`'s chain but signs with `key`'s private
@@ -115,38 +77,26 @@ impl Server {
         cert: &Leaf,
         key: &Leaf,
         version: &'static SupportedProtocolVersion,
-    ) -> Arc<ClientConfig> {
-        let signing_key = provider()
-            .key_provider
-            .load_private_key(key.key_der())
-            .expect("key");
-        let resolver = WrongKey(Arc::new(CertifiedKey::new(cert.chain(), signing_key)));
-        let config = ClientConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[version])
-            .expect("protocol version")
-            .with_root_certificates(self.roots())
-            .with_client_cert_resolver(Arc::new(resolver));
-        Arc::new(config)
-    }
-
-    fn roots(&self) -> RootCertStore {
-        let mut roots = RootCertStore::empty();
-        roots.add(self.pki.root.cert_der()).expect("root");
-        roots
+    ) -> TlsClient {
+        TlsClient::builder(&self.pki)
+            .present_chain(cert.chain(), key.key_der())
+            .version(version)
+            .build()
     }
 }
 
-#[derive(Debug)]
-struct WrongKey(Arc<CertifiedKey>);
-
-impl ResolvesClientCert for WrongKey {
-    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(&self.0))
-    }
-
-    fn has_certs(&self) -> bool {
-        true
-    }
+/// A client of `pki`'s server speaking `version` only, presenting `client`
+/// (or nothing), offering ALPN `http/1.1`.
+pub fn http_client(
+    pki: &Pki,
+    client: Option<&Leaf>,
+    version: &'static SupportedProtocolVersion,
+) -> TlsClient {
+    TlsClient::builder(pki)
+        .present_opt(client)
+        .version(version)
+        .alpn(&[b"http/1.1"])
+        .build()
 }
 
 /// What the server saw on one connection.
@@ -203,25 +153,15 @@ pub async fn read_head<IO: AsyncRead + Unpin>(io: &mut IO) -> io::Result<Vec<u8>
     Ok(head)
 }
 
-/// Connects to `addr` as `localhost` with `config`, sends a GET, and returns
-/// the whole response.
-pub async fn get(addr: SocketAddr, config: Arc<ClientConfig>) -> io::Result<String> {
-    let tcp = TcpStream::connect(addr).await?;
-    get_over(tcp, config).await
+/// Connects to `addr` with `client`, sends a GET, and returns the whole
+/// response.
+pub async fn get(addr: SocketAddr, client: TlsClient) -> io::Result<String> {
+    let mut tls = client.connect(addr).await?;
+    tls::get(&mut tls).await
 }
 
 /// As [`get`], over an already connected socket.
-pub async fn get_over(tcp: TcpStream, config: Arc<ClientConfig>) -> io::Result<String> {
-    let name = ServerName::try_from("localhost").expect("server name");
-    let mut tls = TlsConnector::from(config).connect(name, tcp).await?;
-    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut response = String::new();
-    tls.read_to_string(&mut response).await?;
-    Ok(response)
-}
-
-/// The body of an HTTP response.
-pub fn body(response: &str) -> &str {
-    response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+pub async fn get_over(tcp: TcpStream, client: TlsClient) -> io::Result<String> {
+    let mut tls = client.connect_over(tcp).await?;
+    tls::get(&mut tls).await
 }

@@ -17,13 +17,10 @@ use mtls_status_tonic::{
     AllowList, ClientAuthCheck, ClientAuthInterceptor, ClientAuthMetrics, ClientAuthRequestExt,
     GrpcClientAuthLayer, REASON_METADATA, STATUS_METADATA, incoming,
 };
+use mtls_testpki::tls::TlsClient;
 use mtls_testpki::{Leaf, Pki};
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, RootCertStore};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsConnector;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Request, Response, Status};
@@ -164,30 +161,14 @@ fn start_with_server_layer(pki: Pki, listener: MtlsListener, addr: SocketAddr) -
 /// A channel to `server` over a fresh TLS connection that presents
 /// `client`'s certificate chain, or none.
 pub(crate) async fn connect(server: &TestServer, client: Option<&Leaf>) -> Channel {
-    let mut roots = RootCertStore::empty();
-    roots.add(server.pki.root.cert_der()).expect("root");
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_root_certificates(roots);
-    let mut config = match client {
-        Some(leaf) => builder
-            .with_client_auth_cert(leaf.chain(), leaf.key_der())
-            .expect("client certificate"),
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let connector = TlsConnector::from(Arc::new(config));
+    let tls = TlsClient::builder(&server.pki)
+        .present_opt(client)
+        .alpn(&[b"h2"])
+        .build();
     let addr = server.addr;
     let connect = tower::service_fn(move |_uri: http::Uri| {
-        let connector = connector.clone();
-        async move {
-            let tcp = TcpStream::connect(addr).await?;
-            let name = ServerName::try_from("localhost").map_err(io::Error::other)?;
-            let tls = connector.connect(name, tcp).await?;
-            Ok::<_, io::Error>(TokioIo::new(tls))
-        }
+        let tls = tls.clone();
+        async move { Ok::<_, io::Error>(TokioIo::new(tls.connect(addr).await?)) }
     });
     Endpoint::from_shared(format!("https://localhost:{}", addr.port()))
         .expect("endpoint")

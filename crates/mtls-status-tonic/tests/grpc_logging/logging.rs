@@ -2,62 +2,17 @@
 //! reason, the status, plus the gRPC status, the RPC and the peer.
 
 use std::convert::Infallible;
-use std::fmt::{self, Write as _};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mtls_status::{ClientAuthOutcome, ClientIdentity, InvalidCertificate, ReasonKind, VerifyMode};
 use mtls_status_tonic::{
     AllowList, ClientAuthCheck, ClientAuthInterceptor, GrpcClientAuthLayer, MtlsConnectInfo,
 };
 use mtls_testpki::Pki;
+use mtls_testpki::capture::Capture;
 use tonic::service::Interceptor;
 use tower::{Layer, Service, service_fn};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
-
-/// Records every event as its level and `name=value` fields.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<(Level, String)>>>);
-
-struct Fields(String);
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let _ = write!(self.0, "{}={} ", field.name(), value);
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let _ = write!(self.0, "{}={:?} ", field.name(), value);
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields(String::new());
-        event.record(&mut fields);
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .push((*event.metadata().level(), fields.0));
-    }
-
-    fn enter(&self, _: &Id) {}
-
-    fn exit(&self, _: &Id) {}
-}
+use tracing::Level;
 
 /// The events logged while `interceptor` checks a request with `outcome`
 /// (and, with `peer`, tonic's connect info).
@@ -78,7 +33,7 @@ fn intercept(
     tracing::subscriber::with_default(capture.clone(), || {
         let _ = interceptor.call(request);
     });
-    std::mem::take(&mut *capture.0.lock().expect("not poisoned"))
+    capture.take()
 }
 
 fn identity(leaf: &mtls_testpki::Leaf) -> ClientIdentity {
@@ -195,7 +150,7 @@ fn missing_outcome_is_an_error_naming_the_fix_and_the_rpc() {
         // The check runs in `call`; the answer is ready in the future.
         drop(service.call(request));
     });
-    let events = std::mem::take(&mut *capture.0.lock().expect("not poisoned"));
+    let events = capture.take();
     let (level, fields) = only_event(&events);
     assert_eq!(level, Level::ERROR);
     for field in [

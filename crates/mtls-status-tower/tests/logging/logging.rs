@@ -1,65 +1,12 @@
 //! Rejections are logged with nginx's text and stable fields.
 
-use std::fmt::{self, Write as _};
-use std::sync::{Arc, Mutex};
-
 use mtls_status::{ClientIdentity, VerifyMode};
 use mtls_status_tower::VerifyClientLayer;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use mtls_testpki::capture::Capture;
+use tracing::Level;
 
 use crate::fixtures::{Fixtures, fixtures};
 use crate::harness::send;
-
-/// Records every event as its level and `name=value` fields.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<(Level, String)>>>);
-
-struct Fields(String);
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let _ = write!(self.0, "{}={} ", field.name(), value);
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let _ = write!(self.0, "{}={:?} ", field.name(), value);
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields(String::new());
-        event.record(&mut fields);
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .push((*event.metadata().level(), fields.0));
-    }
-
-    fn enter(&self, _: &Id) {}
-
-    fn exit(&self, _: &Id) {}
-}
-
-impl Capture {
-    fn take(&self) -> Vec<(Level, String)> {
-        std::mem::take(&mut *self.0.lock().expect("not poisoned"))
-    }
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn rejections_are_logged_like_nginx() {
