@@ -241,9 +241,9 @@ async fn finished_handshakes_are_never_evicted() {
     let addr = listener.local_addr();
     // Two clients finish their handshakes: one is queued, one waits for room
     // and holds the only slot. TLS 1.2: the server finishes first.
-    let config = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS12);
-    let first = tokio::spawn(get(addr, Arc::clone(&config)));
-    let second = tokio::spawn(get(addr, Arc::clone(&config)));
+    let client = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS12);
+    let first = tokio::spawn(get(addr, client.clone()));
+    let second = tokio::spawn(get(addr, client.clone()));
     until_in_progress(&listener, 1).await;
     // A stalled newcomer cannot take that slot.
     let _stalled = TcpStream::connect(addr).await.unwrap();
