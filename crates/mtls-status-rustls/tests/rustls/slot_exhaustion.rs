@@ -273,7 +273,9 @@ async fn a_client_stalled_after_its_client_hello_is_evicted_once_stalled() {
         .unwrap();
     let addr = listener.local_addr();
 
-    let config = server.client(Some(&server.pki.valid_from_root), &rustls::version::TLS13);
+    let config = server
+        .client(Some(&server.pki.valid_from_root), &rustls::version::TLS13)
+        .config();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let mut hello = Vec::new();
     rustls::ClientConnection::new(config, name)
