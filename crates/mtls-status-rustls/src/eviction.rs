@@ -10,10 +10,11 @@
 //!
 //! 1. the oldest that has not yet sent a complete ClientHello (or that
 //!    speaks plain HTTP and is being answered): a real client sends its
-//!    ClientHello right after connecting, so only a client that has been
-//!    connected for less than one round trip can be mistaken for a stalled
-//!    one, and evicting it needs `max_concurrent_handshakes` newer
-//!    connections within that round trip;
+//!    ClientHello in the same flight as the last ACK of the TCP handshake,
+//!    so it is usually complete by the time the connection is accepted;
+//!    evicting one needs `max_concurrent_handshakes` newer connections
+//!    before its ClientHello is read (or while a lost segment of it is
+//!    retransmitted);
 //! 2. otherwise the oldest past its ClientHello that has been in progress
 //!    for at least [`STALLED_AFTER`] (a client that sends a ClientHello,
 //!    then nothing);
