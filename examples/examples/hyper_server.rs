@@ -1,7 +1,9 @@
 //! mtls-status with hyper and tower, without axum: `MtlsListener` accepts
 //! (handshakes run concurrently in the background), hyper-util's auto
-//! builder serves HTTP/1.1 and HTTP/2 on each connection, and
-//! `VerifyClientLayer` enforces nginx's `ssl_verify_client on` and forwards
+//! builder serves HTTP/1.1 and HTTP/2 on each connection,
+//! `AddClientAuthLayer` puts the connection's verdict into every request
+//! (and strips identity headers the client sent), and `VerifyClientLayer`
+//! enforces nginx's `ssl_verify_client on` and forwards
 //! the identity as nginx's `X-SSL-Client-*` headers.
 //!
 //! ```text
@@ -29,7 +31,7 @@ use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStore,
     server_config,
 };
-use mtls_status_tower::VerifyClientLayer;
+use mtls_status_tower::{AddClientAuthLayer, VerifyClientLayer};
 use mtls_testpki::Pki;
 use tokio::net::TcpStream;
 use tower::{ServiceBuilder, service_fn};
@@ -90,12 +92,8 @@ async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
 /// Serves one connection: every request gets the connection's verdict in
 /// its extensions, then passes `VerifyClientLayer`.
 async fn serve_connection(stream: MtlsStream<TcpStream>) -> Result<(), BoxError> {
-    let outcome = Arc::clone(stream.outcome());
     let service = ServiceBuilder::new()
-        .map_request(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(Arc::clone(&outcome));
-            request
-        })
+        .layer(AddClientAuthLayer::new(Arc::clone(stream.outcome())))
         .layer(
             VerifyClientLayer::new()
                 .mode(VerifyMode::On)

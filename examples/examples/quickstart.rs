@@ -24,11 +24,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use mtls_examples::{BoxError, https_get};
 use mtls_status::VerifyMode;
-use mtls_status_axum::{ClientAuthListener, VerifiedClient};
-use mtls_status_rustls::{
+use mtls_status_axum::tls::{
     Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
 };
-use mtls_status_tower::{AllowList, VerifyClientLayer};
+use mtls_status_axum::{AllowList, ClientAuthListener, VerifiedClient, VerifyClientLayer};
 use mtls_testpki::{Leaf, Pki};
 use serde_json::{Value, json};
 

@@ -86,7 +86,7 @@ where
 
 /// The request's verdict, or the 500 for its absence.
 pub(crate) fn outcome_of(parts: &Parts) -> Result<Arc<ClientAuthOutcome>, MissingClientAuth> {
-    match parts.extensions.get::<Arc<ClientAuthOutcome>>() {
+    match ClientAuthOutcome::from_extensions(&parts.extensions) {
         Some(outcome) => Ok(Arc::clone(outcome)),
         None => Err(MissingClientAuth::new(
             answers_of(parts)

@@ -15,3 +15,14 @@ pub use make_service::{AddClientAuth, ClientAuthMakeService, ClientAuthRouterExt
 pub use rejection::{ClientCertRejection, MissingClientAuth};
 pub use serve::{DEFAULT_HEADER_READ_TIMEOUT, Serve, serve};
 pub use verified_client::VerifiedClient;
+
+// What an axum user needs besides this crate's glue, so that a server
+// imports this crate and core: the per-route layer, the glue for servers
+// that drive hyper themselves, and the TLS side (`tls`: listener, acceptor,
+// classifier, trust store).
+pub use mtls_status::{
+    AllowList, AnswerStyle, Authorize, ClientAuthMetrics, ClientAuthOutcome, ClientAuthPolicy,
+    ClientIdentity, ForwardHeaders, VerifyMode,
+};
+pub use mtls_status_rustls as tls;
+pub use mtls_status_tower::{AddClientAuthLayer, VerifyClientLayer};

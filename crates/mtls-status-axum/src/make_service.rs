@@ -11,7 +11,6 @@ use axum::extract::ConnectInfo;
 use axum::serve::{IncomingStream, Listener};
 use http::Request;
 use mtls_status::ClientAuthOutcome;
-use mtls_status::forward::strip_identity_headers;
 use mtls_status_rustls::MtlsStream;
 use tower_service::Service;
 
@@ -97,12 +96,12 @@ where
     }
 }
 
-/// One connection's service: removes the identity headers a client may
-/// have sent (`X-SSL-Client-*`, `x-forwarded-client-cert`, ..., see
-/// [`is_identity_header`](mtls_status::forward::is_identity_header)),
-/// inserts the connection's `Arc<ClientAuthOutcome>` and `ConnectInfo<A>`
-/// (the client's address) into every request, then calls the inner
-/// service.
+/// One connection's service: mtls-status-tower's
+/// [`AddClientAuth`](mtls_status_tower::AddClientAuth) (removes the identity
+/// headers a client may have sent, see
+/// [`is_identity_header`](mtls_status::forward::is_identity_header), and
+/// inserts the connection's `Arc<ClientAuthOutcome>`) plus axum's
+/// `ConnectInfo<A>` (the client's address), then the inner service.
 ///
 /// The stripping makes every route safe for handlers that read
 /// nginx-style identity headers, including routes without
@@ -114,8 +113,7 @@ where
 /// [`new`](Self::new) when you drive hyper's connection loop yourself.
 #[derive(Clone, Debug)]
 pub struct AddClientAuth<S, A> {
-    inner: S,
-    outcome: Arc<ClientAuthOutcome>,
+    inner: mtls_status_tower::AddClientAuth<S>,
     remote_addr: A,
 }
 
@@ -124,15 +122,14 @@ impl<S, A> AddClientAuth<S, A> {
     /// request's extensions.
     pub fn new(inner: S, outcome: Arc<ClientAuthOutcome>, remote_addr: A) -> Self {
         Self {
-            inner,
-            outcome,
+            inner: mtls_status_tower::AddClientAuth::new(inner, outcome),
             remote_addr,
         }
     }
 
     /// The connection's verdict.
     pub fn outcome(&self) -> &Arc<ClientAuthOutcome> {
-        &self.outcome
+        self.inner.outcome()
     }
 
     /// The client's address.
@@ -142,7 +139,7 @@ impl<S, A> AddClientAuth<S, A> {
 
     /// The inner service.
     pub fn into_inner(self) -> S {
-        self.inner
+        self.inner.into_inner()
     }
 }
 
@@ -160,13 +157,9 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        // TLS ends here, so no proxy in front of us can have set these: any
-        // copy comes from the client. Stripped for every route, with or
-        // without `VerifyClientLayer`.
-        strip_identity_headers(request.headers_mut());
-        let extensions = request.extensions_mut();
-        extensions.insert(Arc::clone(&self.outcome));
-        extensions.insert(ConnectInfo(self.remote_addr.clone()));
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(self.remote_addr.clone()));
         self.inner.call(request)
     }
 }

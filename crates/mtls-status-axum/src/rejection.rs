@@ -8,12 +8,16 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use hyper::ext::ReasonPhrase;
-use mtls_status::{Answer, AnswerStyle, ClientAuthOutcome, InvalidReason};
+use mtls_status::{
+    Answer, AnswerStyle, ClientAuthOutcome, ClientAuthPolicy, InvalidReason, Judgement, LogContext,
+    VerifyMode,
+};
 
 use crate::answers::ClientCertAnswers;
 
-/// The reason name of the 500 (as `VerifyClientLayer` names it).
-const MISSING_OUTCOME: &str = "missing_outcome";
+/// Named in the error for a request without an outcome.
+const GLUE: &str = "serve the router with mtls_status_axum::ClientAuthListener and \
+                    into_make_service_with_client_auth()";
 
 /// Rejection of [`ClientAuth`](crate::ClientAuth) (and cause of a 500 from
 /// [`VerifiedClient`](crate::VerifiedClient)): the request carries no
@@ -63,6 +67,10 @@ impl MissingClientAuth {
     fn answer(&self) -> Answer {
         Answer::missing_outcome(self.style)
     }
+
+    fn log(&self) {
+        Judgement::MissingOutcome.log(&LogContext::new(GLUE));
+    }
 }
 
 impl fmt::Display for MissingClientAuth {
@@ -80,11 +88,7 @@ impl Error for MissingClientAuth {}
 
 impl IntoResponse for MissingClientAuth {
     fn into_response(self) -> Response {
-        tracing::error!(
-            reason = MISSING_OUTCOME,
-            status = 500,
-            "{self}; answering 500"
-        );
+        self.log();
         self.answer().into_response::<Body>()
     }
 }
@@ -117,10 +121,9 @@ pub struct ClientCertRejection {
 
 #[derive(Debug)]
 enum Cause {
-    Missing(Answer),
-    Invalid {
-        reason: InvalidReason,
-        subject: Option<String>,
+    /// 496 or 495, as `VerifyMode::On` judges the outcome.
+    Judged {
+        judgement: Judgement,
         answer: Answer,
     },
     MissingClientAuth(MissingClientAuth),
@@ -132,32 +135,21 @@ impl ClientCertRejection {
         outcome: &ClientAuthOutcome,
         answers: Option<&ClientCertAnswers>,
     ) -> Self {
-        let (style, accepted_cas) = match answers {
-            Some(answers) => (answers.style(), answers.accepted_ca_names()),
-            None => (AnswerStyle::default(), &[][..]),
-        };
-        let cause = match outcome {
-            ClientAuthOutcome::None => {
-                Cause::Missing(Answer::certificate_required(style, accepted_cas))
-            }
-            ClientAuthOutcome::Invalid(invalid) => Cause::Invalid {
-                reason: invalid.reason().clone(),
-                subject: invalid.presented().map(|id| id.subject_dn().to_owned()),
-                answer: Answer::certificate_invalid(style, invalid.reason(), accepted_cas),
+        let options = answers.cloned().unwrap_or_default();
+        // `VerifiedClient` is nginx's `ssl_verify_client on`.
+        let judgement = match ClientAuthPolicy::new(VerifyMode::On).judge(outcome) {
+            // `Verified` is not passed here; refused rather than passed.
+            Judgement::Pass => Judgement::CertificateInvalid {
+                reason: InvalidReason::new(mtls_status::ReasonKind::Other),
+                subject: None,
             },
-            // `Verified` is not passed here; an outcome this crate does not
-            // know yet is refused as an invalid certificate, never passed.
-            _ => {
-                let reason = InvalidReason::new(mtls_status::ReasonKind::Other);
-                let answer = Answer::certificate_invalid(style, &reason, accepted_cas);
-                Cause::Invalid {
-                    reason,
-                    subject: None,
-                    answer,
-                }
-            }
+            judgement => judgement,
         };
-        Self { cause }
+        let answer = Answer::for_judgement(&judgement, &options)
+            .unwrap_or_else(|| Answer::certificate_required(options.style(), &[]));
+        Self {
+            cause: Cause::Judged { judgement, answer },
+        }
     }
 
     /// The status of the response: 496 or 495 (400 in nginx's style), or
@@ -165,7 +157,7 @@ impl ClientCertRejection {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match &self.cause {
-            Cause::Missing(answer) | Cause::Invalid { answer, .. } => answer.status(),
+            Cause::Judged { answer, .. } => answer.status(),
             Cause::MissingClientAuth(missing) => missing.status(),
         }
     }
@@ -174,9 +166,7 @@ impl ClientCertRejection {
     #[must_use]
     pub fn body_text(&self) -> String {
         match &self.cause {
-            Cause::Missing(answer) | Cause::Invalid { answer, .. } => {
-                String::from_utf8_lossy(answer.body()).into_owned()
-            }
+            Cause::Judged { answer, .. } => String::from_utf8_lossy(answer.body()).into_owned(),
             Cause::MissingClientAuth(missing) => missing.body_text(),
         }
     }
@@ -184,14 +174,23 @@ impl ClientCertRejection {
     /// Whether the client sent no certificate (496).
     #[must_use]
     pub fn is_missing(&self) -> bool {
-        matches!(self.cause, Cause::Missing(_))
+        matches!(
+            self.cause,
+            Cause::Judged {
+                judgement: Judgement::CertificateRequired,
+                ..
+            }
+        )
     }
 
     /// Why the client's certificate failed verification (495), if it did.
     #[must_use]
     pub fn invalid_reason(&self) -> Option<&InvalidReason> {
         match &self.cause {
-            Cause::Invalid { reason, .. } => Some(reason),
+            Cause::Judged {
+                judgement: Judgement::CertificateInvalid { reason, .. },
+                ..
+            } => Some(reason),
             _ => None,
         }
     }
@@ -215,8 +214,11 @@ impl From<MissingClientAuth> for ClientCertRejection {
 impl fmt::Display for ClientCertRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.cause {
-            Cause::Missing(_) => f.write_str("client sent no required SSL certificate"),
-            Cause::Invalid { reason, .. } => f.write_str(&reason.nginx_log_line()),
+            Cause::Judged {
+                judgement: Judgement::CertificateInvalid { reason, .. },
+                ..
+            } => f.write_str(&reason.nginx_log_line()),
+            Cause::Judged { .. } => f.write_str("client sent no required SSL certificate"),
             Cause::MissingClientAuth(missing) => fmt::Display::fmt(missing, f),
         }
     }
@@ -233,32 +235,13 @@ impl Error for ClientCertRejection {
 
 impl IntoResponse for ClientCertRejection {
     fn into_response(self) -> Response {
-        let answer = match self.cause {
-            Cause::Missing(answer) => {
-                tracing::info!(
-                    reason = "certificate_required",
-                    status = answer.status().as_u16(),
-                    "client sent no required SSL certificate"
-                );
-                answer
+        match self.cause {
+            Cause::Judged { judgement, answer } => {
+                judgement.log(&LogContext::new(GLUE));
+                answer_response(answer)
             }
-            Cause::Invalid {
-                reason,
-                subject,
-                answer,
-            } => {
-                tracing::info!(
-                    reason = reason.name(),
-                    status = answer.status().as_u16(),
-                    subject,
-                    "{}",
-                    reason.nginx_log_line()
-                );
-                answer
-            }
-            Cause::MissingClientAuth(missing) => return missing.into_response(),
-        };
-        answer_response(answer)
+            Cause::MissingClientAuth(missing) => missing.into_response(),
+        }
     }
 }
 

@@ -338,10 +338,12 @@ impl MtlsListenerBuilder {
         self
     }
 
-    /// Answers plain HTTP with mtls-status's 497 answer in `style`
+    /// Answers plain HTTP with mtls-status's 497 answer in the style of
+    /// `answers`: an [`AnswerStyle`], or the
+    /// [`AnswerOptions`](mtls_status::AnswerOptions) the routes answer with
     /// (`Nginx`: 400 with nginx's page).
-    pub fn plain_http_style(self, style: AnswerStyle) -> Self {
-        self.plain_http_response(plain_http_response(style))
+    pub fn plain_http_style(self, answers: impl Into<mtls_status::AnswerOptions>) -> Self {
+        self.plain_http_response(plain_http_response(answers.into().style()))
     }
 
     /// Hands plain-HTTP connections to [`MtlsListener::accept`] as

@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod add_client_auth;
 pub mod verify_client;
 
+pub use add_client_auth::{AddClientAuth, AddClientAuthLayer};
 pub use verify_client::{ResponseFuture, VerifyClient, VerifyClientLayer};
 
 // Declared in core, where every integration finds them; re-exported so that

@@ -99,6 +99,13 @@ pub struct AnswerOptions {
     accepted_cas: Arc<[String]>,
 }
 
+/// Options in `style`, listing no CA names.
+impl From<AnswerStyle> for AnswerOptions {
+    fn from(style: AnswerStyle) -> Self {
+        Self::new(style)
+    }
+}
+
 impl AnswerOptions {
     /// Answers in `style`, listing no CA names.
     pub fn new(style: AnswerStyle) -> Self {

@@ -6,6 +6,15 @@
 //! module could set, and the spellings other proxies use, are removed from the
 //! request first, whether or not forwarding is on.
 //!
+//! Where requests are stripped, with [`strip_identity_headers`]:
+//! - HTTP: on entry, by the connection glue that puts the outcome into each
+//!   request (mtls-status-tower's `AddClientAuthLayer`, which
+//!   mtls-status-axum's make-service uses), on every route; again by
+//!   [`ForwardHeaders::apply`] in `VerifyClientLayer`, just before it sets
+//!   the headers the route forwards.
+//! - gRPC: by mtls-status-tonic's check, on the request metadata of the
+//!   services it guards.
+//!
 //! ```
 //! use http::HeaderMap;
 //! use mtls_status::{ClientAuthOutcome, forward::{ForwardHeaders, X_SSL_CLIENT_VERIFY}};

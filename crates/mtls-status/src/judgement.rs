@@ -163,7 +163,7 @@ impl ClientAuthPolicy {
             Some(outcome) => self.judge(outcome),
             None => Judgement::MissingOutcome,
         };
-        judgement.log(self.mode, &context(&judgement));
+        judgement.log(&context(&judgement).mode(self.mode));
         if let Some(metrics) = &self.metrics {
             metrics.record(outcome, &judgement);
         }
@@ -288,16 +288,19 @@ impl Judgement {
     /// Logs a rejection with nginx's text (`client sent no required SSL
     /// certificate`, `client SSL certificate verify error: (10:certificate
     /// has expired)`) at INFO, a missing outcome at ERROR with what to fix;
-    /// a pass logs nothing. Fields: `reason`, `status`, `subject`, `mode`,
-    /// and those of `context` that are set (`grpc_status`, `rpc`, `peer`).
-    pub fn log(&self, mode: VerifyMode, context: &LogContext<'_>) {
+    /// a pass logs nothing. Fields: `reason`, `status`, `subject`, and
+    /// those of `context` that are set (`mode`, `grpc_status`, `rpc`,
+    /// `peer`). The one place where judgements are logged.
+    pub fn log(&self, context: &LogContext<'_>) {
         let status = self.status().map(|status| status.as_u16());
         let LogContext {
+            mode,
             grpc_status,
             rpc,
             peer,
             glue,
         } = *context;
+        let mode = mode.map(tracing::field::display);
         let peer = peer.map(tracing::field::display);
         match self {
             Self::Pass => {}
@@ -305,7 +308,7 @@ impl Judgement {
                 reason = CERTIFICATE_REQUIRED,
                 status,
                 grpc_status,
-                mode = %mode,
+                mode,
                 rpc,
                 peer,
                 "client sent no required SSL certificate"
@@ -315,7 +318,7 @@ impl Judgement {
                 status,
                 grpc_status,
                 subject,
-                mode = %mode,
+                mode,
                 rpc,
                 peer,
                 "{}",
@@ -327,7 +330,7 @@ impl Judgement {
                 grpc_status,
                 subject,
                 why = %why,
-                mode = %mode,
+                mode,
                 rpc,
                 peer,
                 "client SSL certificate not authorized: {why}"
@@ -337,7 +340,7 @@ impl Judgement {
                 status,
                 grpc_status,
                 outcome = if reason.is_some() { "invalid" } else { "none" },
-                mode = %mode,
+                mode,
                 rpc,
                 peer,
                 "client sent no verified SSL certificate, required by the authorization policy"
@@ -346,7 +349,7 @@ impl Judgement {
                 reason = MISSING_OUTCOME,
                 status,
                 grpc_status,
-                mode = %mode,
+                mode,
                 rpc,
                 "request has no client-certificate outcome in its extensions: the mtls-status \
                  check runs without the TLS glue in front of it ({glue}); answering {}",
@@ -361,6 +364,8 @@ impl Judgement {
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct LogContext<'a> {
+    /// The route's mode.
+    pub mode: Option<VerifyMode>,
     /// The gRPC status name of the answer (`UNAUTHENTICATED`, ...).
     pub grpc_status: Option<&'static str>,
     /// The RPC's path.
@@ -377,11 +382,18 @@ impl<'a> LogContext<'a> {
     /// missing), without gRPC fields.
     pub const fn new(glue: &'static str) -> Self {
         Self {
+            mode: None,
             grpc_status: None,
             rpc: None,
             peer: None,
             glue,
         }
+    }
+
+    /// With the route's mode.
+    pub const fn mode(mut self, mode: VerifyMode) -> Self {
+        self.mode = Some(mode);
+        self
     }
 
     /// With the gRPC status name of the answer.

@@ -47,8 +47,6 @@ pub(crate) struct Config {
     pub(crate) policy: ClientAuthPolicy,
     pub(crate) answers: AnswerOptions,
     pub(crate) forward: ForwardHeaders,
-    /// Whether `forward` sets any header (it always strips).
-    pub(crate) forwards: bool,
 }
 
 impl VerifyClientLayer {
@@ -106,10 +104,7 @@ impl VerifyClientLayer {
     /// default [`ForwardHeaders::none`]. Incoming copies are stripped in
     /// every case.
     pub fn forward(self, forward: ForwardHeaders) -> Self {
-        self.update(|config| {
-            config.forwards = forward != ForwardHeaders::none();
-            config.forward = forward;
-        })
+        self.update(|config| config.forward = forward)
     }
 
     /// The RFC 2253 names of the CAs the server accepts, listed in the

@@ -6,7 +6,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use mtls_status::forward::strip_identity_headers;
 use mtls_status::{Answer, ClientAuthOutcome, LogContext};
 use tower_service::Service;
 
@@ -82,14 +81,10 @@ where
         if let Some(answer) = Answer::for_judgement(&judgement, &config.answers) {
             return ResponseFuture::answer(answer_response(answer));
         }
-        match outcome {
-            Some(outcome) if config.forwards => {
-                config.forward.apply(request.headers_mut(), &outcome)
-            }
-            // What `ForwardHeaders::none().apply` does.
-            _ => {
-                strip_identity_headers(request.headers_mut());
-            }
+        if let Some(outcome) = &outcome {
+            // Strips incoming identity headers (again, after the glue), then
+            // sets those the route forwards, if any.
+            config.forward.apply(request.headers_mut(), outcome);
         }
         ResponseFuture::inner(self.inner.call(request))
     }
