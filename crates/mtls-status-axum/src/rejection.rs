@@ -121,11 +121,9 @@ pub struct ClientCertRejection {
 
 #[derive(Debug)]
 enum Cause {
-    /// 496 or 495, as `VerifyMode::On` judges the outcome.
-    Judged {
-        judgement: Judgement,
-        answer: Answer,
-    },
+    /// 496 or 495, as `VerifyMode::On` judges the outcome (boxed: a
+    /// judgement and its answer are large next to the other cause).
+    Judged(Box<(Judgement, Answer)>),
     MissingClientAuth(MissingClientAuth),
 }
 
@@ -148,7 +146,7 @@ impl ClientCertRejection {
         let answer = Answer::for_judgement(&judgement, &options)
             .unwrap_or_else(|| Answer::certificate_required(options.style(), &[]));
         Self {
-            cause: Cause::Judged { judgement, answer },
+            cause: Cause::Judged(Box::new((judgement, answer))),
         }
     }
 
@@ -157,7 +155,7 @@ impl ClientCertRejection {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match &self.cause {
-            Cause::Judged { answer, .. } => answer.status(),
+            Cause::Judged(judged) => judged.1.status(),
             Cause::MissingClientAuth(missing) => missing.status(),
         }
     }
@@ -166,7 +164,7 @@ impl ClientCertRejection {
     #[must_use]
     pub fn body_text(&self) -> String {
         match &self.cause {
-            Cause::Judged { answer, .. } => String::from_utf8_lossy(answer.body()).into_owned(),
+            Cause::Judged(judged) => String::from_utf8_lossy(judged.1.body()).into_owned(),
             Cause::MissingClientAuth(missing) => missing.body_text(),
         }
     }
@@ -174,24 +172,18 @@ impl ClientCertRejection {
     /// Whether the client sent no certificate (496).
     #[must_use]
     pub fn is_missing(&self) -> bool {
-        matches!(
-            self.cause,
-            Cause::Judged {
-                judgement: Judgement::CertificateRequired,
-                ..
-            }
-        )
+        matches!(&self.cause, Cause::Judged(judged) if judged.0 == Judgement::CertificateRequired)
     }
 
     /// Why the client's certificate failed verification (495), if it did.
     #[must_use]
     pub fn invalid_reason(&self) -> Option<&InvalidReason> {
         match &self.cause {
-            Cause::Judged {
-                judgement: Judgement::CertificateInvalid { reason, .. },
-                ..
-            } => Some(reason),
-            _ => None,
+            Cause::Judged(judged) => match &judged.0 {
+                Judgement::CertificateInvalid { reason, .. } => Some(reason),
+                _ => None,
+            },
+            Cause::MissingClientAuth(_) => None,
         }
     }
 
@@ -214,11 +206,12 @@ impl From<MissingClientAuth> for ClientCertRejection {
 impl fmt::Display for ClientCertRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.cause {
-            Cause::Judged {
-                judgement: Judgement::CertificateInvalid { reason, .. },
-                ..
-            } => f.write_str(&reason.nginx_log_line()),
-            Cause::Judged { .. } => f.write_str("client sent no required SSL certificate"),
+            Cause::Judged(judged) => match &judged.0 {
+                Judgement::CertificateInvalid { reason, .. } => {
+                    f.write_str(&reason.nginx_log_line())
+                }
+                _ => f.write_str("client sent no required SSL certificate"),
+            },
             Cause::MissingClientAuth(missing) => fmt::Display::fmt(missing, f),
         }
     }
@@ -236,7 +229,8 @@ impl Error for ClientCertRejection {
 impl IntoResponse for ClientCertRejection {
     fn into_response(self) -> Response {
         match self.cause {
-            Cause::Judged { judgement, answer } => {
+            Cause::Judged(judged) => {
+                let (judgement, answer) = *judged;
                 judgement.log(&LogContext::new(GLUE));
                 answer_response(answer)
             }

@@ -7,6 +7,7 @@ mod curl;
 mod extractors;
 mod header_timeout;
 mod headers;
+mod hyper_glue;
 mod idle;
 mod per_route;
 mod support;

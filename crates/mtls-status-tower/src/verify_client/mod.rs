@@ -87,9 +87,11 @@
 //!   rejection ends the stream, not the connection (`Connection: close` is
 //!   an HTTP/1.1 header; hyper drops it from HTTP/2 responses); over
 //!   HTTP/1.1 hyper closes the connection after it, as nginx does.
-//! - **hyper**: wrap your service (e.g. with `ServiceBuilder`) and bridge it
-//!   with `hyper_util::service::TowerToHyperService`; insert the connection's
-//!   `Arc<ClientAuthOutcome>` into each request first. Bodies such as
+//! - **hyper**: per connection, wrap your service in
+//!   [`AddClientAuthLayer`](crate::AddClientAuthLayer)`::new(stream.outcome().clone())`
+//!   (puts the connection's outcome into each request and strips identity
+//!   headers) and this layer, e.g. with `ServiceBuilder`, and bridge it with
+//!   `hyper_util::service::TowerToHyperService`. Bodies such as
 //!   `http_body_util::Full<Bytes>` implement `From<Bytes>`.
 
 mod future;
