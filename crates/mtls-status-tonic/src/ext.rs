@@ -31,15 +31,19 @@ use crate::connect_info::MtlsConnectInfo;
 /// assert!(request.client_auth().is_some_and(ClientAuthOutcome::is_none));
 /// assert!(request.client_identity().is_none()); // only for a verified certificate
 /// ```
-pub trait ClientAuthRequestExt {
+pub trait ClientAuthRequestExt: sealed::HasExtensions {
     /// The verdict on the connection's client certificate (`None`,
     /// `Invalid(reason)`, `Verified(identity)`), or `None` if the request
     /// did not come through the mtls-status glue.
-    fn client_auth(&self) -> Option<&ClientAuthOutcome>;
+    fn client_auth(&self) -> Option<&ClientAuthOutcome> {
+        outcome_in(self.request_extensions()).map(Arc::as_ref)
+    }
 
     /// The same verdict, shared: for handlers that move it into a task, e.g.
     /// one that produces a response stream.
-    fn client_auth_shared(&self) -> Option<Arc<ClientAuthOutcome>>;
+    fn client_auth_shared(&self) -> Option<Arc<ClientAuthOutcome>> {
+        outcome_in(self.request_extensions()).cloned()
+    }
 
     /// The **verified** client identity; `None` when the client sent no
     /// certificate, an invalid one, or the request did not come through the
@@ -50,7 +54,9 @@ pub trait ClientAuthRequestExt {
 
     /// The connection info tonic attached (outcome and addresses), for
     /// connections served from [`incoming`](crate::incoming).
-    fn mtls_connect_info(&self) -> Option<&MtlsConnectInfo>;
+    fn mtls_connect_info(&self) -> Option<&MtlsConnectInfo> {
+        self.request_extensions().get()
+    }
 }
 
 /// The connection's outcome: as `Arc<ClientAuthOutcome>`
@@ -64,31 +70,28 @@ pub(crate) fn outcome_in(extensions: &Extensions) -> Option<&Arc<ClientAuthOutco
     })
 }
 
-impl<T> ClientAuthRequestExt for tonic::Request<T> {
-    fn client_auth(&self) -> Option<&ClientAuthOutcome> {
-        outcome_in(self.extensions()).map(Arc::as_ref)
+impl<T> ClientAuthRequestExt for tonic::Request<T> {}
+
+impl<B> ClientAuthRequestExt for http::Request<B> {}
+
+/// Sealed: the requests whose extensions the trait reads.
+mod sealed {
+    use http::Extensions;
+
+    pub trait HasExtensions {
+        fn request_extensions(&self) -> &Extensions;
     }
 
-    fn client_auth_shared(&self) -> Option<Arc<ClientAuthOutcome>> {
-        outcome_in(self.extensions()).cloned()
+    impl<T> HasExtensions for tonic::Request<T> {
+        fn request_extensions(&self) -> &Extensions {
+            self.extensions()
+        }
     }
 
-    fn mtls_connect_info(&self) -> Option<&MtlsConnectInfo> {
-        self.extensions().get()
-    }
-}
-
-impl<B> ClientAuthRequestExt for http::Request<B> {
-    fn client_auth(&self) -> Option<&ClientAuthOutcome> {
-        outcome_in(self.extensions()).map(Arc::as_ref)
-    }
-
-    fn client_auth_shared(&self) -> Option<Arc<ClientAuthOutcome>> {
-        outcome_in(self.extensions()).cloned()
-    }
-
-    fn mtls_connect_info(&self) -> Option<&MtlsConnectInfo> {
-        self.extensions().get()
+    impl<B> HasExtensions for http::Request<B> {
+        fn request_extensions(&self) -> &Extensions {
+            self.extensions()
+        }
     }
 }
 
