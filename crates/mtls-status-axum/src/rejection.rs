@@ -7,7 +7,6 @@ use std::fmt;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use hyper::ext::ReasonPhrase;
 use mtls_status::{
     Answer, AnswerStyle, ClientAuthOutcome, ClientAuthPolicy, InvalidReason, Judgement, LogContext,
     VerifyMode,
@@ -232,28 +231,18 @@ impl IntoResponse for ClientCertRejection {
             Cause::Judged(judged) => {
                 let (judgement, answer) = *judged;
                 judgement.log(&LogContext::new(GLUE));
-                answer_response(answer)
+                mtls_status_tower::answer_response(answer)
             }
             Cause::MissingClientAuth(missing) => missing.into_response(),
         }
     }
 }
 
-/// `answer` as an axum response, with hyper's [`ReasonPhrase`] extension for
-/// the non-standard codes, so that hyper writes `HTTP/1.1 495 SSL
-/// Certificate Error` rather than a bare `HTTP/1.1 495`.
-fn answer_response(answer: Answer) -> Response {
-    let phrase = answer.reason_phrase();
-    let mut response = answer.into_response::<Body>();
-    if let Some(Ok(phrase)) = phrase.map(|phrase| ReasonPhrase::try_from(phrase.as_bytes())) {
-        response.extensions_mut().insert(phrase);
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use mtls_status::{InvalidCertificate, ReasonKind};
+
+    use hyper::ext::ReasonPhrase;
 
     use super::*;
 

@@ -5,7 +5,7 @@ pub mod add_client_auth;
 pub mod verify_client;
 
 pub use add_client_auth::{AddClientAuth, AddClientAuthLayer};
-pub use verify_client::{ResponseFuture, VerifyClient, VerifyClientLayer};
+pub use verify_client::{ResponseFuture, VerifyClient, VerifyClientLayer, answer_response};
 
 // Declared in core, where every integration finds them; re-exported so that
 // a tower user needs one import line.

@@ -101,4 +101,5 @@ mod service;
 
 pub use future::ResponseFuture;
 pub use layer::VerifyClientLayer;
+pub use response::answer_response;
 pub use service::VerifyClient;

@@ -8,8 +8,19 @@ use mtls_status::Answer;
 /// `answer` as a response with body type `B`, carrying hyper's
 /// [`ReasonPhrase`] extension when the status has a non-standard phrase, so
 /// that hyper writes `HTTP/1.1 495 SSL Certificate Error` instead of a bare
-/// `HTTP/1.1 495`. Servers other than hyper ignore the extension.
-pub(crate) fn answer_response<B: From<Bytes>>(answer: Answer) -> Response<B> {
+/// `HTTP/1.1 495`. Servers other than hyper ignore the extension. What the
+/// layer and mtls-status-axum's extractors answer with.
+///
+/// ```
+/// use hyper::ext::ReasonPhrase;
+/// use mtls_status::{Answer, AnswerStyle};
+///
+/// let response: http::Response<bytes::Bytes> =
+///     mtls_status_tower::answer_response(Answer::certificate_required(AnswerStyle::Explicit, &[]));
+/// assert_eq!(response.status().as_u16(), 496);
+/// assert!(response.extensions().get::<ReasonPhrase>().is_some());
+/// ```
+pub fn answer_response<B: From<Bytes>>(answer: Answer) -> Response<B> {
     let phrase = answer.reason_phrase();
     let mut response = answer.into_response::<B>();
     if let Some(phrase) = phrase {
