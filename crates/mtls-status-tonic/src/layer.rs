@@ -143,4 +143,4 @@ impl<S: NamedService> NamedService for GrpcClientAuth<S> {
 /// Response future of [`GrpcClientAuth`]: the inner service's future, or the
 /// layer's own answer (a gRPC status), ready at once. The same type as the
 /// HTTP layer's.
-pub use mtls_status_tower::ResponseFuture;
+pub use mtls_status::ResponseFuture;

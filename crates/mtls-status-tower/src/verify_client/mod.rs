@@ -94,12 +94,11 @@
 //!   `hyper_util::service::TowerToHyperService`. Bodies such as
 //!   `http_body_util::Full<Bytes>` implement `From<Bytes>`.
 
-mod future;
 mod layer;
 mod response;
 mod service;
 
-pub use future::ResponseFuture;
 pub use layer::VerifyClientLayer;
+pub use mtls_status::ResponseFuture;
 pub use response::answer_response;
 pub use service::VerifyClient;

@@ -1,4 +1,6 @@
-//! The response future: the inner service's future, or a ready answer.
+//! [`ResponseFuture`]: the inner service's future, or a ready answer; the
+//! future of every mtls-status middleware (the tower layer, the tonic
+//! layer), declared once here where each finds it.
 
 use std::fmt;
 use std::future::Future;
@@ -9,9 +11,10 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// Response future of [`VerifyClient`](super::VerifyClient): either the
-    /// inner service's future, or the layer's own answer (495, 496, 403 or
-    /// 500), ready at once. Does not box.
+    /// Response future of mtls-status middleware (mtls-status-tower's
+    /// `VerifyClient`, mtls-status-tonic's `GrpcClientAuth`): either the
+    /// inner service's future, or the middleware's own answer (495, 496,
+    /// 403, 500, or a gRPC status), ready at once. Does not box.
     pub struct ResponseFuture<F, B> {
         #[pin]
         kind: Kind<F, B>,
@@ -31,8 +34,6 @@ pin_project! {
     }
 }
 
-// Public so that other mtls-status layers (the tonic one) share this future
-// instead of copying it.
 impl<F, B> ResponseFuture<F, B> {
     /// A future that runs the inner service's `future`.
     pub fn inner(future: F) -> Self {
