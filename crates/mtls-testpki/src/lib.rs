@@ -11,8 +11,8 @@
 //! * [`Ca::crl`] → [`CrlBuilder`] → [`Crl`]
 //! * [`Pki::generate`]: the standard scenario in one call, [`Pki::write_to_dir`] for
 //!   file-based tests (CLI, nginx).
-//! * With feature `tls`: [`tls::TlsClient`], the loopback rustls client of the
-//!   integration tests, and [`capture::Capture`], the tracing subscriber of the
+//! * With feature `tls`: `tls::TlsClient`, the loopback rustls client of the
+//!   integration tests, and `capture::Capture`, the tracing subscriber of the
 //!   logging tests.
 //! * [`Name`]: subjects rcgen cannot express (multi-valued RDNs, repeated attributes,
 //!   any string type).
