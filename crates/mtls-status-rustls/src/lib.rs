@@ -14,7 +14,8 @@
 //!   store in force).
 //! - [`server_config`]: a rustls `ServerConfig` with the verifier and ALPN
 //!   `h2`, `http/1.1`.
-//! - [`MtlsAcceptor`] / [`MtlsListener`]: the tokio side. Handshakes run
+//! - [`MtlsAcceptor`] / [`MtlsListener`] (feature `tokio`, on by default):
+//!   the tokio side. Handshakes run
 //!   concurrently under a timeout and a cap, plain HTTP on the TLS port is
 //!   answered 497, and every connection (resumed ones included) is
 //!   classified against the trust store in force; the resulting
@@ -25,13 +26,31 @@
 //!
 //! Library code never picks a crypto provider: pass yours
 //! (`Arc<rustls::crypto::CryptoProvider>`).
+//!
+//! # Features
+//!
+//! - `tokio` (default): the acceptor, listener, [`MtlsStream`], idle timeout
+//!   and plain-HTTP answer, on tokio and tokio-rustls. Without it
+//!   (`default-features = false`) the classifier, the deferred verifier, the
+//!   trust store and [`server_config`] build without tokio, for any I/O
+//!   stack that drives a rustls `ServerConnection` itself.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Without `tokio` the links above to the tokio side have no target.
+#![cfg_attr(not(feature = "tokio"), allow(rustdoc::broken_intra_doc_links))]
 
 // The tokio side: acceptor, listener, streams.
+#[cfg(feature = "tokio")]
 mod acceptor;
+#[cfg(feature = "tokio")]
 mod eviction;
+#[cfg(feature = "tokio")]
 mod idle;
+#[cfg(feature = "tokio")]
 mod listener;
+#[cfg(feature = "tokio")]
 mod plain_http;
+#[cfg(feature = "tokio")]
 mod stream;
 
 mod cache;
@@ -49,13 +68,23 @@ mod trust_store;
 mod verifier;
 mod verify;
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use acceptor::{AcceptError, Accepted, DEFAULT_HANDSHAKE_TIMEOUT, MtlsAcceptor};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use idle::DEFAULT_IDLE_TIMEOUT;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use listener::{
     DEFAULT_BACKLOG, DEFAULT_CLIENT_HELLO_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
     DEFAULT_READY_QUEUE, MtlsListener, MtlsListenerBuilder,
 };
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use plain_http::{PlainHttpStream, plain_http_response};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use stream::MtlsStream;
 
 pub use cache::CacheStats;
