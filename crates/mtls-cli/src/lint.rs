@@ -1,14 +1,13 @@
 //! `mtls lint`: what an operator should hear about a CA bundle, its CRLs and
 //! the verify settings before a server starts.
 
-use std::path::PathBuf;
-
 use mtls_status::VerifyMode;
 use mtls_status::lint::{LintSettings, Severity, has_errors, lint_trust_config};
 use rustls_pki_types::UnixTime;
 
 use crate::error::{CliError, EXIT_ERROR, EXIT_OK};
 use crate::serve::parse_mode;
+use crate::trust::{CLIENT_CA, TrustArgs};
 use crate::{at, load};
 
 /// Arguments of `mtls lint`.
@@ -19,16 +18,13 @@ use crate::{at, load};
         Prints one line per finding, `severity[kind]: subject: message`, errors first, \
         then a summary line. Exit status: 1 if any finding is an error (or a file cannot \
         be read), 0 otherwise.",
-    after_help = "Example:\n  mtls lint --ca ca-bundle.pem --crl crl-bundle.pem --verify-depth 1"
+    after_help = "Example:\n  mtls lint --client-ca ca-bundle.pem --crl crl-bundle.pem --verify-depth 1"
 )]
 pub(crate) struct LintArgs {
-    /// CA bundle(s) (PEM), as the server's --client-ca.
-    #[arg(long, value_name = "BUNDLE", required = true, num_args = 1..)]
-    ca: Vec<PathBuf>,
-
-    /// CRL file(s) (PEM or DER), as the server's --crl.
-    #[arg(long, value_name = "FILE", num_args = 1..)]
-    crl: Vec<PathBuf>,
+    /// The trust flags of `serve` and `check`; the lints read --client-ca,
+    /// --crl and --verify-depth.
+    #[command(flatten)]
+    trust: TrustArgs,
 
     /// The mode the bundle is used with: on, optional, optional_no_ca, off.
     #[arg(
@@ -39,10 +35,6 @@ pub(crate) struct LintArgs {
     )]
     verify_client: VerifyMode,
 
-    /// The verify depth the bundle is used with (nginx's ssl_verify_depth).
-    #[arg(long = "verify-depth", value_name = "N", default_value_t = 1)]
-    verify_depth: usize,
-
     /// Lint at this time instead of now (RFC 3339).
     #[arg(long, value_name = "RFC3339", value_parser = at::parse)]
     at: Option<UnixTime>,
@@ -50,17 +42,18 @@ pub(crate) struct LintArgs {
 
 /// Prints the lints and the summary; returns the exit code.
 pub(crate) fn run(args: LintArgs) -> Result<u8, CliError> {
+    args.trust.require_client_ca()?;
     let mut certificates = Vec::new();
-    for path in &args.ca {
-        certificates.extend(load::certificates(path, "--ca")?);
+    for path in &args.trust.client_ca {
+        certificates.extend(load::certificates(path, CLIENT_CA)?);
     }
     let mut crls = Vec::new();
-    for path in &args.crl {
+    for path in &args.trust.crl {
         crls.extend(load::crls(path, "--crl")?);
     }
     let settings = LintSettings::new(args.at.unwrap_or_else(UnixTime::now))
         .with_mode(args.verify_client)
-        .with_verify_depth(args.verify_depth);
+        .with_verify_depth(args.trust.verify_depth);
     let lints = lint_trust_config(&certificates, &crls, &settings);
     for lint in &lints {
         println!("{lint}");
@@ -81,7 +74,7 @@ pub(crate) fn run(args: LintArgs) -> Result<u8, CliError> {
         crls.len(),
         plural(crls.len(), "CRL", "CRLs"),
         args.verify_client,
-        args.verify_depth,
+        args.trust.verify_depth,
     );
     Ok(if has_errors(&lints) {
         EXIT_ERROR

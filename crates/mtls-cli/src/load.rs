@@ -253,12 +253,13 @@ mod tests {
 
     #[test]
     fn missing_file_is_io_and_names_flag_and_path() {
-        let error = certificates(Path::new("/nonexistent/x.pem"), "--ca").expect_err("missing");
+        let error =
+            certificates(Path::new("/nonexistent/x.pem"), "--client-ca").expect_err("missing");
         assert!(matches!(error, CliError::Io(_)));
         assert!(
             error
                 .to_string()
-                .starts_with("cannot read --ca /nonexistent/x.pem: "),
+                .starts_with("cannot read --client-ca /nonexistent/x.pem: "),
             "{error}"
         );
     }

@@ -60,7 +60,7 @@ pub(crate) fn run(args: PkiArgs) -> Result<(), CliError> {
         ),
         (
             name(&files.ca_bundle),
-            "root + intermediate: the client CA bundle (--client-ca, --ca)".to_owned(),
+            "root + intermediate: the client CA bundle (--client-ca)".to_owned(),
         ),
         (
             format!("{}, .key", name(&files.server.cert)),
@@ -95,7 +95,7 @@ pub(crate) fn run(args: PkiArgs) -> Result<(), CliError> {
         "client certificates (client-NAME.pem: the chain without the root, leaf first; client-NAME.key)"
     );
     println!(
-        "and what `mtls check --ca ca-bundle.pem --crl crl-bundle.pem --cert FILE` says about them:"
+        "and what `mtls check --client-ca ca-bundle.pem --crl crl-bundle.pem --cert FILE` says about them:"
     );
     for (path, what, result) in client_results(&files, UnixTime::now())? {
         println!("  {:<32} {what:<38} {result}", name(&path));
@@ -117,18 +117,20 @@ pub(crate) fn run(args: PkiArgs) -> Result<(), CliError> {
         "  curl --cacert {dir}/root.pem --cert {dir}/client-expired.pem --key {dir}/client-expired.key https://localhost:8443/     # 495 expired"
     );
     println!("  curl http://localhost:8443/     # 497 plain HTTP to the HTTPS port");
-    println!("  mtls check --ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem     # exit 0");
     println!(
-        "  mtls check --ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem --at 2099-01-01T00:00:00Z     # exit 2, expired"
+        "  mtls check --client-ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem     # exit 0"
     );
     println!(
-        "  mtls check --ca {dir}/ca-bundle.pem --crl {dir}/crl-bundle.pem --cert {dir}/client-revoked.pem --format json     # exit 2, revoked"
+        "  mtls check --client-ca {dir}/ca-bundle.pem --cert {dir}/client-valid.pem --at 2099-01-01T00:00:00Z     # exit 2, expired"
     );
-    println!("  mtls lint --ca {dir}/ca-bundle.pem --crl {dir}/crl-bundle.pem     # exit 0");
+    println!(
+        "  mtls check --client-ca {dir}/ca-bundle.pem --crl {dir}/crl-bundle.pem --cert {dir}/client-revoked.pem --format json     # exit 2, revoked"
+    );
+    println!("  mtls lint --client-ca {dir}/ca-bundle.pem --crl {dir}/crl-bundle.pem     # exit 0");
     Ok(())
 }
 
-/// What `mtls check --ca ca-bundle.pem --crl crl-bundle.pem` says about each
+/// What `mtls check --client-ca ca-bundle.pem --crl crl-bundle.pem` says about each
 /// client certificate written, computed with the same classifier.
 fn client_results(
     files: &PkiFiles,
@@ -136,12 +138,12 @@ fn client_results(
 ) -> Result<Vec<(PathBuf, &'static str, String)>, CliError> {
     let store = trust::load_store(
         std::slice::from_ref(&files.ca_bundle),
-        "--ca",
+        trust::CLIENT_CA,
         std::slice::from_ref(&files.crl_bundle),
     )?;
     let classifier = trust::build_classifier(
         Classifier::builder(store, trust::provider()).cache_capacity(0),
-        "--max-depth",
+        trust::VERIFY_DEPTH,
     )?;
     let clients = [
         (&files.client_valid, "valid, issued by the root"),

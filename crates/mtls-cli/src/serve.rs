@@ -16,8 +16,7 @@ use hyper_util::server::conn::auto;
 use mtls_status::lint::{LintSettings, Severity, lint_trust_config};
 use mtls_status::{Answer, AnswerStyle, ClientAuthOutcome, VerifyMode};
 use mtls_status_rustls::{
-    Classifier, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStore,
-    server_config,
+    MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStore, server_config,
 };
 use mtls_status_tower::VerifyClientLayer;
 use rustls_pki_types::UnixTime;
@@ -26,6 +25,7 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 
 use crate::error::CliError;
+use crate::trust::TrustArgs;
 use crate::{load, trust, vars};
 
 /// How long a client has to send a complete HTTP/1 request head.
@@ -64,11 +64,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "SERVER.key")]
     key: PathBuf,
 
-    /// CA bundle (PEM) that client certificates are verified against and
-    /// whose subjects are advertised (nginx `ssl_client_certificate`).
-    /// Required unless --verify-client is optional_no_ca or off.
-    #[arg(long = "client-ca", value_name = "BUNDLE.pem")]
-    client_ca: Vec<PathBuf>,
+    /// The trust flags of `check` and `lint`.
+    #[command(flatten)]
+    trust: TrustArgs,
 
     /// nginx's `ssl_verify_client`: on, optional, optional_no_ca or off.
     #[arg(
@@ -78,17 +76,6 @@ pub(crate) struct ServeArgs {
         value_parser = parse_mode
     )]
     verify_client: VerifyMode,
-
-    /// nginx's `ssl_verify_depth`: the most intermediate CAs between a
-    /// client certificate and a root of the bundle.
-    #[arg(long = "verify-depth", value_name = "N", default_value_t = 1)]
-    verify_depth: usize,
-
-    /// CRL file (PEM or DER), repeatable (nginx `ssl_crl`): once given, every
-    /// CA of a client's chain needs a CRL, and an expired CRL rejects every
-    /// client, as in nginx.
-    #[arg(long, value_name = "CRL.pem")]
-    crl: Vec<PathBuf>,
 
     /// How rejections look: explicit (495/496/497 with problem+json) or
     /// nginx (400 with nginx's HTML pages).
@@ -127,10 +114,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     log_lints(&args, &store)?;
 
     let provider = trust::provider();
-    let classifier = trust::build_classifier(
-        Classifier::builder(store.clone(), Arc::clone(&provider)).max_depth(args.verify_depth),
-        "--verify-depth",
-    )?;
+    let classifier = args.trust.classifier(store.clone(), |builder| builder)?;
     // Rebuilt after each reload, so the handshake advertises the CA names
     // of the bundle in force (nginx re-reads ssl_client_certificate).
     let make_config = move |verifier| {
@@ -165,7 +149,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     tracing::info!(
         addr = %listener.local_addr(),
         verify_client = %mode,
-        verify_depth = args.verify_depth,
+        verify_depth = args.trust.verify_depth,
         style = args.style.as_str(),
         client_cas = ?store.current().accepted_ca_names(),
         crls = store.current().crl_count(),
@@ -194,8 +178,8 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
 }
 
 fn trust_store(args: &ServeArgs) -> Result<ReloadableTrustStore, CliError> {
-    if !args.client_ca.is_empty() {
-        return trust::load_store(&args.client_ca, "--client-ca", &args.crl);
+    if !args.trust.client_ca.is_empty() {
+        return args.trust.load_store();
     }
     match args.verify_client {
         VerifyMode::On | VerifyMode::Optional => Err(CliError::Usage(format!(
@@ -204,7 +188,7 @@ fn trust_store(args: &ServeArgs) -> Result<ReloadableTrustStore, CliError> {
              use --verify-client optional_no_ca or off to run without one",
             args.verify_client
         ))),
-        _ if !args.crl.is_empty() => Err(CliError::Usage(
+        _ if !args.trust.crl.is_empty() => Err(CliError::Usage(
             "--crl needs --client-ca: CRLs are checked against the CAs of the bundle".to_owned(),
         )),
         // optional_no_ca / off without CAs: every presented chain is from an
@@ -217,12 +201,12 @@ fn trust_store(args: &ServeArgs) -> Result<ReloadableTrustStore, CliError> {
 /// do not stop the server, as nginx starts with such a configuration too.
 fn log_lints(args: &ServeArgs, store: &ReloadableTrustStore) -> Result<(), CliError> {
     let mut crls = Vec::new();
-    for path in &args.crl {
+    for path in &args.trust.crl {
         crls.extend(load::crls(path, "--crl")?);
     }
     let settings = LintSettings::new(UnixTime::now())
         .with_mode(args.verify_client)
-        .with_verify_depth(args.verify_depth);
+        .with_verify_depth(args.trust.verify_depth);
     let bundle = store.current();
     for lint in lint_trust_config(bundle.certificates(), &crls, &settings) {
         match lint.severity() {

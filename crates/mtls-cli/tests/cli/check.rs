@@ -7,7 +7,13 @@ use mtls_testpki::time::{Duration, format_description::well_known::Rfc3339};
 use crate::common::{Demo, Output, demo, mtls, s};
 
 fn check(demo: &Demo, cert: &std::path::Path, extra: &[&str]) -> Output {
-    let mut args = vec!["check", "--ca", s(&demo.files.ca_bundle), "--cert", s(cert)];
+    let mut args = vec![
+        "check",
+        "--client-ca",
+        s(&demo.files.ca_bundle),
+        "--cert",
+        s(cert),
+    ];
     args.extend_from_slice(extra);
     mtls(args)
 }
@@ -115,7 +121,12 @@ fn invalid_chain_exits_2() {
 #[test]
 fn no_certificate_exits_3() {
     let demo = demo("check-none");
-    let out = mtls(["check", "--ca", s(&demo.files.ca_bundle), "--no-cert"]);
+    let out = mtls([
+        "check",
+        "--client-ca",
+        s(&demo.files.ca_bundle),
+        "--no-cert",
+    ]);
     assert_eq!(out.code, 3, "{out:?}");
     assert!(
         out.stdout.starts_with("none 496 certificate_required: "),
@@ -125,7 +136,7 @@ fn no_certificate_exits_3() {
 
     let out = mtls([
         "check",
-        "--ca",
+        "--client-ca",
         s(&demo.files.ca_bundle),
         "--no-cert",
         "--format",
@@ -156,21 +167,26 @@ fn usage_and_io_errors_exit_1() {
         out.stderr
     );
 
-    let out = mtls(["check", "--ca", "/nonexistent/bundle.pem", "--no-cert"]);
+    let out = mtls([
+        "check",
+        "--client-ca",
+        "/nonexistent/bundle.pem",
+        "--no-cert",
+    ]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
-            .contains("cannot read --ca /nonexistent/bundle.pem"),
+            .contains("cannot read --client-ca /nonexistent/bundle.pem"),
         "{}",
         out.stderr
     );
 
     for bad in [
         vec!["check", "--no-cert"],
-        vec!["check", "--ca", s(&demo.files.ca_bundle)],
+        vec!["check", "--client-ca", s(&demo.files.ca_bundle)],
         vec![
             "check",
-            "--ca",
+            "--client-ca",
             s(&demo.files.ca_bundle),
             "--no-cert",
             "--cert",
@@ -178,7 +194,7 @@ fn usage_and_io_errors_exit_1() {
         ],
         vec![
             "check",
-            "--ca",
+            "--client-ca",
             s(&demo.files.ca_bundle),
             "--no-cert",
             "--eku",
@@ -186,7 +202,7 @@ fn usage_and_io_errors_exit_1() {
         ],
         vec![
             "check",
-            "--ca",
+            "--client-ca",
             s(&demo.files.ca_bundle),
             "--no-cert",
             "--at",
@@ -194,7 +210,7 @@ fn usage_and_io_errors_exit_1() {
         ],
         vec![
             "check",
-            "--ca",
+            "--client-ca",
             s(&demo.files.ca_bundle),
             "--no-cert",
             "--expect-name",
@@ -202,10 +218,10 @@ fn usage_and_io_errors_exit_1() {
         ],
         vec![
             "check",
-            "--ca",
+            "--client-ca",
             s(&demo.files.ca_bundle),
             "--no-cert",
-            "--max-depth",
+            "--verify-depth",
             "99",
         ],
         vec!["frobnicate"],
@@ -243,7 +259,7 @@ fn unsupported_input_exits_4() {
     assert!(out.stderr.contains("--crl"), "{}", out.stderr);
     let out = mtls([
         "check",
-        "--ca",
+        "--client-ca",
         s(&demo.files.root_crl),
         "--cert",
         s(&demo.files.client_valid.cert),
@@ -387,7 +403,7 @@ fn crl_flags() {
 fn max_depth_and_intermediates() {
     let demo = demo("check-depth");
     let f = &demo.files;
-    let out = check(&demo, &f.client_intermediate.cert, &["--max-depth", "0"]);
+    let out = check(&demo, &f.client_intermediate.cert, &["--verify-depth", "0"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stdout.starts_with("invalid 495 chain_too_long: "),
@@ -399,7 +415,13 @@ fn max_depth_and_intermediates() {
     // The leaf alone, against the root alone: the intermediate is missing...
     let leaf_only = demo.dir.join("leaf-only.pem");
     std::fs::write(&leaf_only, demo.pki.valid_via_intermediate.cert_pem()).expect("write");
-    let root_only = ["check", "--ca", s(&f.root.cert), "--cert", s(&leaf_only)];
+    let root_only = [
+        "check",
+        "--client-ca",
+        s(&f.root.cert),
+        "--cert",
+        s(&leaf_only),
+    ];
     let out = mtls(root_only);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
@@ -418,21 +440,21 @@ fn max_depth_and_intermediates() {
     std::fs::write(&deep_pem, deep.chain_pem()).expect("write");
     let out = mtls([
         "check",
-        "--ca",
+        "--client-ca",
         s(&f.root.cert),
         "--cert",
         s(&deep_pem),
-        "--max-depth",
+        "--verify-depth",
         "3",
     ]);
     assert_eq!(out.code, 0, "{out:?}");
     let out = mtls([
         "check",
-        "--ca",
+        "--client-ca",
         s(&f.root.cert),
         "--cert",
         s(&deep_pem),
-        "--max-depth",
+        "--verify-depth",
         "2",
     ]);
     assert_eq!(out.code, 2, "{out:?}");

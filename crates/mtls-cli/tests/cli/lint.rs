@@ -6,7 +6,13 @@ use crate::common::{demo, mtls, s};
 fn clean_bundle_exits_0() {
     let demo = demo("lint-clean");
     let f = &demo.files;
-    let out = mtls(["lint", "--ca", s(&f.ca_bundle), "--crl", s(&f.crl_bundle)]);
+    let out = mtls([
+        "lint",
+        "--client-ca",
+        s(&f.ca_bundle),
+        "--crl",
+        s(&f.crl_bundle),
+    ]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
         out.stdout,
@@ -22,7 +28,7 @@ fn bundle_with_a_leaf_exits_1_and_names_it() {
     let contents =
         std::fs::read_to_string(&f.ca_bundle).expect("read") + &demo.pki.valid_from_root.cert_pem();
     std::fs::write(&bundle, contents).expect("write");
-    let out = mtls(["lint", "--ca", s(&bundle)]);
+    let out = mtls(["lint", "--client-ca", s(&bundle)]);
     assert_eq!(out.code, 1, "{out:?}");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
@@ -49,7 +55,7 @@ fn settings_and_crls_are_linted() {
     // optional mode is worth a note.
     let out = mtls([
         "lint",
-        "--ca",
+        "--client-ca",
         s(&f.ca_bundle),
         "--crl",
         s(&f.expired_root_crl),
@@ -70,7 +76,7 @@ fn settings_and_crls_are_linted() {
     // Warnings and notes alone do not fail.
     let out = mtls([
         "lint",
-        "--ca",
+        "--client-ca",
         s(&f.ca_bundle),
         "--verify-client",
         "optional",
@@ -78,10 +84,11 @@ fn settings_and_crls_are_linted() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("info[optional_mode]"));
 
-    let out = mtls(["lint", "--ca", "/nonexistent/ca.pem"]);
+    let out = mtls(["lint", "--client-ca", "/nonexistent/ca.pem"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("cannot read --ca /nonexistent/ca.pem"),
+        out.stderr
+            .contains("cannot read --client-ca /nonexistent/ca.pem"),
         "{}",
         out.stderr
     );

@@ -10,3 +10,4 @@ mod probe;
 mod serve;
 mod serve_connections;
 mod serve_reload_hints;
+mod vocabulary;

@@ -83,7 +83,7 @@ fn writes_the_files_and_check_gives_the_documented_results() {
         let cert = out_dir.join(file);
         let check = mtls([
             "check",
-            "--ca",
+            "--client-ca",
             s(&bundle),
             "--crl",
             s(&crls),
@@ -98,7 +98,7 @@ fn writes_the_files_and_check_gives_the_documented_results() {
         );
     }
 
-    let lint = mtls(["lint", "--ca", s(&bundle), "--crl", s(&crls)]);
+    let lint = mtls(["lint", "--client-ca", s(&bundle), "--crl", s(&crls)]);
     assert_eq!(lint.code, 0, "{lint:?}");
 }
 
