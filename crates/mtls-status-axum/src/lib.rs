@@ -22,7 +22,7 @@ pub use verified_client::VerifiedClient;
 // classifier, trust store).
 pub use mtls_status::{
     AllowList, AnswerStyle, Authorize, ClientAuthMetrics, ClientAuthOutcome, ClientAuthPolicy,
-    ClientIdentity, ForwardHeaders, VerifyMode,
+    ClientIdentity, ForwardHeaders, SpiffeAuthorizer, VerifyMode,
 };
 pub use mtls_status_rustls as tls;
 pub use mtls_status_tower::{AddClientAuthLayer, VerifyClientLayer};

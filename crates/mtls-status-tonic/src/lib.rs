@@ -27,5 +27,5 @@ pub use status::{
 // imports alone.
 pub use mtls_status::{
     AllowList, Authorize, AuthorizeOutput, ClientAuthMetrics, ClientAuthPolicy, Judgement,
-    MetricsSnapshot,
+    MetricsSnapshot, SpiffeAuthorizer,
 };

@@ -67,6 +67,59 @@ pub trait Authorize: Send + Sync + 'static {
     ///
     /// The explanation for the 403 when `client` is not allowed.
     fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>>;
+
+    /// A policy that allows what `self` **or** `other` allows (`other` is
+    /// asked only if `self` refuses); the 403 explains both refusals.
+    ///
+    /// ```
+    /// use mtls_status::{AllowList, Authorize, SpiffeAuthorizer};
+    ///
+    /// let policy = AllowList::new()
+    ///     .subject_dn("CN=admin")
+    ///     .or(SpiffeAuthorizer::member_of("prod.example.org").unwrap());
+    /// # let _ = policy;
+    /// ```
+    fn or<B: Authorize>(self, other: B) -> AnyOf<Self, B>
+    where
+        Self: Sized,
+    {
+        AnyOf(self, other)
+    }
+
+    /// A policy that allows what both `self` **and** `other` allow; the
+    /// 403 gives the first refusal.
+    fn and<B: Authorize>(self, other: B) -> AllOf<Self, B>
+    where
+        Self: Sized,
+    {
+        AllOf(self, other)
+    }
+}
+
+/// Allows a client either policy allows: [`Authorize::or`].
+#[derive(Clone, Debug)]
+pub struct AnyOf<A, B>(A, B);
+
+/// Allows a client both policies allow: [`Authorize::and`].
+#[derive(Clone, Debug)]
+pub struct AllOf<A, B>(A, B);
+
+impl<A: Authorize, B: Authorize> Authorize for AnyOf<A, B> {
+    fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>> {
+        let Err(first) = self.0.authorize(client) else {
+            return Ok(());
+        };
+        self.1
+            .authorize(client)
+            .map_err(|second| Cow::Owned(format!("{first}; and {second}")))
+    }
+}
+
+impl<A: Authorize, B: Authorize> Authorize for AllOf<A, B> {
+    fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>> {
+        self.0.authorize(client)?;
+        self.1.authorize(client)
+    }
 }
 
 /// What an authorization closure may return: `bool`, or `Result<(), E>`

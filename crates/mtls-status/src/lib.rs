@@ -14,10 +14,11 @@ pub mod metrics;
 mod mode;
 mod outcome;
 mod reason;
+mod spiffe_authorizer;
 
 pub use allow_list::{AllowList, InvalidFingerprint};
 pub use answer::{Answer, AnswerOptions, AnswerStyle, ParseAnswerStyleError};
-pub use authorize::{Authorize, AuthorizeOutput, NOT_ALLOWED_BY_POLICY};
+pub use authorize::{AllOf, AnyOf, Authorize, AuthorizeOutput, NOT_ALLOWED_BY_POLICY};
 pub use forward::ForwardHeaders;
 pub use future::ResponseFuture;
 pub use identity::ClientIdentity;
@@ -29,6 +30,7 @@ pub use outcome::{
     SSL_CERTIFICATE_REQUIRED,
 };
 pub use reason::{InvalidReason, ReasonContext, ReasonKind};
+pub use spiffe_authorizer::SpiffeAuthorizer;
 
 // The workspace README's Rust examples are compiled and run as doctests.
 #[cfg(doctest)]

@@ -546,7 +546,17 @@ fn subject_alt_names() {
         "2001:db8::1".parse().expect("ip"),
     ];
     assert_eq!(id.ip_addresses(), ips.as_slice());
-    let spiffe = id.spiffe_id().expect("spiffe id");
+    // Three URI SANs: no X509-SVID, so no SPIFFE ID, not even the valid
+    // one (the first valid one used to be returned).
+    assert_eq!(id.spiffe_id(), None);
+    let mut p = params();
+    p.subject_alt_names = vec![SanType::URI(
+        "spiffe://example.org/ns/prod/sa/api"
+            .try_into()
+            .expect("uri"),
+    )];
+    let svid = identity(&self_signed(p));
+    let spiffe = svid.spiffe_id().expect("one URI SAN: the SPIFFE ID");
     assert_eq!(spiffe.trust_domain(), "example.org");
     assert_eq!(spiffe.path(), "/ns/prod/sa/api");
     assert_eq!(

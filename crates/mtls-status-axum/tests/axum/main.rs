@@ -10,6 +10,7 @@ mod headers;
 mod hyper_glue;
 mod idle;
 mod per_route;
+mod spiffe;
 mod support;
 mod vendor_names;
 mod wire;

@@ -69,15 +69,10 @@ impl Drop for TestServer {
     }
 }
 
-/// Greeter + Ping on one TLS port that requests client certificates.
-pub(crate) async fn start(glue: Glue) -> TestServer {
-    start_counted(glue, None).await
-}
-
-/// As [`start`], with the Greeter's check (per-service glue only) counting
-/// into `metrics`.
-pub(crate) async fn start_counted(glue: Glue, metrics: Option<ClientAuthMetrics>) -> TestServer {
-    let pki = Pki::generate();
+/// A listener on 127.0.0.1:0 for `pki` (h2 only, certificates requested,
+/// classified against its root and intermediate), and the CA names a
+/// check's answers list.
+async fn listen(pki: &Pki) -> (MtlsListener, Vec<String>) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let store = TrustStore::builder()
         .ca_pem(pki.ca_bundle_pem())
@@ -100,6 +95,35 @@ pub(crate) async fn start_counted(glue: Glue, metrics: Option<ClientAuthMetrics>
         .bind("127.0.0.1:0")
         .await
         .expect("bind");
+    (listener, accepted_cas)
+}
+
+/// Greeter behind `check` and Ping behind nothing, on one port.
+pub(crate) async fn start_greeter(check: ClientAuthCheck) -> TestServer {
+    let pki = Pki::generate();
+    let (listener, accepted_cas) = listen(&pki).await;
+    let addr = listener.local_addr();
+    let greeter_check = check.accepted_cas(accepted_cas);
+    let serve = Server::builder()
+        .add_service(greeter_check.layer().layer(GreeterServer::new(GreeterImpl)))
+        .add_service(PingServer::new(PingImpl))
+        .serve_with_incoming(incoming(listener));
+    let task = tokio::spawn(async move {
+        serve.await.expect("server");
+    });
+    TestServer { addr, pki, task }
+}
+
+/// Greeter + Ping on one TLS port that requests client certificates.
+pub(crate) async fn start(glue: Glue) -> TestServer {
+    start_counted(glue, None).await
+}
+
+/// As [`start`], with the Greeter's check (per-service glue only) counting
+/// into `metrics`.
+pub(crate) async fn start_counted(glue: Glue, metrics: Option<ClientAuthMetrics>) -> TestServer {
+    let pki = Pki::generate();
+    let (listener, accepted_cas) = listen(&pki).await;
     let addr = listener.local_addr();
 
     let allow = AllowList::new().uri(ALLOWED_URI);

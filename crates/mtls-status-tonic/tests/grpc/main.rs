@@ -14,4 +14,5 @@ mod missing_glue;
 mod outcomes;
 mod per_service;
 mod policy;
+mod spiffe;
 mod streaming;

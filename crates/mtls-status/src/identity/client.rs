@@ -82,11 +82,12 @@ impl ClientIdentity {
         let der: &[u8] = leaf.as_ref();
         let parsed = ParsedCert::parse(der).map_err(IdentityError::MalformedCertificate)?;
 
-        let spiffe_id = parsed
-            .sans
-            .uris
-            .iter()
-            .find_map(|uri| uri.parse::<SpiffeId>().ok());
+        // The X509-SVID specification: exactly one URI SAN, the SPIFFE ID.
+        // With two, neither is the certificate's ID (go-spiffe refuses it).
+        let spiffe_id = match parsed.sans.uris.as_slice() {
+            [uri] => uri.parse::<SpiffeId>().ok(),
+            _ => None,
+        };
         let fingerprint_sha1 = hex_lower(&sha1::Sha1::digest(der));
         let fingerprint_sha256 = hex_lower(&sha2::Sha256::digest(der));
         let identity = Self {
@@ -282,7 +283,11 @@ impl ClientIdentity {
         &self.ip_addresses
     }
 
-    /// The first URI SAN that is a valid [`SpiffeId`].
+    /// The SPIFFE ID: the certificate's URI SAN when it has exactly one
+    /// and it is a valid [`SpiffeId`] (X509-SVID specification, section
+    /// 2). `None` for a certificate with two URI SANs, even if one of them
+    /// is a valid SPIFFE ID: such a certificate is no X509-SVID, and which
+    /// of its names is meant cannot be told.
     pub fn spiffe_id(&self) -> Option<&SpiffeId> {
         self.spiffe_id.as_ref()
     }
