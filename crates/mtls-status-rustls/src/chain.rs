@@ -4,9 +4,9 @@
 
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
 
-use crate::der::{ParsedCert, split_spki};
 use crate::names;
 use crate::trust_store::TrustStore;
+use mtls_status::der::{Certificate as ParsedCert, split_spki};
 
 /// The longest chain [`ChainView::walk`] builds: more than any verify
 /// depth allows, and a bound on the work a hostile chain can cause.
@@ -40,7 +40,7 @@ impl<'a> ChainView<'a> {
         let bundle = store
             .intermediates()
             .iter()
-            .map(|der| ParsedCert::parse(der.as_ref()))
+            .map(|der| ParsedCert::parse(der.as_ref()).ok())
             .collect();
         Self {
             presented,

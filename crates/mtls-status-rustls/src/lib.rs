@@ -57,7 +57,6 @@ mod cache;
 mod chain;
 mod classifier;
 mod config;
-mod der;
 mod error_map;
 mod names;
 mod policy;

@@ -4,7 +4,7 @@
 use rustls::DistinguishedName;
 use rustls_pki_types::CertificateDer;
 
-use crate::der::ParsedCert;
+use mtls_status::der::issuer_and_subject;
 
 /// RFC 2253 form of a Name given as its DER content (without the SEQUENCE
 /// header, as rustls-webpki hands names out).
@@ -15,8 +15,8 @@ pub(crate) fn name_dn(content: &[u8]) -> String {
 
 /// RFC 2253 subject of a certificate.
 pub(crate) fn subject_dn(cert: &CertificateDer<'_>) -> String {
-    match ParsedCert::parse(cert.as_ref()) {
-        Some(parsed) => name_dn(parsed.subject),
+    match issuer_and_subject(cert.as_ref()) {
+        Some((_, subject)) => name_dn(subject),
         None => "<unreadable certificate>".to_owned(),
     }
 }

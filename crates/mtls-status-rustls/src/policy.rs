@@ -44,7 +44,7 @@ const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
 /// use mtls_status_rustls::EkuPolicy;
 ///
 /// let policy = EkuPolicy::client_auth().or(EkuPolicy::oid("1.3.6.1.4.1.311.20.2.2")?);
-/// assert_eq!(policy.to_string(), "1.3.6.1.5.5.7.3.2 (clientAuth), 1.3.6.1.4.1.311.20.2.2");
+/// assert_eq!(policy.to_string(), "1.3.6.1.5.5.7.3.2 (clientAuth), 1.3.6.1.4.1.311.20.2.2 (msSmartcardLogin)");
 /// assert_eq!(EkuPolicy::any().to_string(), "any");
 /// assert!(EkuPolicy::oid("1.3.six").is_err());
 /// # Ok::<(), mtls_status_rustls::InvalidOidError>(())
@@ -182,35 +182,13 @@ fn encode_oid(dotted: &str) -> Result<Vec<u8>, InvalidOidError> {
     Ok(out)
 }
 
-/// Dotted form of an OID's DER content, with a name for the usual EKUs.
+/// Dotted form of an OID's DER content, with OpenSSL's short name when it
+/// has one (`1.3.6.1.5.5.7.3.2 (clientAuth)`).
 pub(crate) fn oid_to_string(der: &[u8]) -> String {
-    let mut arcs: Vec<u64> = Vec::new();
-    let mut cur: u64 = 0;
-    for &b in der {
-        cur = cur.saturating_mul(128).saturating_add(u64::from(b & 0x7f));
-        if b & 0x80 == 0 {
-            if arcs.is_empty() {
-                let (a, b) = match cur {
-                    0..=39 => (0, cur),
-                    40..=79 => (1, cur - 40),
-                    _ => (2, cur - 80),
-                };
-                arcs.extend([a, b]);
-            } else {
-                arcs.push(cur);
-            }
-            cur = 0;
-        }
-    }
-    let dotted = arcs
-        .iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(".");
-    match der {
-        CLIENT_AUTH => format!("{dotted} (clientAuth)"),
-        SERVER_AUTH => format!("{dotted} (serverAuth)"),
-        _ => dotted,
+    let dotted = mtls_status::der::dotted(der);
+    match mtls_status::der::short_name(der) {
+        Some(name) => format!("{dotted} ({name})"),
+        None => dotted,
     }
 }
 

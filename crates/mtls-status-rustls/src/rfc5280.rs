@@ -40,9 +40,9 @@
 use mtls_status::ReasonKind;
 use webpki::VerifiedPath;
 
-use crate::der::{KeyUsage, ParsedCert};
 use crate::policy::CrlScope;
 use crate::trust_store::{CaInfo, TrustStore};
+use mtls_status::der::{Certificate as ParsedCert, KeyUsage};
 
 /// A rule a verified path breaks.
 pub(crate) struct Violation {
@@ -63,15 +63,15 @@ pub(crate) fn check(
 ) -> Result<(), Violation> {
     for cert in path.intermediate_certificates() {
         let der = cert.der();
-        let Some(parsed) = ParsedCert::parse(der.as_ref()) else {
+        let Ok(parsed) = ParsedCert::parse(der.as_ref()) else {
             continue;
         };
-        if !parsed.key_usage.allows(KeyUsage::KEY_CERT_SIGN) {
+        if !parsed.key_usage().allows(KeyUsage::KEY_CERT_SIGN) {
             return Err(Violation {
                 error: webpki::Error::EndEntityUsedAsCa,
                 kind: ReasonKind::InvalidCa,
                 offender: Some(der.as_ref().to_vec()),
-                detail: no_cert_sign(parsed.key_usage),
+                detail: no_cert_sign(parsed.key_usage()),
             });
         }
     }
@@ -202,7 +202,7 @@ fn is_self_signed_with_anchor_key(path: &VerifiedPath<'_>) -> bool {
     path.intermediate_certificates().next().is_none()
         && anchor.subject.as_ref() == leaf.subject()
         && ParsedCert::parse(leaf.der().as_ref())
-            .is_some_and(|c| c.spki == anchor.subject_public_key_info.as_ref())
+            .is_ok_and(|c| c.spki == anchor.subject_public_key_info.as_ref())
 }
 
 fn no_cert_sign(key_usage: KeyUsage) -> String {

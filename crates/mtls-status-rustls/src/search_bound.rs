@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use rustls_pki_types::CertificateDer;
 
-use crate::der::cert_names;
+use mtls_status::der::issuer_and_subject as cert_names;
 
 /// The most certificate reads a path search may need (around ten
 /// milliseconds of path building on a current core); a chain that may need

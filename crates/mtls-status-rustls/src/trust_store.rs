@@ -10,8 +10,8 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor};
 use webpki::{CertRevocationList, OwnedCertRevocationList};
 
-use crate::der::{KeyUsage, ParsedCert, ParsedCrl};
 use crate::names;
+use mtls_status::der::{Certificate as ParsedCert, Crl as ParsedCrl, KeyUsage};
 
 /// Trust anchors, CA-bundle intermediates, advertised CA names and CRLs, as
 /// one immutable snapshot with a generation number.
@@ -403,16 +403,17 @@ impl Loaded {
         // so must the field reader (validity and names for context).
         webpki::EndEntityCert::try_from(&der).map_err(|e| bad(format!("{e:?}")))?;
         let parsed = ParsedCert::parse(der.as_ref())
-            .ok_or_else(|| bad("malformed X.509 structure".to_owned()))?;
+            .map_err(|e| bad(format!("malformed X.509 structure: {e}")))?;
+        let basic_constraints = parsed.basic_constraints();
         let subject_dn = names::subject_dn(&der);
         let info = CaInfo {
             subject_dn: subject_dn.clone(),
-            not_before: parsed.not_before,
-            not_after: parsed.not_after,
-            key_usage: parsed.key_usage,
-            basic_constraints_ca: parsed.is_ca,
-            path_len: parsed.path_len,
-            ns_cert_type_ca: parsed.ns_cert_type_ca,
+            not_before: parsed.not_before().unix_time().as_secs(),
+            not_after: parsed.not_after().unix_time().as_secs(),
+            key_usage: parsed.key_usage(),
+            basic_constraints_ca: basic_constraints.map(|(ca, _)| ca),
+            path_len: basic_constraints.and_then(|(_, len)| len),
+            ns_cert_type_ca: parsed.ns_cert_type_ca(),
         };
         if advertise
             && !self
@@ -468,7 +469,7 @@ impl Loaded {
                 .map_err(|e| bad(format!("{e:?}")))?;
             let parsed = ParsedCrl::parse(der.as_ref())
                 .ok_or_else(|| bad("malformed CRL structure".to_owned()))?;
-            if parsed.crl_number_critical {
+            if parsed.crl_number_critical() {
                 // rustls-webpki would use it; OpenSSL (nginx) fails every
                 // chain that needs it (36, unhandled critical CRL extension).
                 return Err(bad(
@@ -480,8 +481,8 @@ impl Loaded {
             self.crl_info.push(CrlInfo {
                 issuer: parsed.issuer.to_vec(),
                 issuer_dn: names::name_dn(parsed.issuer),
-                this_update: parsed.this_update,
-                next_update: parsed.next_update,
+                this_update: parsed.this_update.unix_time().as_secs(),
+                next_update: parsed.next_update.map(|t| t.unix_time().as_secs()),
             });
             self.crls.push(CertRevocationList::Owned(crl));
         }
@@ -597,7 +598,65 @@ pub enum TrustStoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::der::tests::crl_with_number;
+
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const BIT_STRING: u8 = 0x03;
+    const OCTET_STRING: u8 = 0x04;
+    const OID: u8 = 0x06;
+    const BOOLEAN: u8 = 0x01;
+    const UTC_TIME: u8 = 0x17;
+    const CRL_EXTENSIONS: u8 = 0xA0;
+    const OID_CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
+
+    /// DER TLV with a short or one-byte long form length.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match u8::try_from(content.len()) {
+            Ok(len) if len < 0x80 => out.push(len),
+            Ok(len) => out.extend([0x81, len]),
+            Err(_) => panic!("test TLVs stay short"),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A CRL (unsigned: only its structure matters here) whose cRLNumber
+    /// extension carries `critical`, with `revoked` entries.
+    fn crl_with_number(critical: Option<bool>, revoked: usize) -> Vec<u8> {
+        let alg = tlv(
+            SEQUENCE,
+            &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]),
+        );
+        let cn = [tlv(OID, &[0x55, 0x04, 0x03]), tlv(0x0c, b"CA")].concat();
+        let issuer = tlv(SEQUENCE, &tlv(0x31, &tlv(SEQUENCE, &cn)));
+        let mut number = tlv(OID, OID_CRL_NUMBER);
+        if let Some(c) = critical {
+            number.extend(tlv(BOOLEAN, &[if c { 0xff } else { 0x00 }]));
+        }
+        number.extend(tlv(OCTET_STRING, &tlv(INTEGER, &[0x05])));
+        let aki = [
+            tlv(OID, &[0x55, 0x1d, 0x23]),
+            tlv(OCTET_STRING, &[0x30, 0x00]),
+        ]
+        .concat();
+        let exts = tlv(
+            CRL_EXTENSIONS,
+            &tlv(
+                SEQUENCE,
+                &[tlv(SEQUENCE, &aki), tlv(SEQUENCE, &number)].concat(),
+            ),
+        );
+        let entry = [tlv(INTEGER, &[0x01]), tlv(UTC_TIME, b"231114221320Z")].concat();
+        let revoked = tlv(SEQUENCE, &vec![tlv(SEQUENCE, &entry); revoked].concat());
+        let mut tbs = [tlv(INTEGER, &[0x01]), alg.clone(), issuer].concat();
+        tbs.extend(tlv(UTC_TIME, b"231114221320Z"));
+        tbs.extend(tlv(UTC_TIME, b"241114221320Z"));
+        tbs.extend(revoked);
+        tbs.extend(exts);
+        let list = [tlv(SEQUENCE, &tbs), alg, tlv(BIT_STRING, &[0x00, 0x01])].concat();
+        tlv(SEQUENCE, &list)
+    }
 
     fn store_with_crl(crl: Vec<u8>) -> Result<TrustStore, TrustStoreError> {
         let ca = mtls_testpki::Ca::root("CA").build();

@@ -17,13 +17,13 @@ use webpki::{
 
 use crate::cache::Window;
 use crate::chain::{ChainView, Node};
-use crate::der::ParsedCert;
 use crate::error_map::reason_kind;
 use crate::names;
 use crate::policy::{CrlScope, EkuPolicy, oid_to_string};
 use crate::rfc5280::{self, Violation};
 use crate::search_bound::{self, MAX_SEARCH_READS};
 use crate::trust_store::TrustStore;
+use mtls_status::der::{Certificate as ParsedCert, Reader, tag};
 
 /// The most intermediates rustls-webpki follows when building a path.
 pub const MAX_SUPPORTED_DEPTH: usize = 6;
@@ -48,6 +48,12 @@ fn unix(secs: u64) -> UnixTime {
     UnixTime::since_unix_epoch(Duration::from_secs(secs))
 }
 
+/// A certificate time in whole seconds, clamped to the epoch (as `now`
+/// never precedes it, the clamp changes no comparison).
+fn secs(time: mtls_status::der::Time<'_>) -> u64 {
+    time.unix_time().as_secs()
+}
+
 /// Classifies a non-empty presented chain (leaf first).
 pub(crate) fn classify(
     settings: &Settings,
@@ -59,7 +65,7 @@ pub(crate) fn classify(
     let t = now.as_secs();
     let parsed: Vec<Option<ParsedCert<'_>>> = chain
         .iter()
-        .map(|c| ParsedCert::parse(c.as_ref()))
+        .map(|c| ParsedCert::parse(c.as_ref()).ok())
         .collect();
     // Every time a check compares `now` with is a breakpoint; between two
     // consecutive ones the verdict cannot change. A certificate we cannot
@@ -71,7 +77,7 @@ pub(crate) fn classify(
             parsed
                 .iter()
                 .flatten()
-                .flat_map(|c| [c.not_before, c.not_after]),
+                .flat_map(|c| [secs(c.not_before()), secs(c.not_after())]),
         )
     } else {
         None
@@ -376,19 +382,22 @@ fn explain(
             time_reason(
                 view,
                 kind,
-                |c| c.not_after == na && t > c.not_after,
+                |c| secs(c.not_after()) == na && t > secs(c.not_after()),
                 |i| i.not_after == na,
             )
         }
-        webpki::Error::InvalidCertValidity => {
-            time_reason(view, kind, |c| c.not_before > c.not_after, |_| false)
-        }
+        webpki::Error::InvalidCertValidity => time_reason(
+            view,
+            kind,
+            |c| c.not_before().unix() > c.not_after().unix(),
+            |_| false,
+        ),
         webpki::Error::CertNotValidYet { not_before, .. } => {
             let nb = not_before.as_secs();
             time_reason(
                 view,
                 kind,
-                |c| c.not_before == nb && t < c.not_before,
+                |c| secs(c.not_before()) == nb && t < secs(c.not_before()),
                 |i| i.not_before == nb,
             )
         }
@@ -445,11 +454,10 @@ fn explain(
         webpki::Error::EndEntityUsedAsCa => {
             let reason = InvalidReason::new(kind);
             let walk = view.walk();
-            match walk
-                .iter()
-                .skip(1)
-                .find(|&&n| view.cert(n).is_some_and(|c| c.is_ca != Some(true)))
-            {
+            match walk.iter().skip(1).find(|&&n| {
+                view.cert(n)
+                    .is_some_and(|c| c.basic_constraints().map(|(ca, _)| ca) != Some(true))
+            }) {
                 Some(&node) => blame(view, reason, node, None),
                 None => reason,
             }
@@ -484,10 +492,9 @@ fn explain(
 
 /// The OID of an AlgorithmIdentifier (DER content), dotted.
 fn describe_algorithm(algorithm_id: &[u8]) -> String {
-    let mut reader = crate::der::Reader::new(algorithm_id);
-    match reader.expect(0x06) {
-        Some(oid) => format!("signature algorithm {}", oid_to_string(oid)),
-        None => "an unreadable signature algorithm".to_owned(),
+    match Reader::new(algorithm_id).expect(tag::OID) {
+        Ok(oid) => format!("signature algorithm {}", oid_to_string(oid.value)),
+        Err(_) => "an unreadable signature algorithm".to_owned(),
     }
 }
 
@@ -545,16 +552,21 @@ fn is_anchor(view: &ChainView<'_>, node: Node) -> bool {
 fn untrusted_issuer(view: &ChainView<'_>, t: u64) -> InvalidReason {
     let walk = view.walk();
     for &node in &walk {
-        if let Some(c) = view.cert(node).filter(|c| !c.valid_at(t)) {
-            let kind = if t < c.not_before {
+        if let Some(c) = view
+            .cert(node)
+            .filter(|c| !c.valid_at(i64::try_from(t).unwrap_or(i64::MAX)))
+        {
+            let kind = if t < secs(c.not_before()) {
                 ReasonKind::NotYetValid
             } else {
                 ReasonKind::Expired
             };
             return blame(
                 view,
-                InvalidReason::new(kind)
-                    .with_validity(Some(unix(c.not_before)), Some(unix(c.not_after))),
+                InvalidReason::new(kind).with_validity(
+                    Some(c.not_before().unix_time()),
+                    Some(c.not_after().unix_time()),
+                ),
                 node,
                 None,
             );
@@ -600,7 +612,10 @@ fn time_reason(
     {
         return blame(
             view,
-            reason.with_validity(Some(unix(c.not_before)), Some(unix(c.not_after))),
+            reason.with_validity(
+                Some(c.not_before().unix_time()),
+                Some(c.not_after().unix_time()),
+            ),
             node,
             None,
         );
@@ -669,7 +684,7 @@ fn unknown_revocation(settings: &Settings, view: &ChainView<'_>) -> InvalidReaso
 fn wrong_purpose(settings: &Settings, view: &ChainView<'_>) -> InvalidReason {
     let reason = InvalidReason::new(ReasonKind::InvalidPurpose);
     let found = view.candidates().into_iter().find_map(|node| {
-        let oids = view.cert(node)?.eku_oids()?;
+        let oids = view.cert(node)?.extended_key_usage()?;
         (!settings.eku.allows(Some(&oids))).then_some((node, oids))
     });
     match found {

@@ -36,14 +36,12 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
-use const_oid::AssociatedOid;
-use der::Decode;
+use crate::der::{Certificate, Crl};
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
-use x509_cert::Certificate;
-use x509_cert::certificate::{Rfc5280, Version};
-use x509_cert::crl::CertificateList;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, SubjectKeyIdentifier};
-use x509_cert::name::Name;
+
+/// A Name as its DER content (compared byte for byte, as rustls-webpki
+/// compares names).
+type Name = Vec<u8>;
 
 use crate::identity::{self, ClientIdentity};
 use crate::mode::VerifyMode;
@@ -530,6 +528,10 @@ struct BundleCert {
     issuer_dn: String,
     not_before: UnixTime,
     not_after: UnixTime,
+    /// notBefore and notAfter as `$ssl_client_v_start` / `_v_end` print
+    /// them (exact also before 1970, where the `UnixTime`s clamp).
+    v_start: String,
+    v_end: String,
     is_ca: bool,
     subject_key_id: Option<Vec<u8>>,
     authority_key_id: Option<Vec<u8>>,
@@ -537,39 +539,28 @@ struct BundleCert {
 
 impl BundleCert {
     fn parse(der: &CertificateDer<'_>) -> Result<Self, String> {
-        let cert =
-            Certificate::from_der(der.as_ref()).map_err(|e| format!("not X.509 DER: {e}"))?;
+        let cert = Certificate::parse(der.as_ref()).map_err(|e| format!("not X.509 DER: {e}"))?;
         let identity =
             ClientIdentity::from_der(der.clone().into_owned()).map_err(|e| e.to_string())?;
-        let tbs = cert.tbs_certificate();
-
-        let basic_constraints = tbs
-            .get_extension::<BasicConstraints>()
-            .map_err(|e| format!("bad basicConstraints extension: {e}"))?;
-        let subject_key_id = tbs
-            .get_extension::<SubjectKeyIdentifier>()
-            .map_err(|e| format!("bad subjectKeyIdentifier extension: {e}"))?
-            .map(|(_, ski)| ski.0.as_bytes().to_vec());
-        let authority_key_id = tbs
-            .get_extension::<AuthorityKeyIdentifier>()
-            .map_err(|e| format!("bad authorityKeyIdentifier extension: {e}"))?
-            .and_then(|(_, aki)| aki.key_identifier.map(|id| id.as_bytes().to_vec()));
-
-        let self_issued = tbs.subject() == tbs.issuer();
         // OpenSSL (X509_check_ca) and webpki both accept a version 1
         // self-signed certificate as a trust anchor.
-        let is_ca = match basic_constraints {
-            Some((_, bc)) => bc.ca,
-            None => tbs.version() == Version::V1 && self_issued,
+        let v1 = cert.version.is_none_or(|v| v == [0]);
+        let is_ca = match cert.basic_constraints() {
+            Some((ca, _)) => ca,
+            None => v1 && cert.is_self_issued(),
         };
+        let subject_key_id = cert.subject_key_id().map(<[u8]>::to_vec);
+        let authority_key_id = cert.authority_key_id().map(<[u8]>::to_vec);
 
         Ok(Self {
-            subject: tbs.subject().clone(),
-            issuer: tbs.issuer().clone(),
+            subject: cert.subject.to_vec(),
+            issuer: cert.issuer.to_vec(),
             subject_dn: identity.subject_dn().to_string(),
             issuer_dn: identity.issuer_dn().to_string(),
             not_before: identity.not_before(),
             not_after: identity.not_after(),
+            v_start: identity.v_start(),
+            v_end: identity.v_end(),
             is_ca,
             subject_key_id,
             authority_key_id,
@@ -626,7 +617,7 @@ fn cert_lints(cert: &BundleCert, settings: &LintSettings, lints: &mut Vec<Lint>)
                     "CA certificate expired on {} ({}): every client certificate it issued is \
                      rejected with \"certificate has expired\"; replace it with its renewed \
                      certificate",
-                    identity::format_time(cert.not_after),
+                    cert.v_end,
                     days_ago(now - not_after),
                 ),
             )
@@ -642,7 +633,7 @@ fn cert_lints(cert: &BundleCert, settings: &LintSettings, lints: &mut Vec<Lint>)
                      issued is rejected; add its renewed certificate to the bundle now (old and \
                      new can be listed together)",
                     in_days(not_after - now),
-                    identity::format_time(cert.not_after),
+                    cert.v_end,
                 ),
             )
             .with_subject(&cert.subject_dn),
@@ -658,7 +649,7 @@ fn cert_lints(cert: &BundleCert, settings: &LintSettings, lints: &mut Vec<Lint>)
                     "CA certificate is not valid until {} ({}): until then every client \
                      certificate it issued is rejected with \"certificate is not yet valid\"; check \
                      the server's clock, or keep the previous CA certificate in the bundle meanwhile",
-                    identity::format_time(cert.not_before),
+                    cert.v_start,
                     in_days(not_before - now),
                 ),
             )
@@ -839,23 +830,12 @@ struct ParsedCrl {
 
 impl ParsedCrl {
     fn parse(der: &CertificateRevocationListDer<'_>) -> Result<Self, String> {
-        let crl = CertificateList::<Rfc5280>::from_der(der.as_ref()).map_err(|e| e.to_string())?;
-        let tbs = crl.tbs_cert_list;
-        let authority_key_id = tbs
-            .crl_extensions
-            .iter()
-            .flatten()
-            .find(|ext| ext.extn_id == AuthorityKeyIdentifier::OID)
-            .and_then(|ext| AuthorityKeyIdentifier::from_der(ext.extn_value.as_bytes()).ok())
-            .and_then(|aki| aki.key_identifier)
-            .map(|id| id.as_bytes().to_vec());
+        let crl = Crl::parse(der.as_ref()).ok_or("malformed CRL structure")?;
         Ok(Self {
-            issuer: tbs.issuer,
-            authority_key_id,
-            this_update: UnixTime::since_unix_epoch(tbs.this_update.to_unix_duration()),
-            next_update: tbs
-                .next_update
-                .map(|t| UnixTime::since_unix_epoch(t.to_unix_duration())),
+            issuer: crl.issuer.to_vec(),
+            authority_key_id: crl.authority_key_id().map(<[u8]>::to_vec),
+            this_update: crl.this_update.unix_time(),
+            next_update: crl.next_update.map(|t| t.unix_time()),
         })
     }
 

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::IdentityError;
-use super::asn1::{self, Reader, Tlv, tag};
 use super::names;
+use crate::der::{self as asn1, Reader, Tlv, tag};
 
 /// `commonName` (2.5.4.3).
 const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
@@ -48,7 +48,7 @@ impl<'a> Name<'a> {
                 let oid = fields
                     .expect(tag::OID)
                     .map_err(|_| "attribute type is not an OID")?;
-                if !names::is_valid_oid(oid.value) {
+                if !crate::der::is_valid_oid(oid.value) {
                     return Err("invalid attribute type OID");
                 }
                 let value = fields.read().map_err(|_| "malformed attribute value")?;
@@ -87,7 +87,7 @@ impl<'a> Name<'a> {
                 }
                 None => {
                     // XN_FLAG_DUMP_UNKNOWN_FIELDS: unknown types dump the DER.
-                    out.push_str(&names::dotted(entry.oid));
+                    out.push_str(&crate::der::dotted(entry.oid));
                     out.push('=');
                     dump(&mut out, &entry.value);
                 }
@@ -233,15 +233,11 @@ pub fn oneline(name_der: &[u8]) -> Result<String, IdentityError> {
         .map_err(IdentityError::MalformedName)
 }
 
-/// [`rfc2253`] for a name already decoded by `x509-cert` (crate-internal, so
-/// that `x509-cert` types stay out of the public API). The name is
-/// re-encoded, which reproduces the certificate's bytes for any DER input;
-/// a name that cannot be encoded prints as the empty string.
-pub(crate) fn format_name(name: &x509_cert::name::Name) -> String {
-    use der::Encode as _;
-    name.to_der()
-        .ok()
-        .and_then(|der| rfc2253(&der).ok())
+/// [`rfc2253`] for a Name given as its content (without the SEQUENCE
+/// header); an unreadable name prints as the empty string.
+pub(crate) fn format_name(content: &[u8]) -> String {
+    Name::from_content(content)
+        .map(|n| n.rfc2253())
         .unwrap_or_default()
 }
 
@@ -633,15 +629,6 @@ mod tests {
         let der = name(&[vec![atav(CN, tlv(tag::UTF8_STRING, b"\xFF"))]]);
         assert_eq!(Name::from_der(&der).expect("ok").common_name(), None);
         assert_eq!(Name::from_der(&name(&[])).expect("ok").common_name(), None);
-    }
-
-    #[test]
-    fn formats_x509_cert_names() {
-        use std::str::FromStr as _;
-        let parsed = x509_cert::name::Name::from_str(r"CN=a\,b+UID=u1,O=Example,DC=org")
-            .expect("RFC 4514 string");
-        // x509-cert sorts the multi-valued RDN into DER order (CN first).
-        assert_eq!(format_name(&parsed), r"UID=u1+CN=a\,b,O=Example,DC=org");
     }
 
     #[test]

@@ -39,13 +39,13 @@
 //! assert_eq!(id.dns_names(), ["client.example"]);
 //! ```
 
-mod asn1;
 mod cert;
 mod client;
 mod dn;
 mod error;
 mod format;
-mod names;
+pub(crate) mod names;
+mod objects;
 mod san;
 mod spiffe;
 mod time;

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::asn1::{Reader, tag};
+use crate::der::{Reader, tag};
 
 /// `[1] rfc822Name IA5String` (implicit, primitive).
 const RFC822_NAME: u8 = 0x81;
@@ -30,7 +30,7 @@ impl SubjectAltNames {
     /// ...) are skipped, as are text names that are not ASCII and IP
     /// addresses that are neither 4 nor 16 octets long.
     pub(crate) fn parse(extn_value: &[u8]) -> Option<Self> {
-        let outer = super::asn1::single(extn_value, tag::SEQUENCE).ok()?;
+        let outer = crate::der::single(extn_value, tag::SEQUENCE).ok()?;
         let mut names = Reader::new(outer.value);
         let mut out = Self::default();
         while !names.is_empty() {

@@ -1,60 +1,90 @@
-//! A minimal, panic-free DER reader.
-//!
-//! Only what the identity code needs: walk tag-length-value items, keep the
-//! raw bytes of each item (so values can be dumped exactly), and never trust a
-//! length without checking it against the remaining input.
+//! The tag-length-value cursor: walks DER items, keeps the raw bytes of each
+//! item (so values can be dumped exactly), and never trusts a length without
+//! checking it against the remaining input.
 
-/// Universal tags used by the certificate walker and the name formatter.
-pub(crate) mod tag {
-    pub(crate) const BOOLEAN: u8 = 0x01;
-    pub(crate) const INTEGER: u8 = 0x02;
-    pub(crate) const BIT_STRING: u8 = 0x03;
-    pub(crate) const OCTET_STRING: u8 = 0x04;
-    pub(crate) const OID: u8 = 0x06;
-    pub(crate) const UTF8_STRING: u8 = 0x0C;
-    pub(crate) const NUMERIC_STRING: u8 = 0x12;
-    pub(crate) const PRINTABLE_STRING: u8 = 0x13;
-    pub(crate) const TELETEX_STRING: u8 = 0x14;
-    pub(crate) const IA5_STRING: u8 = 0x16;
-    pub(crate) const UTC_TIME: u8 = 0x17;
-    pub(crate) const GENERALIZED_TIME: u8 = 0x18;
-    pub(crate) const VISIBLE_STRING: u8 = 0x1A;
-    pub(crate) const GENERAL_STRING: u8 = 0x1B;
-    pub(crate) const UNIVERSAL_STRING: u8 = 0x1C;
-    pub(crate) const BMP_STRING: u8 = 0x1E;
-    pub(crate) const SEQUENCE: u8 = 0x30;
-    pub(crate) const SET: u8 = 0x31;
+/// Identifier octets of the universal types read in certificates and CRLs.
+pub mod tag {
+    /// BOOLEAN.
+    pub const BOOLEAN: u8 = 0x01;
+    /// INTEGER.
+    pub const INTEGER: u8 = 0x02;
+    /// BIT STRING.
+    pub const BIT_STRING: u8 = 0x03;
+    /// OCTET STRING.
+    pub const OCTET_STRING: u8 = 0x04;
+    /// OBJECT IDENTIFIER.
+    pub const OID: u8 = 0x06;
+    /// UTF8String.
+    pub const UTF8_STRING: u8 = 0x0C;
+    /// NumericString.
+    pub const NUMERIC_STRING: u8 = 0x12;
+    /// PrintableString.
+    pub const PRINTABLE_STRING: u8 = 0x13;
+    /// TeletexString (T61String).
+    pub const TELETEX_STRING: u8 = 0x14;
+    /// IA5String.
+    pub const IA5_STRING: u8 = 0x16;
+    /// UTCTime.
+    pub const UTC_TIME: u8 = 0x17;
+    /// GeneralizedTime.
+    pub const GENERALIZED_TIME: u8 = 0x18;
+    /// VisibleString.
+    pub const VISIBLE_STRING: u8 = 0x1A;
+    /// GeneralString.
+    pub const GENERAL_STRING: u8 = 0x1B;
+    /// UniversalString.
+    pub const UNIVERSAL_STRING: u8 = 0x1C;
+    /// BMPString.
+    pub const BMP_STRING: u8 = 0x1E;
+    /// SEQUENCE (constructed).
+    pub const SEQUENCE: u8 = 0x30;
+    /// SET (constructed).
+    pub const SET: u8 = 0x31;
 }
 
 /// Why a DER item could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Asn1Error {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DerError {
     /// The input ended inside an item.
+    #[error("truncated DER")]
     Truncated,
     /// Indefinite or oversized length, or a malformed tag.
+    #[error("bad DER header")]
     BadHeader,
     /// A different tag was found than the one required.
+    #[error("unexpected DER tag")]
     UnexpectedTag,
     /// Bytes were left over where an item had to end.
+    #[error("trailing data after DER item")]
     TrailingData,
 }
 
 /// One tag-length-value item.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Tlv<'a> {
+pub struct Tlv<'a> {
     /// The first identifier octet (class, constructed bit and, for low tag
     /// numbers, the tag number). High tag numbers keep `0x1F` in the low bits,
     /// so they never compare equal to a universal tag constant.
-    pub(crate) tag: u8,
+    pub tag: u8,
     /// The content octets.
-    pub(crate) value: &'a [u8],
+    pub value: &'a [u8],
     /// The whole item: identifier, length and content octets.
-    pub(crate) raw: &'a [u8],
+    pub raw: &'a [u8],
 }
 
 /// A cursor over a sequence of DER items.
-#[derive(Debug, Clone)]
-pub(crate) struct Reader<'a> {
+///
+/// ```
+/// use mtls_status::der::{Reader, tag};
+///
+/// let mut items = Reader::new(&[0x02, 0x01, 0x05, 0x05, 0x00]);
+/// assert_eq!(items.expect(tag::INTEGER).unwrap().value, [5]);
+/// assert_eq!(items.read().unwrap().tag, 0x05);
+/// assert!(items.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
     rest: &'a [u8],
 }
 
@@ -65,43 +95,45 @@ const MAX_LENGTH_OCTETS: usize = 4;
 const MAX_TAG_OCTETS: usize = 4;
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(input: &'a [u8]) -> Self {
+    /// A reader over `input`.
+    pub fn new(input: &'a [u8]) -> Self {
         Self { rest: input }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether every byte has been read.
+    pub fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
 
     /// The identifier octet of the next item, if any.
-    pub(crate) fn peek_tag(&self) -> Option<u8> {
+    pub fn peek_tag(&self) -> Option<u8> {
         self.rest.first().copied()
     }
 
     /// Reads the next item.
-    pub(crate) fn read(&mut self) -> Result<Tlv<'a>, Asn1Error> {
+    pub fn read(&mut self) -> Result<Tlv<'a>, DerError> {
         let input = self.rest;
         let (&tag, mut pos) = match input.split_first() {
             Some((t, _)) => (t, 1usize),
-            None => return Err(Asn1Error::Truncated),
+            None => return Err(DerError::Truncated),
         };
         if tag & 0x1F == 0x1F {
             // High tag number form: continuation octets with the top bit set,
             // the last one without.
             let mut n = 0;
             loop {
-                let b = *input.get(pos).ok_or(Asn1Error::Truncated)?;
+                let b = *input.get(pos).ok_or(DerError::Truncated)?;
                 pos += 1;
                 n += 1;
                 if n > MAX_TAG_OCTETS {
-                    return Err(Asn1Error::BadHeader);
+                    return Err(DerError::BadHeader);
                 }
                 if b & 0x80 == 0 {
                     break;
                 }
             }
         }
-        let first = *input.get(pos).ok_or(Asn1Error::Truncated)?;
+        let first = *input.get(pos).ok_or(DerError::Truncated)?;
         pos += 1;
         let len = if first < 0x80 {
             usize::from(first)
@@ -109,33 +141,33 @@ impl<'a> Reader<'a> {
             let count = usize::from(first & 0x7F);
             // 0x80 is the indefinite form (BER only), 0xFF is reserved.
             if count == 0 || count > MAX_LENGTH_OCTETS {
-                return Err(Asn1Error::BadHeader);
+                return Err(DerError::BadHeader);
             }
-            let bytes = input.get(pos..pos + count).ok_or(Asn1Error::Truncated)?;
+            let bytes = input.get(pos..pos + count).ok_or(DerError::Truncated)?;
             pos += count;
             bytes
                 .iter()
                 .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
         };
-        let end = pos.checked_add(len).ok_or(Asn1Error::BadHeader)?;
-        let raw = input.get(..end).ok_or(Asn1Error::Truncated)?;
-        let value = raw.get(pos..).ok_or(Asn1Error::Truncated)?;
+        let end = pos.checked_add(len).ok_or(DerError::BadHeader)?;
+        let raw = input.get(..end).ok_or(DerError::Truncated)?;
+        let value = raw.get(pos..).ok_or(DerError::Truncated)?;
         self.rest = input.get(end..).unwrap_or_default();
         Ok(Tlv { tag, value, raw })
     }
 
     /// Reads the next item and requires its identifier octet to be `tag`.
-    pub(crate) fn expect(&mut self, tag: u8) -> Result<Tlv<'a>, Asn1Error> {
+    pub fn expect(&mut self, tag: u8) -> Result<Tlv<'a>, DerError> {
         let tlv = self.read()?;
         if tlv.tag == tag {
             Ok(tlv)
         } else {
-            Err(Asn1Error::UnexpectedTag)
+            Err(DerError::UnexpectedTag)
         }
     }
 
     /// Reads the next item if its identifier octet is `tag`.
-    pub(crate) fn optional(&mut self, tag: u8) -> Result<Option<Tlv<'a>>, Asn1Error> {
+    pub fn optional(&mut self, tag: u8) -> Result<Option<Tlv<'a>>, DerError> {
         if self.peek_tag() == Some(tag) {
             self.read().map(Some)
         } else {
@@ -144,17 +176,17 @@ impl<'a> Reader<'a> {
     }
 
     /// Fails unless every byte has been consumed.
-    pub(crate) fn finish(&self) -> Result<(), Asn1Error> {
+    pub fn finish(&self) -> Result<(), DerError> {
         if self.rest.is_empty() {
             Ok(())
         } else {
-            Err(Asn1Error::TrailingData)
+            Err(DerError::TrailingData)
         }
     }
 }
 
 /// Reads exactly one item spanning all of `input`, with identifier `tag`.
-pub(crate) fn single(input: &[u8], tag: u8) -> Result<Tlv<'_>, Asn1Error> {
+pub fn single(input: &[u8], tag: u8) -> Result<Tlv<'_>, DerError> {
     let mut reader = Reader::new(input);
     let tlv = reader.expect(tag)?;
     reader.finish()?;
@@ -193,31 +225,28 @@ mod tests {
 
     #[test]
     fn rejects_bad_items() {
-        assert_eq!(single(&[], 0x30).err(), Some(Asn1Error::Truncated));
-        assert_eq!(single(&[0x30], 0x30).err(), Some(Asn1Error::Truncated));
-        assert_eq!(
-            single(&[0x30, 0x80], 0x30).err(),
-            Some(Asn1Error::BadHeader)
-        );
+        assert_eq!(single(&[], 0x30).err(), Some(DerError::Truncated));
+        assert_eq!(single(&[0x30], 0x30).err(), Some(DerError::Truncated));
+        assert_eq!(single(&[0x30, 0x80], 0x30).err(), Some(DerError::BadHeader));
         assert_eq!(
             single(&[0x30, 0x85, 1, 1, 1, 1, 1], 0x30).err(),
-            Some(Asn1Error::BadHeader)
+            Some(DerError::BadHeader)
         );
         assert_eq!(
             single(&[0x30, 0x02, 0], 0x30).err(),
-            Some(Asn1Error::Truncated)
+            Some(DerError::Truncated)
         );
         assert_eq!(
             single(&[0x30, 0x00, 0], 0x30).err(),
-            Some(Asn1Error::TrailingData)
+            Some(DerError::TrailingData)
         );
         assert_eq!(
             single(&[0x31, 0x00], 0x30).err(),
-            Some(Asn1Error::UnexpectedTag)
+            Some(DerError::UnexpectedTag)
         );
         assert_eq!(
             single(&[0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF], 0x30).err(),
-            Some(Asn1Error::Truncated)
+            Some(DerError::Truncated)
         );
     }
 
