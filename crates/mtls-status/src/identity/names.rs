@@ -7,7 +7,9 @@
 //! OpenSSL 3.0.19's built-in table (not only attribute types: an algorithm OID
 //! used as an attribute type prints under its short name too).
 //!
-//! The table itself is generated, see `objects.rs`.
+//! The table itself is generated from OpenSSL's `obj_mac.h` into `objects.rs`
+//! by `tools/gen-objects.py` (how to rerun it is in the script; CI checks that
+//! rerunning it reproduces the file).
 
 use super::objects::OBJECTS;
 
