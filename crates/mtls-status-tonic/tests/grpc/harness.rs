@@ -126,40 +126,30 @@ pub(crate) async fn start_counted(glue: Glue, metrics: Option<ClientAuthMetrics>
     let (listener, accepted_cas) = listen(&pki).await;
     let addr = listener.local_addr();
 
-    let allow = AllowList::new().uri(ALLOWED_URI);
+    // The Greeter's check, for the per-service glues.
+    let mut greeter_check = ClientAuthCheck::new(VerifyMode::On)
+        .authorize(AllowList::new().uri(ALLOWED_URI))
+        .accepted_cas(accepted_cas);
+    if let Some(metrics) = metrics {
+        greeter_check = greeter_check.metrics(metrics);
+    }
     let greeter = GreeterServer::new(GreeterImpl);
     let ping = PingServer::new(PingImpl);
     let serve = match glue {
-        Glue::Layer => {
-            let mut greeter_check = ClientAuthCheck::new(VerifyMode::On)
-                .authorize(allow)
-                .accepted_cas(accepted_cas);
-            if let Some(metrics) = metrics {
-                greeter_check = greeter_check.metrics(metrics);
-            }
-            Server::builder()
-                .add_service(greeter_check.layer().layer(greeter))
-                .add_service(GrpcClientAuthLayer::new(VerifyMode::Off).layer(ping))
-                .serve_with_incoming(incoming(listener))
-        }
-        Glue::Interceptor => {
-            let mut greeter_check = ClientAuthCheck::new(VerifyMode::On)
-                .authorize(allow)
-                .accepted_cas(accepted_cas);
-            if let Some(metrics) = metrics {
-                greeter_check = greeter_check.metrics(metrics);
-            }
-            Server::builder()
-                .add_service(GreeterServer::with_interceptor(
-                    GreeterImpl,
-                    greeter_check.interceptor(),
-                ))
-                .add_service(PingServer::with_interceptor(
-                    PingImpl,
-                    ClientAuthInterceptor::new(VerifyMode::Off),
-                ))
-                .serve_with_incoming(incoming(listener))
-        }
+        Glue::Layer => Server::builder()
+            .add_service(greeter_check.layer().layer(greeter))
+            .add_service(GrpcClientAuthLayer::new(VerifyMode::Off).layer(ping))
+            .serve_with_incoming(incoming(listener)),
+        Glue::Interceptor => Server::builder()
+            .add_service(GreeterServer::with_interceptor(
+                GreeterImpl,
+                greeter_check.interceptor(),
+            ))
+            .add_service(PingServer::with_interceptor(
+                PingImpl,
+                ClientAuthInterceptor::new(VerifyMode::Off),
+            ))
+            .serve_with_incoming(incoming(listener)),
         Glue::ServerLayer => {
             return start_with_server_layer(pki, listener, addr);
         }
