@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
-use mtls_examples::BoxError;
+use mtls_examples::{BoxError, client_config};
 use mtls_status::VerifyMode;
 use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore,
@@ -37,7 +37,6 @@ use mtls_status_tonic::{
 };
 use mtls_testpki::{Leaf, Pki};
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsConnector;
@@ -205,17 +204,7 @@ async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
 /// A tonic channel over one TLS connection (rustls, ring) presenting
 /// `client`'s certificate chain, or none.
 async fn connect(addr: SocketAddr, pki: &Pki, client: Option<&Leaf>) -> Result<Channel, BoxError> {
-    let mut roots = RootCertStore::empty();
-    roots.add(pki.root.cert_der())?;
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots);
-    let mut config = match client {
-        Some(leaf) => builder.with_client_auth_cert(leaf.chain(), leaf.key_der())?,
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = client_config(&pki.root, client, b"h2")?;
     let connector = TlsConnector::from(Arc::new(config));
     let tls_connect = tower::service_fn(move |_uri: http::Uri| {
         let connector = connector.clone();

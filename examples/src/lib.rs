@@ -80,17 +80,7 @@ async fn get(
     client: Option<&Leaf>,
     path: &str,
 ) -> Result<Reply, BoxError> {
-    let mut roots = RootCertStore::empty();
-    roots.add(server_ca.cert_der())?;
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots);
-    let mut config = match client {
-        Some(leaf) => builder.with_client_auth_cert(leaf.chain(), leaf.key_der())?,
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = client_config(server_ca, client, b"http/1.1")?;
 
     let tcp = TcpStream::connect(addr).await?;
     let tls = TlsConnector::from(Arc::new(config))
@@ -121,4 +111,29 @@ async fn get(
         content_type,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// A rustls client config (ring) trusting `server_ca`, presenting `client`'s
+/// certificate chain (or none) and offering the ALPN protocol `alpn`.
+///
+/// # Errors
+///
+/// If rustls refuses the root or the client's key.
+pub fn client_config(
+    server_ca: &Ca,
+    client: Option<&Leaf>,
+    alpn: &[u8],
+) -> Result<ClientConfig, BoxError> {
+    let mut roots = RootCertStore::empty();
+    roots.add(server_ca.cert_der())?;
+    let builder =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots);
+    let mut config = match client {
+        Some(leaf) => builder.with_client_auth_cert(leaf.chain(), leaf.key_der())?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![alpn.to_vec()];
+    Ok(config)
 }
