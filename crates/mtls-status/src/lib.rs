@@ -4,6 +4,8 @@
 pub mod der;
 pub mod forward;
 pub mod identity;
+#[cfg(feature = "lint")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lint")))]
 pub mod lint;
 
 mod allow_list;

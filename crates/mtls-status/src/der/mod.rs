@@ -2,7 +2,7 @@
 //! times read with OpenSSL's rules, OIDs printed as OpenSSL prints them.
 //!
 //! Identity ([`crate::identity`]), the classifier in `mtls-status-rustls` and
-//! the lints ([`crate::lint`]) all read certificates through this module, so
+//! the lints (`mtls_status::lint`, feature `lint`) all read certificates through this module, so
 //! `$ssl_client_v_start`, the classifier's validity check and `mtls lint`
 //! cannot read one certificate two ways. It is written by hand because the
 //! field crates either parse into owned trees (x509-cert) or refuse what

@@ -233,6 +233,7 @@ pub fn oneline(name_der: &[u8]) -> Result<String, IdentityError> {
         .map_err(IdentityError::MalformedName)
 }
 
+#[cfg(feature = "lint")]
 /// [`rfc2253`] for a Name given as its content (without the SEQUENCE
 /// header); an unreadable name prints as the empty string.
 pub(crate) fn format_name(content: &[u8]) -> String {

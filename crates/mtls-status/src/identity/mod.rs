@@ -51,6 +51,7 @@ mod spiffe;
 mod time;
 
 pub use client::ClientIdentity;
+#[cfg(feature = "lint")]
 pub(crate) use dn::format_name;
 pub use dn::{oneline, rfc2253};
 pub use error::IdentityError;
