@@ -10,155 +10,302 @@ use rustls_pki_types::UnixTime;
 
 use crate::identity::format_time;
 
-/// What is wrong with a presented client certificate chain.
-///
-/// Each kind has a stable [`name`](Self::name) (used in problem+json bodies,
-/// gRPC metadata, logs and metrics labels) and the OpenSSL verify code and
-/// string nginx would report for it (`$ssl_client_verify` =
-/// `FAILED:<string>`, OpenSSL 3.0 wording).
-///
-/// ```
-/// use mtls_status::ReasonKind;
-///
-/// assert_eq!(ReasonKind::Expired.name(), "expired");
-/// assert_eq!(ReasonKind::Expired.openssl_code(), 10);
-/// assert_eq!(ReasonKind::Expired.openssl_str(), "certificate has expired");
-/// assert!(!ReasonKind::Expired.is_untrusted_issuer());
-/// assert!(ReasonKind::UnknownIssuer.is_untrusted_issuer());
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ReasonKind {
-    /// A lone self-signed certificate that is not a trust anchor (OpenSSL 18).
-    SelfSigned,
-    /// The chain ends in a self-signed certificate that is not a trust
-    /// anchor (OpenSSL 19).
-    SelfSignedInChain,
-    /// The chain does not lead to a trusted CA (OpenSSL 20).
-    UnknownIssuer,
-    /// The certificate was sent alone and its issuer is not a trusted CA or
-    /// a known intermediate (OpenSSL 21, "unable to verify the first
-    /// certificate").
-    UnknownLeafIssuer,
-    /// The chain reaches a CA that is known but not trusted (OpenSSL 27).
-    Untrusted,
-    /// A certificate in the chain has expired (OpenSSL 10).
-    Expired,
-    /// A certificate in the chain is not valid yet (OpenSSL 9).
-    NotYetValid,
-    /// A certificate in the chain is listed in a CRL (OpenSSL 23).
-    Revoked,
-    /// The chain has more intermediates than the configured depth allows
-    /// (OpenSSL 22; nginx reports a misleading 20 here).
-    ChainTooLong,
-    /// A CA's path-length constraint is violated (OpenSSL 25).
-    PathLengthExceeded,
-    /// The certificate is not meant for client authentication, e.g. its
-    /// extended key usage is serverAuth only (OpenSSL 26).
-    InvalidPurpose,
-    /// A signature in the chain does not verify (OpenSSL 7).
-    BadSignature,
-    /// A certificate is signed with an algorithm that is not supported
-    /// (OpenSSL 7).
-    UnsupportedSignatureAlgorithm,
-    /// A certificate in the chain is not valid DER (OpenSSL 1).
-    BadEncoding,
-    /// No CRL covers a certificate while revocation checking is on and
-    /// unknown status is denied (OpenSSL 3).
-    UnknownRevocationStatus,
-    /// A CRL needed for the check is past its nextUpdate and expired CRLs
-    /// are enforced (OpenSSL 12).
-    CrlExpired,
-    /// A CRL needed for the check has a thisUpdate in the future (OpenSSL 11).
-    CrlNotYetValid,
-    /// A CRL is badly signed or its issuer may not sign CRLs (OpenSSL 8).
-    BadCrl,
-    /// A name in the certificate violates a CA's name constraints
-    /// (OpenSSL 47).
-    NameConstraintViolation,
-    /// An intermediate in the chain is not a CA certificate (OpenSSL 79).
-    InvalidCa,
-    /// A CA certificate was presented as the client certificate (OpenSSL 37).
-    CaUsedAsLeaf,
-    /// A certificate carries a critical extension that is not understood
-    /// (OpenSSL 34).
-    UnhandledCriticalExtension,
-    /// A certificate or key in the chain is explicitly distrusted
-    /// (OpenSSL 28).
-    Distrusted,
-    /// The certificate is not valid for the name it was expected to carry
-    /// (OpenSSL 62).
-    NameMismatch,
-    /// Path building exceeded its work budget (too many candidate chains or
-    /// signatures) (OpenSSL 1).
-    TooComplex,
-    /// Any other verification failure (OpenSSL 1).
-    Other,
+/// Declares [`ReasonKind`]: one entry per reason with its stable name, the
+/// OpenSSL verify code and string nginx would report, whether it is one of
+/// nginx's untrusted-issuer errors, and the advice for the client. Adding a
+/// reason is one entry here (in the spirit of axum-core's
+/// `__define_rejection!`).
+macro_rules! define_reason_kinds {
+    (
+        $(#[$meta:meta])*
+        pub enum ReasonKind {
+            $(
+                $(#[doc = $doc:literal])*
+                $variant:ident {
+                    name: $name:literal,
+                    openssl: ($code:literal, $string:literal),
+                    untrusted_issuer: $untrusted:literal,
+                    advice: $advice:literal,
+                }
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum ReasonKind {
+            $(
+                $(#[doc = $doc])*
+                $variant,
+            )*
+        }
+
+        impl ReasonKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [ReasonKind] = &[$(Self::$variant),*];
+
+            /// The stable snake_case name, e.g. `"unknown_issuer"`.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+
+            /// The OpenSSL `X509_V_ERR_*` code nginx would store for this problem.
+            pub const fn openssl_code(self) -> u16 {
+                match self {
+                    $(Self::$variant => $code,)*
+                }
+            }
+
+            /// OpenSSL 3.0's `X509_verify_cert_error_string` for
+            /// [`openssl_code`](Self::openssl_code).
+            pub const fn openssl_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $string,)*
+                }
+            }
+
+            /// Whether this is one of nginx's untrusted-issuer errors (OpenSSL 18,
+            /// 19, 20, 21, 27), the only ones `ssl_verify_client optional_no_ca`
+            /// lets through.
+            ///
+            /// [`ChainTooLong`](Self::ChainTooLong) is deliberately not in the set:
+            /// nginx reports an over-long chain as 20 and so lets it through under
+            /// `optional_no_ca`; mtls-status names it and answers 495.
+            pub const fn is_untrusted_issuer(self) -> bool {
+                match self {
+                    $(Self::$variant => $untrusted,)*
+                }
+            }
+
+            /// One sentence for a client: what is wrong and what to do about it.
+            pub const fn advice(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $advice,)*
+                }
+            }
+        }
+    };
+}
+
+define_reason_kinds! {
+    /// What is wrong with a presented client certificate chain.
+    ///
+    /// Each kind has a stable [`name`](Self::name) (used in problem+json bodies,
+    /// gRPC metadata, logs and metrics labels) and the OpenSSL verify code and
+    /// string nginx would report for it (`$ssl_client_verify` =
+    /// `FAILED:<string>`, OpenSSL 3.0 wording).
+    ///
+    /// ```
+    /// use mtls_status::ReasonKind;
+    ///
+    /// assert_eq!(ReasonKind::Expired.name(), "expired");
+    /// assert_eq!(ReasonKind::Expired.openssl_code(), 10);
+    /// assert_eq!(ReasonKind::Expired.openssl_str(), "certificate has expired");
+    /// assert!(!ReasonKind::Expired.is_untrusted_issuer());
+    /// assert!(ReasonKind::UnknownIssuer.is_untrusted_issuer());
+    /// ```
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ReasonKind {
+        /// A lone self-signed certificate that is not a trust anchor (OpenSSL 18).
+        SelfSigned {
+            name: "self_signed",
+            openssl: (18, "self-signed certificate"),
+            untrusted_issuer: true,
+            advice: "The client certificate is self-signed. Use a certificate issued by one of the accepted CAs.",
+        }
+        /// The chain ends in a self-signed certificate that is not a trust
+        /// anchor (OpenSSL 19).
+        SelfSignedInChain {
+            name: "self_signed_in_chain",
+            openssl: (19, "self-signed certificate in certificate chain"),
+            untrusted_issuer: true,
+            advice: "The client certificate chain ends in a self-signed CA that this server does not trust. Use a certificate issued by one of the accepted CAs.",
+        }
+        /// The chain does not lead to a trusted CA (OpenSSL 20).
+        UnknownIssuer {
+            name: "unknown_issuer",
+            openssl: (20, "unable to get local issuer certificate"),
+            untrusted_issuer: true,
+            advice: "The client certificate chain does not lead to a CA this server trusts. Use a certificate issued by one of the accepted CAs, and send its intermediate certificates.",
+        }
+        /// The certificate was sent alone and its issuer is not a trusted CA or
+        /// a known intermediate (OpenSSL 21, "unable to verify the first
+        /// certificate").
+        UnknownLeafIssuer {
+            name: "unknown_leaf_issuer",
+            openssl: (21, "unable to verify the first certificate"),
+            untrusted_issuer: true,
+            advice: "The client certificate's issuer is not trusted by this server. If it was issued through an intermediate CA, send the intermediate certificates with it; otherwise use a certificate issued by one of the accepted CAs.",
+        }
+        /// The chain reaches a CA that is known but not trusted (OpenSSL 27).
+        Untrusted {
+            name: "untrusted",
+            openssl: (27, "certificate not trusted"),
+            untrusted_issuer: true,
+            advice: "The client certificate chain leads to a CA that is not trusted for client authentication. Use a certificate issued by one of the accepted CAs.",
+        }
+        /// A certificate in the chain has expired (OpenSSL 10).
+        Expired {
+            name: "expired",
+            openssl: (10, "certificate has expired"),
+            untrusted_issuer: false,
+            advice: "The client certificate (or a CA in its chain) has expired. Renew the certificate.",
+        }
+        /// A certificate in the chain is not valid yet (OpenSSL 9).
+        NotYetValid {
+            name: "not_yet_valid",
+            openssl: (9, "certificate is not yet valid"),
+            untrusted_issuer: false,
+            advice: "The client certificate (or a CA in its chain) is not valid yet. Check the clock of the issuing system, or wait until the certificate's start date.",
+        }
+        /// A certificate in the chain is listed in a CRL (OpenSSL 23).
+        Revoked {
+            name: "revoked",
+            openssl: (23, "certificate revoked"),
+            untrusted_issuer: false,
+            advice: "The client certificate (or a CA in its chain) has been revoked. Request a new certificate.",
+        }
+        /// The chain has more intermediates than the configured depth allows
+        /// (OpenSSL 22; nginx reports a misleading 20 here).
+        ChainTooLong {
+            name: "chain_too_long",
+            openssl: (22, "certificate chain too long"),
+            untrusted_issuer: false,
+            advice: "The client certificate chain has more intermediate CAs than this server allows. Use a certificate issued closer to the root CA.",
+        }
+        /// A CA's path-length constraint is violated (OpenSSL 25).
+        PathLengthExceeded {
+            name: "path_length_exceeded",
+            openssl: (25, "path length constraint exceeded"),
+            untrusted_issuer: false,
+            advice: "A CA in the client certificate chain issued beyond its path-length constraint. Use a certificate from a correctly constrained chain.",
+        }
+        /// The certificate is not meant for client authentication, e.g. its
+        /// extended key usage is serverAuth only (OpenSSL 26).
+        InvalidPurpose {
+            name: "invalid_purpose",
+            openssl: (26, "unsuitable certificate purpose"),
+            untrusted_issuer: false,
+            advice: "The certificate's key usage does not allow this use: a client certificate's extended key usage must include clientAuth (or be absent).",
+        }
+        /// A signature in the chain does not verify (OpenSSL 7).
+        BadSignature {
+            name: "bad_signature",
+            openssl: (7, "certificate signature failure"),
+            untrusted_issuer: false,
+            advice: "A signature in the client certificate chain does not verify. The certificate or one of its intermediates is damaged or forged.",
+        }
+        /// A certificate is signed with an algorithm that is not supported
+        /// (OpenSSL 7).
+        UnsupportedSignatureAlgorithm {
+            name: "unsupported_signature_algorithm",
+            openssl: (7, "certificate signature failure"),
+            untrusted_issuer: false,
+            advice: "The client certificate chain uses a signature algorithm this server does not support. Use a certificate signed with ECDSA, RSA or Ed25519.",
+        }
+        /// A certificate in the chain is not valid DER (OpenSSL 1).
+        BadEncoding {
+            name: "bad_encoding",
+            openssl: (1, "unspecified certificate verification error"),
+            untrusted_issuer: false,
+            advice: "A certificate in the client certificate chain is not valid DER. Re-export the certificate chain.",
+        }
+        /// No CRL covers a certificate while revocation checking is on and
+        /// unknown status is denied (OpenSSL 3).
+        UnknownRevocationStatus {
+            name: "unknown_revocation_status",
+            openssl: (3, "unable to get certificate CRL"),
+            untrusted_issuer: false,
+            advice: "The revocation status of the client certificate cannot be determined: the server has no CRL for its issuer. Contact the server's operator.",
+        }
+        /// A CRL needed for the check is past its nextUpdate and expired CRLs
+        /// are enforced (OpenSSL 12).
+        CrlExpired {
+            name: "crl_expired",
+            openssl: (12, "CRL has expired"),
+            untrusted_issuer: false,
+            advice: "The server's certificate revocation list has expired. Contact the server's operator.",
+        }
+        /// A CRL needed for the check has a thisUpdate in the future (OpenSSL 11).
+        CrlNotYetValid {
+            name: "crl_not_yet_valid",
+            openssl: (11, "CRL is not yet valid"),
+            untrusted_issuer: false,
+            advice: "The server's certificate revocation list is not valid yet. Contact the server's operator.",
+        }
+        /// A CRL is badly signed or its issuer may not sign CRLs (OpenSSL 8).
+        BadCrl {
+            name: "bad_crl",
+            openssl: (8, "CRL signature failure"),
+            untrusted_issuer: false,
+            advice: "The server's certificate revocation list is not correctly signed. Contact the server's operator.",
+        }
+        /// A name in the certificate violates a CA's name constraints
+        /// (OpenSSL 47).
+        NameConstraintViolation {
+            name: "name_constraint_violation",
+            openssl: (47, "permitted subtree violation"),
+            untrusted_issuer: false,
+            advice: "A name in the client certificate is outside what its issuing CA may certify. Use a certificate with permitted names.",
+        }
+        /// An intermediate in the chain is not a CA certificate (OpenSSL 79).
+        InvalidCa {
+            name: "invalid_ca",
+            openssl: (79, "invalid CA certificate"),
+            untrusted_issuer: false,
+            advice: "A certificate in the client certificate chain is used as a CA but is not a CA certificate. Send the correct intermediate certificates.",
+        }
+        /// A CA certificate was presented as the client certificate (OpenSSL 37).
+        CaUsedAsLeaf {
+            name: "ca_used_as_leaf",
+            openssl: (37, "invalid non-CA certificate (has CA markings)"),
+            untrusted_issuer: false,
+            advice: "A CA certificate was sent as the client certificate. Send an end-entity client certificate.",
+        }
+        /// A certificate carries a critical extension that is not understood
+        /// (OpenSSL 34).
+        UnhandledCriticalExtension {
+            name: "unhandled_critical_extension",
+            openssl: (34, "unhandled critical extension"),
+            untrusted_issuer: false,
+            advice: "A certificate in the client certificate chain has a critical extension this server does not understand.",
+        }
+        /// A certificate or key in the chain is explicitly distrusted
+        /// (OpenSSL 28).
+        Distrusted {
+            name: "distrusted",
+            openssl: (28, "certificate rejected"),
+            untrusted_issuer: false,
+            advice: "A certificate in the client certificate chain is explicitly distrusted.",
+        }
+        /// The certificate is not valid for the name it was expected to carry
+        /// (OpenSSL 62).
+        NameMismatch {
+            name: "name_mismatch",
+            openssl: (62, "hostname mismatch"),
+            untrusted_issuer: false,
+            advice: "The client certificate does not carry the expected name. Use a certificate issued for the expected identity.",
+        }
+        /// Path building exceeded its work budget (too many candidate chains or
+        /// signatures) (OpenSSL 1).
+        TooComplex {
+            name: "too_complex",
+            openssl: (1, "unspecified certificate verification error"),
+            untrusted_issuer: false,
+            advice: "The client certificate chain is too complex to verify. Send only the certificates on the path to the root CA.",
+        }
+        /// Any other verification failure (OpenSSL 1).
+        Other {
+            name: "other",
+            openssl: (1, "unspecified certificate verification error"),
+            untrusted_issuer: false,
+            advice: "The client certificate could not be verified.",
+        }
+    }
 }
 
 impl ReasonKind {
-    /// Every kind, in declaration order.
-    pub const ALL: &'static [ReasonKind] = &[
-        Self::SelfSigned,
-        Self::SelfSignedInChain,
-        Self::UnknownIssuer,
-        Self::UnknownLeafIssuer,
-        Self::Untrusted,
-        Self::Expired,
-        Self::NotYetValid,
-        Self::Revoked,
-        Self::ChainTooLong,
-        Self::PathLengthExceeded,
-        Self::InvalidPurpose,
-        Self::BadSignature,
-        Self::UnsupportedSignatureAlgorithm,
-        Self::BadEncoding,
-        Self::UnknownRevocationStatus,
-        Self::CrlExpired,
-        Self::CrlNotYetValid,
-        Self::BadCrl,
-        Self::NameConstraintViolation,
-        Self::InvalidCa,
-        Self::CaUsedAsLeaf,
-        Self::UnhandledCriticalExtension,
-        Self::Distrusted,
-        Self::NameMismatch,
-        Self::TooComplex,
-        Self::Other,
-    ];
-
-    /// The stable snake_case name, e.g. `"unknown_issuer"`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::SelfSigned => "self_signed",
-            Self::SelfSignedInChain => "self_signed_in_chain",
-            Self::UnknownIssuer => "unknown_issuer",
-            Self::UnknownLeafIssuer => "unknown_leaf_issuer",
-            Self::Untrusted => "untrusted",
-            Self::Expired => "expired",
-            Self::NotYetValid => "not_yet_valid",
-            Self::Revoked => "revoked",
-            Self::ChainTooLong => "chain_too_long",
-            Self::PathLengthExceeded => "path_length_exceeded",
-            Self::InvalidPurpose => "invalid_purpose",
-            Self::BadSignature => "bad_signature",
-            Self::UnsupportedSignatureAlgorithm => "unsupported_signature_algorithm",
-            Self::BadEncoding => "bad_encoding",
-            Self::UnknownRevocationStatus => "unknown_revocation_status",
-            Self::CrlExpired => "crl_expired",
-            Self::CrlNotYetValid => "crl_not_yet_valid",
-            Self::BadCrl => "bad_crl",
-            Self::NameConstraintViolation => "name_constraint_violation",
-            Self::InvalidCa => "invalid_ca",
-            Self::CaUsedAsLeaf => "ca_used_as_leaf",
-            Self::UnhandledCriticalExtension => "unhandled_critical_extension",
-            Self::Distrusted => "distrusted",
-            Self::NameMismatch => "name_mismatch",
-            Self::TooComplex => "too_complex",
-            Self::Other => "other",
-        }
-    }
-
     /// Looks a kind up by its stable [`name`](Self::name).
     ///
     /// ```
@@ -168,165 +315,6 @@ impl ReasonKind {
     /// ```
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|k| k.name() == name)
-    }
-
-    /// The OpenSSL `X509_V_ERR_*` code nginx would store for this problem.
-    pub const fn openssl_code(self) -> u16 {
-        match self {
-            Self::SelfSigned => 18,
-            Self::SelfSignedInChain => 19,
-            Self::UnknownIssuer => 20,
-            Self::UnknownLeafIssuer => 21,
-            Self::Untrusted => 27,
-            Self::Expired => 10,
-            Self::NotYetValid => 9,
-            Self::Revoked => 23,
-            Self::ChainTooLong => 22,
-            Self::PathLengthExceeded => 25,
-            Self::InvalidPurpose => 26,
-            Self::BadSignature | Self::UnsupportedSignatureAlgorithm => 7,
-            Self::BadEncoding | Self::TooComplex | Self::Other => 1,
-            Self::UnknownRevocationStatus => 3,
-            Self::CrlExpired => 12,
-            Self::CrlNotYetValid => 11,
-            Self::BadCrl => 8,
-            Self::NameConstraintViolation => 47,
-            Self::InvalidCa => 79,
-            Self::CaUsedAsLeaf => 37,
-            Self::UnhandledCriticalExtension => 34,
-            Self::Distrusted => 28,
-            Self::NameMismatch => 62,
-        }
-    }
-
-    /// OpenSSL 3.0's `X509_verify_cert_error_string` for
-    /// [`openssl_code`](Self::openssl_code).
-    pub const fn openssl_str(self) -> &'static str {
-        match self.openssl_code() {
-            3 => "unable to get certificate CRL",
-            7 => "certificate signature failure",
-            8 => "CRL signature failure",
-            9 => "certificate is not yet valid",
-            10 => "certificate has expired",
-            11 => "CRL is not yet valid",
-            12 => "CRL has expired",
-            18 => "self-signed certificate",
-            19 => "self-signed certificate in certificate chain",
-            20 => "unable to get local issuer certificate",
-            21 => "unable to verify the first certificate",
-            22 => "certificate chain too long",
-            23 => "certificate revoked",
-            25 => "path length constraint exceeded",
-            26 => "unsuitable certificate purpose",
-            27 => "certificate not trusted",
-            28 => "certificate rejected",
-            34 => "unhandled critical extension",
-            37 => "invalid non-CA certificate (has CA markings)",
-            47 => "permitted subtree violation",
-            62 => "hostname mismatch",
-            79 => "invalid CA certificate",
-            _ => "unspecified certificate verification error",
-        }
-    }
-
-    /// Whether this is one of nginx's untrusted-issuer errors (OpenSSL 18,
-    /// 19, 20, 21, 27), the only ones `ssl_verify_client optional_no_ca`
-    /// lets through.
-    ///
-    /// [`ChainTooLong`](Self::ChainTooLong) is deliberately not in the set:
-    /// nginx reports an over-long chain as 20 and so lets it through under
-    /// `optional_no_ca`; mtls-status names it and answers 495.
-    pub const fn is_untrusted_issuer(self) -> bool {
-        matches!(
-            self,
-            Self::SelfSigned
-                | Self::SelfSignedInChain
-                | Self::UnknownIssuer
-                | Self::UnknownLeafIssuer
-                | Self::Untrusted
-        )
-    }
-
-    /// One sentence for a client: what is wrong and what to do about it.
-    pub const fn advice(self) -> &'static str {
-        match self {
-            Self::SelfSigned => {
-                "The client certificate is self-signed. Use a certificate issued by one of the accepted CAs."
-            }
-            Self::SelfSignedInChain => {
-                "The client certificate chain ends in a self-signed CA that this server does not trust. Use a certificate issued by one of the accepted CAs."
-            }
-            Self::UnknownIssuer => {
-                "The client certificate chain does not lead to a CA this server trusts. Use a certificate issued by one of the accepted CAs, and send its intermediate certificates."
-            }
-            Self::UnknownLeafIssuer => {
-                "The client certificate's issuer is not trusted by this server. If it was issued through an intermediate CA, send the intermediate certificates with it; otherwise use a certificate issued by one of the accepted CAs."
-            }
-            Self::Untrusted => {
-                "The client certificate chain leads to a CA that is not trusted for client authentication. Use a certificate issued by one of the accepted CAs."
-            }
-            Self::Expired => {
-                "The client certificate (or a CA in its chain) has expired. Renew the certificate."
-            }
-            Self::NotYetValid => {
-                "The client certificate (or a CA in its chain) is not valid yet. Check the clock of the issuing system, or wait until the certificate's start date."
-            }
-            Self::Revoked => {
-                "The client certificate (or a CA in its chain) has been revoked. Request a new certificate."
-            }
-            Self::ChainTooLong => {
-                "The client certificate chain has more intermediate CAs than this server allows. Use a certificate issued closer to the root CA."
-            }
-            Self::PathLengthExceeded => {
-                "A CA in the client certificate chain issued beyond its path-length constraint. Use a certificate from a correctly constrained chain."
-            }
-            Self::InvalidPurpose => {
-                "The certificate's key usage does not allow this use: a client certificate's extended key usage must include clientAuth (or be absent)."
-            }
-            Self::BadSignature => {
-                "A signature in the client certificate chain does not verify. The certificate or one of its intermediates is damaged or forged."
-            }
-            Self::UnsupportedSignatureAlgorithm => {
-                "The client certificate chain uses a signature algorithm this server does not support. Use a certificate signed with ECDSA, RSA or Ed25519."
-            }
-            Self::BadEncoding => {
-                "A certificate in the client certificate chain is not valid DER. Re-export the certificate chain."
-            }
-            Self::UnknownRevocationStatus => {
-                "The revocation status of the client certificate cannot be determined: the server has no CRL for its issuer. Contact the server's operator."
-            }
-            Self::CrlExpired => {
-                "The server's certificate revocation list has expired. Contact the server's operator."
-            }
-            Self::CrlNotYetValid => {
-                "The server's certificate revocation list is not valid yet. Contact the server's operator."
-            }
-            Self::BadCrl => {
-                "The server's certificate revocation list is not correctly signed. Contact the server's operator."
-            }
-            Self::NameConstraintViolation => {
-                "A name in the client certificate is outside what its issuing CA may certify. Use a certificate with permitted names."
-            }
-            Self::InvalidCa => {
-                "A certificate in the client certificate chain is used as a CA but is not a CA certificate. Send the correct intermediate certificates."
-            }
-            Self::CaUsedAsLeaf => {
-                "A CA certificate was sent as the client certificate. Send an end-entity client certificate."
-            }
-            Self::UnhandledCriticalExtension => {
-                "A certificate in the client certificate chain has a critical extension this server does not understand."
-            }
-            Self::Distrusted => {
-                "A certificate in the client certificate chain is explicitly distrusted."
-            }
-            Self::NameMismatch => {
-                "The client certificate does not carry the expected name. Use a certificate issued for the expected identity."
-            }
-            Self::TooComplex => {
-                "The client certificate chain is too complex to verify. Send only the certificates on the path to the root CA."
-            }
-            Self::Other => "The client certificate could not be verified.",
-        }
     }
 }
 
