@@ -268,7 +268,7 @@ impl Server {
             classifier.verifier(VerifyMode::On),
         )?;
         config.send_tls13_tickets = 0;
-        let acceptor = MtlsAcceptor::new(Arc::new(config), classifier);
+        let acceptor = MtlsAcceptor::with_fixed_config(Arc::new(config), classifier);
         let mut builder = MtlsListener::builder(acceptor);
         if let Some(cap) = cap {
             builder = builder.max_concurrent_handshakes(cap);

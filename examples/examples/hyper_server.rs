@@ -28,8 +28,8 @@ use hyper_util::service::TowerToHyperService;
 use mtls_examples::{BoxError, https_get};
 use mtls_status::{ForwardHeaders, VerifyMode};
 use mtls_status_rustls::{
-    Classifier, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStore,
-    server_config,
+    Classifier, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, ServerCertificate,
+    TrustStore,
 };
 use mtls_status_tower::{AddClientAuthLayer, VerifyClientLayer};
 use mtls_testpki::Pki;
@@ -64,13 +64,8 @@ async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
     let store = TrustStore::builder().ca_pem(pki.ca_bundle_pem()).build()?;
     let classifier =
         Classifier::builder(ReloadableTrustStore::new(store), Arc::clone(&provider)).build()?;
-    let config = server_config(
-        provider,
-        pki.server.chain(),
-        pki.server.key_der(),
-        classifier.verifier(VerifyMode::On),
-    )?;
-    let acceptor = MtlsAcceptor::new(Arc::new(config), classifier);
+    let server_cert = ServerCertificate::new(provider, pki.server.chain(), pki.server.key_der())?;
+    let acceptor = MtlsAcceptor::new(classifier, VerifyMode::On, server_cert)?;
     let mut listener = MtlsListener::builder(acceptor).bind("127.0.0.1:0").await?;
     let addr = listener.local_addr();
 

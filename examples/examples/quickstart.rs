@@ -25,7 +25,7 @@ use axum::routing::get;
 use mtls_examples::{BoxError, https_get};
 use mtls_status::VerifyMode;
 use mtls_status_axum::tls::{
-    Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
+    Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, ServerCertificate, TrustStore,
 };
 use mtls_status_axum::{AllowList, ClientAuthListener, VerifiedClient, VerifyClientLayer};
 use mtls_testpki::{Leaf, Pki};
@@ -94,13 +94,8 @@ async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
 
     // Ask every client for a certificate but never fail the handshake over
     // it (its signature is still checked): each route decides.
-    let config = server_config(
-        provider,
-        pki.server.chain(),
-        pki.server.key_der(),
-        classifier.verifier(VerifyMode::Optional),
-    )?;
-    let acceptor = MtlsAcceptor::new(Arc::new(config), classifier);
+    let server_cert = ServerCertificate::new(provider, pki.server.chain(), pki.server.key_der())?;
+    let acceptor = MtlsAcceptor::new(classifier, VerifyMode::Optional, server_cert)?;
     let listener = MtlsListener::builder(acceptor).bind("127.0.0.1:0").await?;
     let addr = listener.local_addr();
 

@@ -174,9 +174,12 @@ async fn start_server(pki: &Pki) -> Result<SocketAddr, BoxError> {
         classifier.verifier(VerifyMode::On),
         vec![b"h2".to_vec()],
     )?;
-    let listener = MtlsListener::builder(MtlsAcceptor::new(Arc::new(config), classifier))
-        .bind("127.0.0.1:0")
-        .await?;
+    let listener = MtlsListener::builder(MtlsAcceptor::with_fixed_config(
+        Arc::new(config),
+        classifier,
+    ))
+    .bind("127.0.0.1:0")
+    .await?;
     let addr = listener.local_addr();
 
     let greeter_policy = ClientAuthCheck::new(VerifyMode::On)

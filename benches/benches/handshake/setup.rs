@@ -106,7 +106,7 @@ impl Setup {
             self.server.key_der(),
             classifier.verifier(VerifyMode::On),
         )?;
-        Ok(MtlsAcceptor::new(
+        Ok(MtlsAcceptor::with_fixed_config(
             Arc::new(without_tickets(config)),
             classifier,
         ))

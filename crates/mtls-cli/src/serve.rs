@@ -16,7 +16,7 @@ use hyper_util::server::conn::auto;
 use mtls_status::lint::{LintSettings, Severity, lint_trust_config};
 use mtls_status::{Answer, AnswerStyle, ClientAuthOutcome, VerifyMode};
 use mtls_status_rustls::{
-    MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStore, server_config,
+    MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, ServerCertificate, TrustStore,
 };
 use mtls_status_tower::VerifyClientLayer;
 use rustls_pki_types::UnixTime;
@@ -108,31 +108,28 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), CliError> {
 
 async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let mode = args.verify_client;
-    let cert_chain = load::certificates(&args.cert, "--cert")?;
-    let key = load::private_key(&args.key, "--key")?;
+    // The CLI's own messages for a missing or empty file; the pair is read
+    // (and re-read on rotation) by ServerCertificate.
+    load::certificates(&args.cert, "--cert")?;
+    load::private_key(&args.key, "--key")?;
     let store = trust_store(&args)?;
     log_lints(&args, &store)?;
 
     let provider = trust::provider();
     let classifier = args.trust.classifier(store.clone(), |builder| builder)?;
-    // Rebuilt after each reload, so the handshake advertises the CA names
-    // of the bundle in force (nginx re-reads ssl_client_certificate).
-    let make_config = move |verifier| {
-        server_config(
-            Arc::clone(&provider),
-            cert_chain.clone(),
-            key.clone_key(),
-            verifier,
-        )
+    // The configuration follows reloads: the handshake advertises the CA
+    // names of the bundle in force (nginx re-reads ssl_client_certificate).
+    let pair_error = |error: &dyn std::fmt::Display| {
+        CliError::Usage(format!(
+            "cannot use --cert {} with --key {}: {error}",
+            args.cert.display(),
+            args.key.display()
+        ))
     };
-    let acceptor = MtlsAcceptor::from_config_fn(classifier, mode, make_config)
-        .map_err(|error| {
-            CliError::Usage(format!(
-                "cannot use --cert {} with --key {}: {error}",
-                args.cert.display(),
-                args.key.display()
-            ))
-        })?
+    let server_cert = ServerCertificate::from_files(provider, &args.cert, &args.key)
+        .map_err(|error| pair_error(&error))?;
+    let acceptor = MtlsAcceptor::new(classifier, mode, server_cert)
+        .map_err(|error| pair_error(&error))?
         .idle_timeout(Duration::from_secs(args.idle_timeout));
     let mut listener = MtlsListener::builder(acceptor.clone())
         .plain_http_response(Answer::plain_http(args.style).to_http1_bytes())

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use mtls_status::{ClientAuthOutcome, VerifyMode};
 use mtls_status_rustls::{
-    Classifier, MtlsListener, MtlsStream, ReloadableTrustStore, TrustStore, server_config,
+    Classifier, MtlsListener, MtlsStream, ReloadableTrustStore, ServerCertificate, TrustStore,
 };
 use mtls_testpki::{Leaf, Pki};
 use rustls::pki_types::ServerName;
@@ -43,13 +43,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
         Arc::clone(&provider),
     )
     .build()?;
-    let config = server_config(
+    let server_cert = ServerCertificate::new(
         Arc::clone(&provider),
         pki.server.chain(),
         pki.server.key_der(),
-        classifier.verifier(VerifyMode::On),
     )?;
-    let acceptor = mtls_status_rustls::MtlsAcceptor::new(Arc::new(config), classifier)
+    let acceptor = mtls_status_rustls::MtlsAcceptor::new(classifier, VerifyMode::On, server_cert)?
         .handshake_timeout(Duration::from_secs(10));
     let mut listener = MtlsListener::builder(acceptor).bind("127.0.0.1:0").await?;
     let addr = listener.local_addr();

@@ -3,10 +3,9 @@
 
 use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use mtls_status::VerifyMode;
 use rustls::ServerConfig;
 use rustls::server::danger::ClientCertVerifier;
@@ -14,8 +13,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio_rustls::{LazyConfigAcceptor, StartHandshake};
 
 use crate::Classifier;
+use crate::config::DEFAULT_ALPN;
+use crate::hot_swap::ConfigSlot;
 use crate::idle::DEFAULT_IDLE_TIMEOUT;
 use crate::plain_http::PlainHttpStream;
+use crate::server_cert::ServerCertificate;
 use crate::stream::MtlsStream;
 
 /// The default [`MtlsAcceptor::handshake_timeout`]: 10 seconds.
@@ -27,10 +29,10 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// Accepts server-side TLS connections, then classifies the client's
 /// certificate chain on every connection, resumed ones included.
 ///
-/// Built from a rustls [`ServerConfig`] whose client-certificate verifier
-/// defers the verdict (see [`Classifier::verifier`]) and the same
-/// [`Classifier`]. Cheap to clone: one per listener, shared by every
-/// connection task.
+/// Built by [`new`](Self::new) from the [`Classifier`] and a
+/// [`ServerCertificate`]: the rustls configuration uses the classifier's
+/// deferred verifier, so the two cannot disagree. Cheap to clone: one per
+/// listener, shared by every connection task.
 ///
 /// For each connection [`accept`](Self::accept):
 /// 1. reads the first byte and applies nginx's rule: a byte that is neither
@@ -52,17 +54,19 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// connection on which nothing moves, in either direction, for that long
 /// (default 5 minutes).
 ///
-/// # Trust-store reloads
+/// # Reloads and rotation
 ///
-/// Classification always uses the store in force. The CA names advertised in
-/// the CertificateRequest come from the configuration's verifier, which
-/// copies them when it is built. An acceptor made with
-/// [`from_config_fn`](Self::from_config_fn) rebuilds its configuration when
-/// the store's generation changes, so the names follow reloads as in nginx;
-/// one made with [`new`](Self::new) keeps its configuration until
-/// [`set_config`](Self::set_config) swaps it. Either way the configuration is
-/// shared by every clone of the acceptor and by the
-/// [`MtlsListener`](crate::MtlsListener) built from it.
+/// Classification always uses the trust store in force. The CA names
+/// advertised in the CertificateRequest come from the configuration's
+/// verifier, which copies them when it is built: an acceptor made with
+/// [`new`](Self::new) or [`from_config_fn`](Self::from_config_fn) rebuilds
+/// its configuration when the store's generation changes, so the names follow
+/// reloads as in nginx; one made with [`with_fixed_config`](Self::with_fixed_config)
+/// keeps its configuration until [`set_config`](Self::set_config) swaps it.
+/// The server certificate of [`new`](Self::new) rotates with its
+/// [`ServerCertificate`]. Either way the configuration is shared by every
+/// clone of the acceptor and by the [`MtlsListener`](crate::MtlsListener)
+/// built from it.
 ///
 /// # How the first byte is looked at
 ///
@@ -81,7 +85,7 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// use std::sync::Arc;
 /// use mtls_status::VerifyMode;
 /// use mtls_status_rustls::{
-///     Accepted, Classifier, MtlsAcceptor, ReloadableTrustStore, TrustStore, server_config,
+///     Accepted, Classifier, MtlsAcceptor, ReloadableTrustStore, ServerCertificate, TrustStore,
 /// };
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -92,9 +96,8 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// let provider = Arc::new(rustls::crypto::ring::default_provider());
 /// let store = ReloadableTrustStore::new(TrustStore::builder().ca_pem(ca_bundle_pem).build()?);
 /// let classifier = Classifier::builder(store, provider.clone()).build()?;
-/// let verifier = classifier.verifier(VerifyMode::On);
-/// let config = server_config(provider, server_chain, server_key, verifier)?;
-/// let acceptor = MtlsAcceptor::new(Arc::new(config), classifier);
+/// let server_cert = ServerCertificate::new(provider, server_chain, server_key)?;
+/// let acceptor = MtlsAcceptor::new(classifier, VerifyMode::On, server_cert)?;
 ///
 /// let (client_io, server_io) = tokio::io::duplex(16 * 1024);
 /// # let client = tokio::spawn(client_handshake(pki, client_io));
@@ -132,120 +135,83 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// ```
 #[derive(Clone)]
 pub struct MtlsAcceptor {
-    shared: Arc<Shared>,
+    slot: Arc<ConfigSlot>,
     classifier: Classifier,
+    server_cert: Option<ServerCertificate>,
     pub(crate) handshake_timeout: Duration,
     idle_timeout: Option<Duration>,
 }
 
-/// What every clone of an acceptor (and the listener built from it) shares.
-struct Shared {
-    /// The configuration new handshakes use, with the trust-store generation
-    /// its verifier was built for (only meaningful with a `factory`).
-    installed: ArcSwap<Installed>,
-    /// Set by [`MtlsAcceptor::from_config_fn`]: rebuilds the configuration
-    /// when the trust store changes.
-    factory: Option<Factory>,
-}
-
-struct Installed {
-    config: Arc<ServerConfig>,
-    /// The trust-store generation in force when the verifier was built: its
-    /// CA names are of this generation or a later one.
-    generation: u64,
-}
-
-/// The closure given to [`MtlsAcceptor::from_config_fn`].
-type MakeConfig =
-    dyn Fn(Arc<dyn ClientCertVerifier>) -> Result<ServerConfig, rustls::Error> + Send + Sync;
-
-struct Factory {
-    mode: VerifyMode,
-    make: Box<MakeConfig>,
-    /// One rebuild at a time; also keeps generations installed in order.
-    rebuild: Mutex<()>,
-}
-
-impl Factory {
-    /// A configuration with a fresh verifier (CA names of the store in force
-    /// now), keeping `previous`'s session cache and ticketer so sessions
-    /// resume across the swap.
-    fn build(
-        &self,
-        classifier: &Classifier,
-        previous: Option<&ServerConfig>,
-    ) -> Result<Arc<ServerConfig>, rustls::Error> {
-        let mut config = (self.make)(classifier.verifier(self.mode))?;
-        if let Some(previous) = previous {
-            config.session_storage = Arc::clone(&previous.session_storage);
-            config.ticketer = Arc::clone(&previous.ticketer);
-        }
-        Ok(Arc::new(config))
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        self.rebuild.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 impl MtlsAcceptor {
-    /// An acceptor for `config`, classifying with `classifier`, with the
-    /// default handshake timeout of 10 seconds.
+    /// An acceptor that presents `server_cert` and classifies with
+    /// `classifier` under `mode`: the rustls configuration is built here,
+    /// from the classifier's deferred verifier, so the two cannot disagree.
     ///
-    /// `config` should use `classifier`'s deferred verifier
-    /// ([`Classifier::verifier`]); with rustls's own verifier, invalid
-    /// certificates fail the handshake instead of reaching the classifier, and
-    /// with no client authentication every outcome is `None`.
+    /// The configuration uses the provider's safe default protocol versions
+    /// (TLS 1.2 and 1.3) and ALPN `h2`, `http/1.1`
+    /// ([`DEFAULT_ALPN`](crate::DEFAULT_ALPN)). It follows the trust store:
+    /// after a [reload](crate::ReloadableTrustStore::reload) the next
+    /// handshake advertises the new CA names, sessions from before still
+    /// resume; and it follows `server_cert`: a
+    /// [`replace`](ServerCertificate::replace) or
+    /// [`reload`](ServerCertificate::reload) reaches the next handshake.
+    /// Default handshake timeout 10 seconds, idle timeout 5 minutes.
     ///
-    /// The CA names advertised stay those of `config`'s verifier until
-    /// [`set_config`](Self::set_config) installs another; to have them follow
-    /// trust-store reloads by themselves, use
-    /// [`from_config_fn`](Self::from_config_fn).
-    pub fn new(config: Arc<ServerConfig>, classifier: Classifier) -> Self {
-        let generation = classifier.trust_store().generation();
-        Self {
-            shared: Arc::new(Shared {
-                installed: ArcSwap::from_pointee(Installed { config, generation }),
-                factory: None,
-            }),
-            classifier,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
-            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
-        }
+    /// For a hand-made configuration, see [`from_config_fn`](Self::from_config_fn)
+    /// and [`with_fixed_config`](Self::with_fixed_config).
+    ///
+    /// # Errors
+    ///
+    /// The rustls error if `server_cert`'s provider offers no safe protocol
+    /// version.
+    pub fn new(
+        classifier: Classifier,
+        mode: VerifyMode,
+        server_cert: ServerCertificate,
+    ) -> Result<Self, rustls::Error> {
+        let provider = Arc::clone(server_cert.provider());
+        let resolver = Arc::new(server_cert.clone());
+        let make = move |verifier: Arc<dyn ClientCertVerifier>| {
+            let mut config = ServerConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()?
+                .with_client_cert_verifier(verifier)
+                .with_cert_resolver(resolver.clone());
+            config.alpn_protocols = DEFAULT_ALPN.iter().map(|p| p.to_vec()).collect();
+            Ok(config)
+        };
+        let slot = ConfigSlot::following(&classifier, mode, Box::new(make))?;
+        Ok(Self::with_slot(slot, classifier, Some(server_cert)))
     }
 
-    /// An acceptor whose configuration follows the trust store: the CA names
-    /// advertised in the CertificateRequest are always those of the store in
-    /// force, as nginx re-reads `ssl_client_certificate` on reload.
+    /// **Experts:** an acceptor for `config` exactly as given, classifying
+    /// with `classifier`. Prefer [`new`](Self::new).
     ///
-    /// `make_config` turns a client-certificate verifier into the server
-    /// configuration (typically a call to [`server_config`](crate::server_config)).
-    /// It is called now with `classifier.verifier(mode)`, and again, with a
-    /// fresh verifier, by the first handshake that starts after the store's
-    /// [generation](crate::TrustStore::generation) changed
-    /// ([`ReloadableTrustStore::reload`](crate::ReloadableTrustStore::reload)
-    /// or [`replace`](crate::ReloadableTrustStore::replace), from any clone
-    /// of the store). Nothing else needs calling after a reload.
+    /// Nothing ties `config` to `classifier`: it should use
+    /// `classifier.verifier(mode)`. With rustls's own verifier, invalid
+    /// certificates fail the handshake instead of reaching the classifier;
+    /// with another classifier's verifier the CA names advertised are not
+    /// those classified against; with no client authentication every outcome
+    /// is `None`. The CA names stay those of `config`'s verifier until
+    /// [`set_config`](Self::set_config) installs another.
+    pub fn with_fixed_config(config: Arc<ServerConfig>, classifier: Classifier) -> Self {
+        let slot = ConfigSlot::fixed(config, &classifier);
+        Self::with_slot(slot, classifier, None)
+    }
+
+    /// An acceptor whose configuration `make_config` builds from
+    /// `classifier.verifier(mode)`, now and, with a fresh verifier, by the
+    /// first handshake after the trust store's
+    /// [generation](crate::TrustStore::generation) changed, so the CA names
+    /// advertised follow reloads as nginx re-reads `ssl_client_certificate`.
+    /// Use it for settings [`new`](Self::new) does not offer (ALPN,
+    /// protocol versions, a certificate resolver of your own).
     ///
     /// Each rebuilt configuration keeps the `session_storage` and `ticketer`
     /// of the one it replaces, so sessions established before a reload can
-    /// still be resumed; a resumed connection is classified against the
-    /// store in force, like any other (a client of a CA since removed gets
-    /// `Invalid`). Connections established before the reload keep their
-    /// configuration and their outcome.
-    ///
-    /// If `make_config` fails on a rebuild (it should not if it succeeded
-    /// once), the configuration in force stays, the error is logged with
-    /// `tracing::error!`, and the next reload tries again.
-    ///
-    /// # Why a new configuration per reload
-    ///
-    /// rustls asks the verifier for the names as a borrow
-    /// (`ClientCertVerifier::root_hint_subjects(&self) -> &[DistinguishedName]`),
-    /// so a verifier cannot hand out names from a store swapped under it
-    /// without keeping every generation alive, and a `ServerConfig`'s
-    /// verifier cannot be replaced. The acceptor therefore swaps whole
-    /// configurations (an `ArcSwap`), each with a verifier that owns its names.
+    /// still be resumed (and are classified against the store in force).
+    /// If `make_config` fails on a rebuild, the configuration in force stays,
+    /// the error is logged with `tracing::error!`, and the next reload tries
+    /// again.
     ///
     /// # Errors
     ///
@@ -290,24 +256,22 @@ impl MtlsAcceptor {
             + Sync
             + 'static,
     {
-        let factory = Factory {
-            mode,
-            make: Box::new(make_config),
-            rebuild: Mutex::new(()),
-        };
-        // Read before the verifier is built: its names are of this
-        // generation or a later one, never an earlier one.
-        let generation = classifier.trust_store().generation();
-        let config = factory.build(&classifier, None)?;
-        Ok(Self {
-            shared: Arc::new(Shared {
-                installed: ArcSwap::from_pointee(Installed { config, generation }),
-                factory: Some(factory),
-            }),
+        let slot = ConfigSlot::following(&classifier, mode, Box::new(make_config))?;
+        Ok(Self::with_slot(slot, classifier, None))
+    }
+
+    fn with_slot(
+        slot: ConfigSlot,
+        classifier: Classifier,
+        server_cert: Option<ServerCertificate>,
+    ) -> Self {
+        Self {
+            slot: Arc::new(slot),
             classifier,
+            server_cert,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
-        })
+        }
     }
 
     /// Sets how long a client has, from the start of
@@ -349,7 +313,7 @@ impl MtlsAcceptor {
     /// use std::time::Duration;
     /// # use std::sync::Arc;
     /// # use mtls_status::VerifyMode;
-    /// # use mtls_status_rustls::{Classifier, ReloadableTrustStore, TrustStore, server_config};
+    /// # use mtls_status_rustls::{Classifier, ReloadableTrustStore, ServerCertificate, TrustStore};
     /// use mtls_status_rustls::MtlsAcceptor;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -357,13 +321,12 @@ impl MtlsAcceptor {
     /// # let provider = Arc::new(rustls::crypto::ring::default_provider());
     /// # let store = ReloadableTrustStore::new(TrustStore::builder().ca_pem(pki.root.cert_pem()).build()?);
     /// # let classifier = Classifier::builder(store, provider.clone()).build()?;
-    /// # let verifier = classifier.verifier(VerifyMode::On);
-    /// # let config = Arc::new(server_config(provider, pki.server.chain(), pki.server.key_der(), verifier)?);
+    /// # let cert = ServerCertificate::new(provider, pki.server.chain(), pki.server.key_der())?;
     /// // nginx's keepalive_timeout:
-    /// let acceptor = MtlsAcceptor::new(config.clone(), classifier.clone())
+    /// let acceptor = MtlsAcceptor::new(classifier.clone(), VerifyMode::On, cert.clone())?
     ///     .idle_timeout(Duration::from_secs(75));
     /// // No idle timeout at all:
-    /// let unbounded = MtlsAcceptor::new(config, classifier).idle_timeout(None);
+    /// let unbounded = MtlsAcceptor::new(classifier, VerifyMode::On, cert)?.idle_timeout(None);
     /// # Ok(()) }
     /// ```
     #[must_use]
@@ -390,7 +353,7 @@ impl MtlsAcceptor {
     /// clients fall back to a full handshake. A resumed connection is
     /// classified against the trust store in force, like any other.
     ///
-    /// With [`from_config_fn`](Self::from_config_fn), `config` stays until
+    /// With [`new`](Self::new) or [`from_config_fn`](Self::from_config_fn), `config` stays until
     /// the trust store's generation changes, then is replaced by a rebuilt
     /// one.
     ///
@@ -407,7 +370,7 @@ impl MtlsAcceptor {
     /// let classifier = Classifier::builder(store.clone(), provider.clone()).build()?;
     /// let verifier = classifier.verifier(VerifyMode::On);
     /// let config = server_config(provider.clone(), chain.clone(), key.clone_key(), verifier)?;
-    /// let acceptor = MtlsAcceptor::new(Arc::new(config), classifier.clone());
+    /// let acceptor = MtlsAcceptor::with_fixed_config(Arc::new(config), classifier.clone());
     ///
     /// // After a reload: a verifier with the new names, the same sessions.
     /// store.replace(TrustStore::builder().ca_pem(pki.unknown_root.cert_pem()).build()?);
@@ -420,11 +383,7 @@ impl MtlsAcceptor {
     /// # Ok(()) }
     /// ```
     pub fn set_config(&self, config: Arc<ServerConfig>) {
-        let _rebuild = self.shared.factory.as_ref().map(Factory::lock);
-        let generation = self.classifier.trust_store().generation();
-        self.shared
-            .installed
-            .store(Arc::new(Installed { config, generation }));
+        self.slot.set(config, &self.classifier);
     }
 
     /// The classifier that gives each connection its outcome.
@@ -432,54 +391,13 @@ impl MtlsAcceptor {
         &self.classifier
     }
 
-    /// The configuration in force, rebuilt first if it was made for an older
-    /// trust-store generation (with a factory).
-    fn current_config(&self) -> Arc<ServerConfig> {
-        let installed = self.shared.installed.load();
-        match &self.shared.factory {
-            Some(factory) if installed.generation != self.classifier.trust_store().generation() => {
-                self.rebuild(factory)
-            }
-            _ => Arc::clone(&installed.config),
-        }
+    /// The server certificate of an acceptor made with [`new`](Self::new).
+    pub fn server_certificate(&self) -> Option<&ServerCertificate> {
+        self.server_cert.as_ref()
     }
 
-    /// Rebuilds the configuration for the store in force, unless another
-    /// handshake just did.
-    fn rebuild(&self, factory: &Factory) -> Arc<ServerConfig> {
-        let _rebuild = factory.lock();
-        let installed = self.shared.installed.load_full();
-        // Read before the verifier is built (see `from_config_fn`).
-        let generation = self.classifier.trust_store().generation();
-        if installed.generation == generation {
-            return Arc::clone(&installed.config);
-        }
-        let config = match factory.build(&self.classifier, Some(&installed.config)) {
-            Ok(config) => {
-                tracing::info!(
-                    generation,
-                    "TLS configuration rebuilt: new handshakes advertise the CA names of \
-                     trust store generation {generation}"
-                );
-                config
-            }
-            Err(error) => {
-                tracing::error!(
-                    %error,
-                    generation,
-                    previous_generation = installed.generation,
-                    "rebuilding the TLS configuration for the reloaded trust store failed; \
-                     handshakes keep advertising the previous CA names (classification \
-                     uses the reloaded store)"
-                );
-                Arc::clone(&installed.config)
-            }
-        };
-        self.shared.installed.store(Arc::new(Installed {
-            config: Arc::clone(&config),
-            generation,
-        }));
-        config
+    fn current_config(&self) -> Arc<ServerConfig> {
+        self.slot.current(&self.classifier)
     }
 
     /// Detects plain HTTP, else completes the TLS handshake and classifies
@@ -628,7 +546,7 @@ impl fmt::Debug for MtlsAcceptor {
         f.debug_struct("MtlsAcceptor")
             .field("handshake_timeout", &self.handshake_timeout)
             .field("idle_timeout", &self.idle_timeout)
-            .field("follows_trust_store", &self.shared.factory.is_some())
+            .field("follows_trust_store", &self.slot.follows_trust_store())
             .finish_non_exhaustive()
     }
 }

@@ -45,6 +45,8 @@ mod acceptor;
 #[cfg(feature = "tokio")]
 mod eviction;
 #[cfg(feature = "tokio")]
+mod hot_swap;
+#[cfg(feature = "tokio")]
 mod idle;
 #[cfg(feature = "tokio")]
 mod listener;
@@ -63,6 +65,7 @@ mod policy;
 mod reload;
 mod rfc5280;
 mod search_bound;
+mod server_cert;
 mod trust_store;
 mod verifier;
 mod verify;
@@ -92,5 +95,6 @@ pub use config::{DEFAULT_ALPN, server_config, server_config_with_alpn};
 pub use error_map::reason_kind;
 pub use policy::{CrlScope, EkuPolicy, InvalidOidError, RootHints};
 pub use reload::{ReloadableTrustStore, TrustStoreFiles};
+pub use server_cert::{ServerCertError, ServerCertFiles, ServerCertificate};
 pub use trust_store::{TrustStore, TrustStoreBuilder, TrustStoreError};
 pub use verify::MAX_SUPPORTED_DEPTH;

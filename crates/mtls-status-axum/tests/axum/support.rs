@@ -188,7 +188,8 @@ pub(crate) async fn listener_with(
         classifier.verifier(VerifyMode::Optional),
     )
     .expect("server config");
-    let acceptor = MtlsAcceptor::new(Arc::new(config), classifier).handshake_timeout(LIMIT);
+    let acceptor =
+        MtlsAcceptor::with_fixed_config(Arc::new(config), classifier).handshake_timeout(LIMIT);
     MtlsListener::builder(tweak(acceptor))
         .bind("127.0.0.1:0")
         .await

@@ -14,5 +14,6 @@ mod idle;
 mod key_usage;
 mod reload_hints;
 mod resumption;
+mod rotation;
 mod slot_exhaustion;
 mod trust_store;

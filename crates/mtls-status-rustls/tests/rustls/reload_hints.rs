@@ -286,7 +286,8 @@ async fn set_config_reaches_the_listener_of_a_clone() {
     for version in VERSIONS {
         let fx = Fixture::new("set-config", |pki| &pki.root);
         let (pki, a, b) = (&fx.pki, &fx.pki.root, &fx.pki.unknown_root);
-        let acceptor = MtlsAcceptor::new(Arc::new(fx.config()), fx.classifier.clone());
+        let acceptor =
+            MtlsAcceptor::with_fixed_config(Arc::new(fx.config()), fx.classifier.clone());
         let (addr, mut seen) = listen(acceptor.clone()).await;
 
         let client_a = client_of(pki, &pki.valid_from_root, version);

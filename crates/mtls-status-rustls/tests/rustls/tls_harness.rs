@@ -56,7 +56,7 @@ impl Server {
     }
 
     pub fn acceptor(&self) -> MtlsAcceptor {
-        MtlsAcceptor::new(Arc::clone(&self.config), self.classifier.clone())
+        MtlsAcceptor::with_fixed_config(Arc::clone(&self.config), self.classifier.clone())
     }
 
     /// A client trusting the server's root, restricted to `version`,

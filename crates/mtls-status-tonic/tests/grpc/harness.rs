@@ -91,10 +91,13 @@ async fn listen(pki: &Pki) -> (MtlsListener, Vec<String>) {
         vec![b"h2".to_vec()],
     )
     .expect("server config");
-    let listener = MtlsListener::builder(MtlsAcceptor::new(Arc::new(config), classifier))
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = MtlsListener::builder(MtlsAcceptor::with_fixed_config(
+        Arc::new(config),
+        classifier,
+    ))
+    .bind("127.0.0.1:0")
+    .await
+    .expect("bind");
     (listener, accepted_cas)
 }
 
