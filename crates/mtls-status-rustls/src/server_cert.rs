@@ -144,6 +144,7 @@ impl ServerCertificate {
     }
 
     /// The provider keys are loaded with.
+    #[cfg(feature = "tokio")]
     pub(crate) fn provider(&self) -> &Arc<CryptoProvider> {
         &self.shared.provider
     }
