@@ -1,9 +1,13 @@
 //! The classifier: presented chain + trust store in force → verdict.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use mtls_status::{ClientAuthOutcome, InvalidCertificate, ReasonKind, VerifyMode};
+use mtls_status::identity::SpiffeId;
+use mtls_status::{
+    ClientAuthOutcome, ClientIdentity, InvalidCertificate, InvalidReason, ReasonKind, VerifyMode,
+};
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::ClientCertVerifier;
 use rustls_pki_types::{CertificateDer, UnixTime};
@@ -117,6 +121,9 @@ struct Inner {
     root_hints: RootHints,
     cache: VerdictCache,
     none: Arc<ClientAuthOutcome>,
+    /// Per-trust-domain bundles (SPIFFE): a chain is verified only by the
+    /// classifier of its SPIFFE ID's trust domain. Empty: `store` for all.
+    trust_domains: BTreeMap<String, Classifier>,
 }
 
 impl Classifier {
@@ -137,9 +144,11 @@ impl Classifier {
                 allow_unknown_revocation: false,
                 enforce_crl_expiry: true,
                 eku: EkuPolicy::client_auth(),
+                x509_svid: false,
             },
             root_hints: RootHints::TrustStore,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            trust_domains: Vec::new(),
         }
     }
 
@@ -169,6 +178,66 @@ impl Classifier {
             Some(chain) if !chain.is_empty() => chain,
             _ => return Arc::clone(&self.inner.none),
         };
+        if !self.inner.trust_domains.is_empty() {
+            return self.classify_by_trust_domain(chain, now);
+        }
+        self.classify_here(chain, now)
+    }
+
+    /// The SPIFFE ID's trust domain picks the bundle; a leaf without a
+    /// SPIFFE ID is classified here, where the X509-SVID rules refuse it.
+    fn classify_by_trust_domain(
+        &self,
+        chain: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Arc<ClientAuthOutcome> {
+        let leaf = ClientIdentity::from_der(chain[0].clone().into_owned()).ok();
+        let Some((leaf, id)) = leaf.and_then(|leaf| {
+            let id = leaf.spiffe_id()?.clone();
+            Some((leaf, id))
+        }) else {
+            return self.classify_here(chain, now);
+        };
+        let Some(classifier) = self.inner.trust_domains.get(id.trust_domain()) else {
+            let known: Vec<&str> = self
+                .inner
+                .trust_domains
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let reason = InvalidReason::new(ReasonKind::SvidUnknownTrustDomain)
+                .with_certificate(0, leaf.subject_dn())
+                .with_message(format!(
+                    "its SPIFFE ID {id} is in trust domain {}, which has no bundle here \
+                     (trust domains: {})",
+                    id.trust_domain(),
+                    known.join(", ")
+                ));
+            return Arc::new(ClientAuthOutcome::Invalid(InvalidCertificate::new(
+                reason.with_time(now),
+                Some(leaf),
+            )));
+        };
+        let outcome = classifier.classify_here(chain, now);
+        match &*outcome {
+            // Say which bundle refused it: a CA of another trust domain
+            // never vouches for this ID.
+            ClientAuthOutcome::Invalid(invalid) if invalid.reason().is_untrusted_issuer() => {
+                Arc::new(ClientAuthOutcome::Invalid(InvalidCertificate::new(
+                    invalid.reason().clone().with_message(format!(
+                        "its SPIFFE ID {id} was checked against the bundle of trust domain {} \
+                         only, and its chain does not lead to one of that bundle's CAs",
+                        id.trust_domain()
+                    )),
+                    invalid.presented().cloned(),
+                )))
+            }
+            _ => outcome,
+        }
+    }
+
+    /// Classifies against this classifier's own store.
+    fn classify_here(&self, chain: &[CertificateDer<'_>], now: UnixTime) -> Arc<ClientAuthOutcome> {
         let inner = &*self.inner;
         let t = now.as_secs();
         if let Some(hit) = inner.cache.get(inner.store.generation(), chain, t) {
@@ -312,6 +381,7 @@ pub struct ClassifierBuilder {
     settings: Settings,
     root_hints: RootHints,
     cache_capacity: usize,
+    trust_domains: Vec<(String, ReloadableTrustStore)>,
 }
 
 impl ClassifierBuilder {
@@ -365,6 +435,38 @@ impl ClassifierBuilder {
         self
     }
 
+    /// Requires every client certificate to be an X509-SVID (SPIFFE):
+    /// exactly one URI SAN, a valid SPIFFE ID; not a CA; keyUsage with
+    /// digitalSignature and without keyCertSign or cRLSign. Each broken
+    /// rule is its own 495 reason (`svid_multiple_uri_sans`, `svid_is_ca`,
+    /// ...; see [`ReasonKind`]), checked before the path, as go-spiffe's
+    /// `x509svid.Verify` does. Off by default: a plain client certificate
+    /// needs no URI SAN.
+    pub fn require_x509_svid(mut self) -> Self {
+        self.settings.x509_svid = true;
+        self
+    }
+
+    /// Verifies the SVIDs of `trust_domain` (`example.org`) against
+    /// `bundle` only: a chain is checked against the bundle of its SPIFFE
+    /// ID's trust domain, so a CA of trust domain A never vouches for an
+    /// ID in B. Call once per trust domain (federation); implies
+    /// [`require_x509_svid`](Self::require_x509_svid). An SVID of a trust
+    /// domain without a bundle is [`ReasonKind::SvidUnknownTrustDomain`];
+    /// one whose chain misses its bundle is an untrusted issuer (20, 21,
+    /// ...) whose detail names the trust domain. The builder's own store
+    /// is then only used for the CA names advertised (see
+    /// [`root_hints`](Self::root_hints)).
+    pub fn trust_domain(
+        mut self,
+        trust_domain: impl Into<String>,
+        bundle: ReloadableTrustStore,
+    ) -> Self {
+        self.trust_domains.push((trust_domain.into(), bundle));
+        self.settings.x509_svid = true;
+        self
+    }
+
     /// The CA names the deferred verifier advertises. Default
     /// [`RootHints::TrustStore`].
     pub fn root_hints(mut self, hints: RootHints) -> Self {
@@ -395,6 +497,38 @@ impl ClassifierBuilder {
                 supported: MAX_SUPPORTED_DEPTH,
             });
         }
+        let mut trust_domains = BTreeMap::new();
+        for (name, bundle) in self.trust_domains {
+            let id: SpiffeId = format!("spiffe://{name}").parse().map_err(|error| {
+                ClassifierError::InvalidTrustDomain {
+                    name: name.clone(),
+                    error,
+                }
+            })?;
+            if !id.path().is_empty() {
+                return Err(ClassifierError::InvalidTrustDomain {
+                    name,
+                    error: mtls_status::identity::SpiffeIdError::BadTrustDomainChar,
+                });
+            }
+            let classifier = Classifier {
+                inner: Arc::new(Inner {
+                    store: bundle,
+                    provider: Arc::clone(&self.provider),
+                    settings: self.settings.clone(),
+                    root_hints: RootHints::TrustStore,
+                    cache: VerdictCache::new(self.cache_capacity),
+                    none: Arc::new(ClientAuthOutcome::None),
+                    trust_domains: BTreeMap::new(),
+                }),
+            };
+            if trust_domains
+                .insert(id.trust_domain().to_owned(), classifier)
+                .is_some()
+            {
+                return Err(ClassifierError::DuplicateTrustDomain { name });
+            }
+        }
         Ok(Classifier {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -403,6 +537,7 @@ impl ClassifierBuilder {
                 root_hints: self.root_hints,
                 cache: VerdictCache::new(self.cache_capacity),
                 none: Arc::new(ClientAuthOutcome::None),
+                trust_domains,
             }),
         })
     }
@@ -431,5 +566,22 @@ pub enum ClassifierError {
         requested: usize,
         /// The largest depth supported.
         supported: usize,
+    },
+    /// A [`trust_domain`](ClassifierBuilder::trust_domain) name that is
+    /// not a SPIFFE trust domain name.
+    #[error(
+        "trust domain {name:?} is not a SPIFFE trust domain name ({error}): use e.g. example.org"
+    )]
+    InvalidTrustDomain {
+        /// The name given.
+        name: String,
+        /// Why it is not one.
+        error: mtls_status::identity::SpiffeIdError,
+    },
+    /// The same trust domain was given two bundles.
+    #[error("trust domain {name:?} has two bundles: give each trust domain one")]
+    DuplicateTrustDomain {
+        /// The name given twice.
+        name: String,
     },
 }

@@ -66,6 +66,7 @@ mod reload;
 mod rfc5280;
 mod search_bound;
 mod server_cert;
+mod svid;
 mod trust_store;
 mod verifier;
 mod verify;

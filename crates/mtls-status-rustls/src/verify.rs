@@ -22,8 +22,9 @@ use crate::names;
 use crate::policy::{CrlScope, EkuPolicy, oid_to_string};
 use crate::rfc5280::{self, Violation};
 use crate::search_bound::{self, MAX_SEARCH_READS};
+use crate::svid;
 use crate::trust_store::TrustStore;
-use mtls_status::der::{Certificate as ParsedCert, Reader, tag};
+use mtls_status::der::{Certificate as ParsedCert, KeyUsage as KeyUsageExt, Reader, tag};
 
 /// The most intermediates rustls-webpki follows when building a path.
 pub const MAX_SUPPORTED_DEPTH: usize = 6;
@@ -36,6 +37,8 @@ pub(crate) struct Settings {
     pub(crate) allow_unknown_revocation: bool,
     pub(crate) enforce_crl_expiry: bool,
     pub(crate) eku: EkuPolicy,
+    /// The leaf must be an X509-SVID ([`svid`]).
+    pub(crate) x509_svid: bool,
 }
 
 /// A verdict and the time window in which it holds (`None`: do not cache).
@@ -92,6 +95,26 @@ pub(crate) fn classify(
     Verdict { outcome, window }
 }
 
+/// The X509-SVID rules for the leaf, before any path is built (as
+/// go-spiffe checks them).
+fn check_x509_svid(
+    leaf_der: &CertificateDer<'_>,
+    parsed: Option<&ParsedCert<'_>>,
+) -> Result<(), Box<InvalidReason>> {
+    let identity = ClientIdentity::from_der(leaf_der.clone().into_owned()).ok();
+    let key_usage = match parsed.map(ParsedCert::key_usage) {
+        Some(KeyUsageExt::Bits(bits)) => Some(bits),
+        _ => None,
+    };
+    let leaf = svid::Leaf {
+        uris: identity.as_ref().map_or(&[], ClientIdentity::uris),
+        is_ca: identity.as_ref().is_some_and(ClientIdentity::is_ca),
+        key_usage,
+    };
+    svid::check(&leaf)
+        .map_err(|reason| Box::new(reason.with_certificate(0, names::subject_dn(leaf_der))))
+}
+
 fn owned_chain(chain: &[CertificateDer<'_>]) -> Vec<CertificateDer<'static>> {
     chain.iter().map(|c| c.clone().into_owned()).collect()
 }
@@ -142,6 +165,9 @@ fn verify(
         }
         .with_message(format!("the client certificate cannot be parsed: {e:?}"))
     })?;
+    if settings.x509_svid {
+        check_x509_svid(leaf_der, parsed.first().and_then(Option::as_ref))?;
+    }
 
     let intermediates: Vec<CertificateDer<'_>> = chain
         .get(1..)

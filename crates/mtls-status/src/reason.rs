@@ -295,6 +295,48 @@ define_reason_kinds! {
             untrusted_issuer: false,
             advice: "The client certificate chain is too complex to verify. Send only the certificates on the path to the root CA.",
         }
+        /// An X509-SVID without a URI SAN (SPIFFE ID).
+        SvidNoUriSan {
+            name: "svid_no_uri_san",
+            openssl: (1, "unspecified certificate verification error"),
+            untrusted_issuer: false,
+            advice: "The client certificate is not an X509-SVID: it has no URI SAN. Issue it with its SPIFFE ID (spiffe://trust.domain/path) as its only URI SAN.",
+        }
+        /// An X509-SVID with more than one URI SAN.
+        SvidMultipleUriSans {
+            name: "svid_multiple_uri_sans",
+            openssl: (1, "unspecified certificate verification error"),
+            untrusted_issuer: false,
+            advice: "The client certificate is not an X509-SVID: it has more than one URI SAN. Issue it with its SPIFFE ID as its only URI SAN.",
+        }
+        /// An X509-SVID whose URI SAN is not a valid SPIFFE ID.
+        SvidInvalidSpiffeId {
+            name: "svid_invalid_spiffe_id",
+            openssl: (1, "unspecified certificate verification error"),
+            untrusted_issuer: false,
+            advice: "The client certificate's URI SAN is not a valid SPIFFE ID (spiffe://trust.domain/path: lowercase trust domain, no port, query or empty segment). Issue it with a valid SPIFFE ID.",
+        }
+        /// An X509-SVID leaf with basicConstraints cA TRUE (OpenSSL 37).
+        SvidIsCa {
+            name: "svid_is_ca",
+            openssl: (37, "invalid non-CA certificate (has CA markings)"),
+            untrusted_issuer: false,
+            advice: "The client certificate is a CA certificate; an X509-SVID leaf must have basicConstraints cA FALSE. Issue an end-entity SVID.",
+        }
+        /// An X509-SVID leaf whose keyUsage lacks digitalSignature or has keyCertSign or cRLSign (OpenSSL 26).
+        SvidKeyUsage {
+            name: "svid_key_usage",
+            openssl: (26, "unsuitable certificate purpose"),
+            untrusted_issuer: false,
+            advice: "The client certificate's keyUsage is not an X509-SVID leaf's: it must include digitalSignature and exclude keyCertSign and cRLSign. Reissue the SVID.",
+        }
+        /// An X509-SVID of a trust domain that has no bundle.
+        SvidUnknownTrustDomain {
+            name: "svid_unknown_trust_domain",
+            openssl: (1, "unspecified certificate verification error"),
+            untrusted_issuer: false,
+            advice: "The client certificate's SPIFFE ID is in a trust domain this server has no bundle for. Use an SVID of a trust domain the server federates with, or add that trust domain's bundle.",
+        }
         /// Any other verification failure (OpenSSL 1).
         Other {
             name: "other",

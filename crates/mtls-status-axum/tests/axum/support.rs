@@ -17,7 +17,8 @@ use mtls_status_axum::{
     ClientAuth, ClientAuthListener, ClientAuthRouterExt, ClientCertAnswers, VerifiedClient,
 };
 use mtls_status_rustls::{
-    Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
+    Classifier, ClassifierBuilder, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore,
+    server_config,
 };
 use mtls_status_tower::{AllowList, VerifyClientLayer};
 use mtls_testpki::tls::{self, TlsClient, read_to_close};
@@ -174,13 +175,25 @@ pub(crate) async fn listener_with(
     pki: &Pki,
     tweak: impl FnOnce(MtlsAcceptor) -> MtlsAcceptor,
 ) -> MtlsListener {
+    listener_classifying(pki, |classifier| classifier, tweak).await
+}
+
+/// As [`listener_with`], with `policy` applied to the classifier.
+pub(crate) async fn listener_classifying(
+    pki: &Pki,
+    policy: impl FnOnce(ClassifierBuilder) -> ClassifierBuilder,
+    tweak: impl FnOnce(MtlsAcceptor) -> MtlsAcceptor,
+) -> MtlsListener {
     let store = TrustStore::builder()
         .ca_pem(pki.ca_bundle_pem())
         .build()
         .expect("trust store builds");
-    let classifier = Classifier::builder(ReloadableTrustStore::new(store), provider())
-        .build()
-        .expect("classifier builds");
+    let classifier = policy(Classifier::builder(
+        ReloadableTrustStore::new(store),
+        provider(),
+    ))
+    .build()
+    .expect("classifier builds");
     let config = server_config(
         provider(),
         pki.server.chain(),
