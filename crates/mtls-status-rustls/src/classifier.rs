@@ -456,7 +456,9 @@ impl ClassifierBuilder {
     /// one whose chain misses its bundle is an untrusted issuer (20, 21,
     /// ...) whose detail names the trust domain. The builder's own store
     /// is then only used for the CA names advertised (see
-    /// [`root_hints`](Self::root_hints)).
+    /// [`root_hints`](Self::root_hints)) and for leaves without a SPIFFE
+    /// ID (which the X509-SVID rules refuse). Each trust domain has a
+    /// verdict cache of [`cache_capacity`](Self::cache_capacity) of its own.
     pub fn trust_domain(
         mut self,
         trust_domain: impl Into<String>,
