@@ -33,7 +33,7 @@ pub(crate) struct Leaf<'a> {
 }
 
 /// The first rule `leaf` breaks, as a reason naming what to fix.
-pub(crate) fn check(leaf: &Leaf<'_>) -> Result<(), InvalidReason> {
+pub(crate) fn check(leaf: &Leaf<'_>) -> Result<(), Box<InvalidReason>> {
     let uri = match leaf.uris {
         [] => {
             return Err(reason(
@@ -89,8 +89,8 @@ pub(crate) fn check(leaf: &Leaf<'_>) -> Result<(), InvalidReason> {
     }
 }
 
-fn reason(kind: ReasonKind, message: impl Into<String>) -> InvalidReason {
-    InvalidReason::new(kind).with_message(message)
+fn reason(kind: ReasonKind, message: impl Into<String>) -> Box<InvalidReason> {
+    Box::new(InvalidReason::new(kind).with_message(message))
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ fn check_x509_svid(
         key_usage,
     };
     svid::check(&leaf)
-        .map_err(|reason| Box::new(reason.with_certificate(0, names::subject_dn(leaf_der))))
+        .map_err(|reason| Box::new((*reason).with_certificate(0, names::subject_dn(leaf_der))))
 }
 
 fn owned_chain(chain: &[CertificateDer<'_>]) -> Vec<CertificateDer<'static>> {
