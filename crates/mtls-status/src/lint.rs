@@ -99,103 +99,97 @@ impl fmt::Display for Severity {
     }
 }
 
-/// What a [`Lint`] is about, with a stable snake_case [`name`](Self::name)
-/// (for CLI output, logs and metrics labels).
-///
-/// ```
-/// use mtls_status::lint::LintKind;
-///
-/// assert_eq!(LintKind::LeafInBundle.name(), "leaf_in_bundle");
-/// assert_eq!(LintKind::from_name("crl_expired"), Some(LintKind::CrlExpired));
-/// assert_eq!(LintKind::from_name("nope"), None);
-/// assert!(LintKind::ALL.iter().all(|k| LintKind::from_name(k.name()) == Some(*k)));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum LintKind {
-    /// The CA bundle holds no CA certificate while the mode requests one,
-    /// so no client certificate can ever verify.
-    EmptyBundle,
-    /// A certificate in the CA bundle is not a CA certificate
-    /// (basicConstraints `cA` false or absent).
-    LeafInBundle,
-    /// A CA certificate in the bundle has expired.
-    CaExpired,
-    /// A CA certificate in the bundle expires within the warning window.
-    CaExpiringSoon,
-    /// A CA certificate in the bundle is not valid yet.
-    CaNotYetValid,
-    /// A CRL is past its nextUpdate.
-    CrlExpired,
-    /// A CRL's thisUpdate is in the future.
-    CrlNotYetValid,
-    /// CRLs are configured but a CA in the bundle has none.
-    CrlMissingForCa,
-    /// A CRL's issuer is not a CA in the bundle: it can only apply to
-    /// intermediates that clients send.
-    CrlIssuerUnknown,
-    /// Client certificates issued by an intermediate in the bundle need a
-    /// larger verify depth than configured.
-    DepthBelowBundleChain,
-    /// A CA certificate in the bundle does not lead to a self-signed root in
-    /// the bundle.
-    IntermediateWithoutRoot,
-    /// The mode is `optional`: clients without a certificate pass.
-    OptionalMode,
-    /// The mode is `off`: no client certificate is requested.
-    OffMode,
-    /// The mode is `optional_no_ca`: certificates from untrusted issuers
-    /// pass to the handler.
-    OptionalNoCaMode,
-    /// A certificate in the CA bundle cannot be parsed.
-    UnparseableCertificate,
-    /// A CRL cannot be parsed.
-    UnparseableCrl,
+/// Declares [`LintKind`]: one entry per lint with its stable name. Adding a
+/// lint is one entry here.
+macro_rules! define_lint_kinds {
+    (
+        $(#[$meta:meta])*
+        pub enum LintKind {
+            $(
+                $(#[doc = $doc:literal])*
+                $variant:ident { name: $name:literal }
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum LintKind {
+            $(
+                $(#[doc = $doc])*
+                $variant,
+            )*
+        }
+
+        impl LintKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [LintKind] = &[$(Self::$variant),*];
+
+            /// The stable snake_case name, e.g. `"ca_expiring_soon"`.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+define_lint_kinds! {
+    /// What a [`Lint`] is about, with a stable snake_case [`name`](Self::name)
+    /// (for CLI output, logs and metrics labels).
+    ///
+    /// ```
+    /// use mtls_status::lint::LintKind;
+    ///
+    /// assert_eq!(LintKind::LeafInBundle.name(), "leaf_in_bundle");
+    /// assert_eq!(LintKind::from_name("crl_expired"), Some(LintKind::CrlExpired));
+    /// assert_eq!(LintKind::from_name("nope"), None);
+    /// assert!(LintKind::ALL.iter().all(|k| LintKind::from_name(k.name()) == Some(*k)));
+    /// ```
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum LintKind {
+        /// The CA bundle holds no CA certificate while the mode requests one,
+        /// so no client certificate can ever verify.
+        EmptyBundle { name: "empty_bundle" }
+        /// A certificate in the CA bundle is not a CA certificate
+        /// (basicConstraints `cA` false or absent).
+        LeafInBundle { name: "leaf_in_bundle" }
+        /// A CA certificate in the bundle has expired.
+        CaExpired { name: "ca_expired" }
+        /// A CA certificate in the bundle expires within the warning window.
+        CaExpiringSoon { name: "ca_expiring_soon" }
+        /// A CA certificate in the bundle is not valid yet.
+        CaNotYetValid { name: "ca_not_yet_valid" }
+        /// A CRL is past its nextUpdate.
+        CrlExpired { name: "crl_expired" }
+        /// A CRL's thisUpdate is in the future.
+        CrlNotYetValid { name: "crl_not_yet_valid" }
+        /// CRLs are configured but a CA in the bundle has none.
+        CrlMissingForCa { name: "crl_missing_for_ca" }
+        /// A CRL's issuer is not a CA in the bundle: it can only apply to
+        /// intermediates that clients send.
+        CrlIssuerUnknown { name: "crl_issuer_unknown" }
+        /// Client certificates issued by an intermediate in the bundle need a
+        /// larger verify depth than configured.
+        DepthBelowBundleChain { name: "depth_below_bundle_chain" }
+        /// A CA certificate in the bundle does not lead to a self-signed root in
+        /// the bundle.
+        IntermediateWithoutRoot { name: "intermediate_without_root" }
+        /// The mode is `optional`: clients without a certificate pass.
+        OptionalMode { name: "optional_mode" }
+        /// The mode is `off`: no client certificate is requested.
+        OffMode { name: "off_mode" }
+        /// The mode is `optional_no_ca`: certificates from untrusted issuers
+        /// pass to the handler.
+        OptionalNoCaMode { name: "optional_no_ca_mode" }
+        /// A certificate in the CA bundle cannot be parsed.
+        UnparseableCertificate { name: "unparseable_certificate" }
+        /// A CRL cannot be parsed.
+        UnparseableCrl { name: "unparseable_crl" }
+    }
 }
 
 impl LintKind {
-    /// Every kind, in declaration order.
-    pub const ALL: &'static [LintKind] = &[
-        Self::EmptyBundle,
-        Self::LeafInBundle,
-        Self::CaExpired,
-        Self::CaExpiringSoon,
-        Self::CaNotYetValid,
-        Self::CrlExpired,
-        Self::CrlNotYetValid,
-        Self::CrlMissingForCa,
-        Self::CrlIssuerUnknown,
-        Self::DepthBelowBundleChain,
-        Self::IntermediateWithoutRoot,
-        Self::OptionalMode,
-        Self::OffMode,
-        Self::OptionalNoCaMode,
-        Self::UnparseableCertificate,
-        Self::UnparseableCrl,
-    ];
-
-    /// The stable snake_case name, e.g. `"ca_expiring_soon"`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::EmptyBundle => "empty_bundle",
-            Self::LeafInBundle => "leaf_in_bundle",
-            Self::CaExpired => "ca_expired",
-            Self::CaExpiringSoon => "ca_expiring_soon",
-            Self::CaNotYetValid => "ca_not_yet_valid",
-            Self::CrlExpired => "crl_expired",
-            Self::CrlNotYetValid => "crl_not_yet_valid",
-            Self::CrlMissingForCa => "crl_missing_for_ca",
-            Self::CrlIssuerUnknown => "crl_issuer_unknown",
-            Self::DepthBelowBundleChain => "depth_below_bundle_chain",
-            Self::IntermediateWithoutRoot => "intermediate_without_root",
-            Self::OptionalMode => "optional_mode",
-            Self::OffMode => "off_mode",
-            Self::OptionalNoCaMode => "optional_no_ca_mode",
-            Self::UnparseableCertificate => "unparseable_certificate",
-            Self::UnparseableCrl => "unparseable_crl",
-        }
-    }
-
     /// Looks a kind up by its stable [`name`](Self::name).
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|k| k.name() == name)
