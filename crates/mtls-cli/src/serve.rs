@@ -131,6 +131,8 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let acceptor = MtlsAcceptor::new(classifier, mode, server_cert)
         .map_err(|error| pair_error(&error))?
         .idle_timeout(Duration::from_secs(args.idle_timeout));
+    // Before "listening on": a SIGHUP sent once the port answers reloads.
+    spawn_reload_on_sighup(acceptor.clone());
     let mut listener = MtlsListener::builder(acceptor.clone())
         .plain_http_response(Answer::plain_http(args.style).to_http1_bytes())
         .bind(args.listen.as_str())
@@ -153,7 +155,6 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         "mtls serve ready"
     );
 
-    spawn_reload_on_sighup(acceptor);
     let layer = VerifyClientLayer::new().mode(mode).style(args.style);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -286,7 +287,19 @@ fn spawn_reload_on_sighup(acceptor: MtlsAcceptor) {
         };
         tokio::spawn(async move {
             while hangup.recv().await.is_some() {
-                tracing::info!("SIGHUP: reloading the trust store");
+                tracing::info!("SIGHUP: reloading the server certificate and the trust store");
+                if let Some(server_cert) = acceptor.server_certificate() {
+                    match server_cert.reload() {
+                        Ok(true) => {
+                            tracing::info!("server certificate reloaded; new handshakes present it")
+                        }
+                        Ok(false) => tracing::info!("server certificate unchanged"),
+                        Err(error) => tracing::error!(
+                            %error,
+                            "server certificate reload refused; keeping the certificate in force"
+                        ),
+                    }
+                }
                 let store = acceptor.classifier().trust_store();
                 if store.files().is_none() {
                     tracing::info!("no --client-ca or --crl files to reload");

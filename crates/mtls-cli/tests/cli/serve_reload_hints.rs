@@ -75,3 +75,72 @@ fn sighup_changes_the_advertised_ca_names() {
     assert_eq!(names, expected);
     assert_eq!(status, 200);
 }
+
+/// The server certificate `mtls serve` presents to a client trusting both
+/// roots.
+fn presented_certificate(server: &Server, roots: &[&mtls_testpki::Pki]) -> Vec<u8> {
+    use std::sync::Arc;
+    let mut store = rustls::RootCertStore::empty();
+    for pki in roots {
+        store.add(pki.root.cert_der()).expect("root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    let addr = server.addr;
+    runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake");
+        tls.get_ref().1.peer_certificates().expect("server chain")[0].to_vec()
+    })
+}
+
+#[test]
+fn sighup_rotates_the_server_certificate_only_as_a_matching_pair() {
+    if !have("kill", "-l") {
+        return;
+    }
+    let demo = demo("serve-sighup-cert");
+    let next = mtls_testpki::Pki::generate();
+    let next_files = next.write_to_dir(demo.dir.join("next")).expect("write PKI");
+    let f = &demo.files;
+    let (cert, key) = (demo.dir.join("tls.crt"), demo.dir.join("tls.key"));
+    std::fs::copy(&f.server.cert, &cert).expect("copy");
+    std::fs::copy(&f.server.key, &key).expect("copy");
+    let arg = |p: &std::path::Path| p.to_str().expect("utf-8 path").to_owned();
+    let server = Server::start([
+        "--cert".to_owned(),
+        arg(&cert),
+        "--key".to_owned(),
+        arg(&key),
+        "--client-ca".to_owned(),
+        arg(&f.ca_bundle),
+        "--verify-client".to_owned(),
+        "optional".to_owned(),
+    ]);
+    let roots = [&demo.pki, &next];
+    let old = demo.pki.server.chain()[0].to_vec();
+    assert_eq!(presented_certificate(&server, &roots), old);
+
+    // The renewed certificate first, its key not yet: refused.
+    std::fs::copy(&next_files.server.cert, &cert).expect("copy");
+    hangup(&server);
+    server.wait_for_log("server certificate reload refused");
+    assert_eq!(presented_certificate(&server, &roots), old);
+
+    std::fs::copy(&next_files.server.key, &key).expect("copy");
+    hangup(&server);
+    server.wait_for_log("server certificate reloaded");
+    assert_eq!(
+        presented_certificate(&server, &roots),
+        next.server.chain()[0].to_vec()
+    );
+}
