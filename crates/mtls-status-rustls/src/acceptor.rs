@@ -140,6 +140,8 @@ pub struct MtlsAcceptor {
     server_cert: Option<ServerCertificate>,
     pub(crate) handshake_timeout: Duration,
     idle_timeout: Option<Duration>,
+    #[cfg(feature = "ocsp")]
+    ocsp: Option<crate::OcspChecker>,
 }
 
 impl MtlsAcceptor {
@@ -271,6 +273,8 @@ impl MtlsAcceptor {
             server_cert,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            #[cfg(feature = "ocsp")]
+            ocsp: None,
         }
     }
 
@@ -332,6 +336,20 @@ impl MtlsAcceptor {
     #[must_use]
     pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.idle_timeout = timeout.into().filter(|timeout| !timeout.is_zero());
+        self
+    }
+
+    /// Looks up the certificates of every `Verified` connection with
+    /// `checker` after the handshake (nginx `ssl_ocsp`): a revoked, unknown
+    /// or (fail closed) unobtainable status makes the connection's outcome
+    /// `Invalid` with the OCSP reason (495). The lookup runs on the
+    /// connection's task, after the handshake timeout and under the
+    /// checker's own; a cached answer costs no wait.
+    #[cfg(feature = "ocsp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ocsp")))]
+    #[must_use]
+    pub fn ocsp(mut self, checker: crate::OcspChecker) -> Self {
+        self.ocsp = Some(checker);
         self
     }
 
@@ -482,7 +500,7 @@ impl MtlsAcceptor {
                 None => first_flight.await,
             }?;
             let start = match first_flight {
-                FirstFlight::PlainHttp(plain) => return Ok(Accepted::PlainHttp(plain)),
+                FirstFlight::PlainHttp(plain) => return Ok(Err(Accepted::PlainHttp(plain))),
                 FirstFlight::ClientHello(start) => start,
             };
             on_client_hello();
@@ -495,16 +513,28 @@ impl MtlsAcceptor {
             let outcome = self
                 .classifier
                 .classify(tls.get_ref().1.peer_certificates());
-            Ok(Accepted::Tls(MtlsStream::new(
-                tls,
-                outcome,
-                self.idle_timeout,
-            )))
+            Ok(Ok((tls, outcome)))
         };
         let timeout = self.handshake_timeout;
-        tokio::time::timeout(timeout, handshake)
+        let (tls, outcome) = match tokio::time::timeout(timeout, handshake)
             .await
-            .map_err(|_| AcceptError::Timeout(timeout))?
+            .map_err(|_| AcceptError::Timeout(timeout))??
+        {
+            Ok(handshaken) => handshaken,
+            Err(plain) => return Ok(plain),
+        };
+        // After the handshake, under its own timeout: OCSP may turn a
+        // Verified outcome into Invalid.
+        #[cfg(feature = "ocsp")]
+        let outcome = match &self.ocsp {
+            Some(checker) => checker.check(outcome).await,
+            None => outcome,
+        };
+        Ok(Accepted::Tls(MtlsStream::new(
+            tls,
+            outcome,
+            self.idle_timeout,
+        )))
     }
 }
 

@@ -273,6 +273,12 @@ impl Classifier {
         &self.inner.store
     }
 
+    /// The crypto provider signatures are checked with (OCSP answers too).
+    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
+    pub(crate) fn provider(&self) -> &Arc<CryptoProvider> {
+        &self.inner.provider
+    }
+
     /// The deferred [`ClientCertVerifier`] to put in the rustls
     /// `ServerConfig` (see [`server_config`](crate::server_config)).
     ///

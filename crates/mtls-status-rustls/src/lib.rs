@@ -34,22 +34,34 @@
 //!   (`default-features = false`) the classifier, the deferred verifier, the
 //!   trust store and [`server_config`] build without tokio, for any I/O
 //!   stack that drives a rustls `ServerConnection` itself.
+//! - `ocsp`: [`OcspChecker`], OCSP for client certificates as nginx's
+//!   `ssl_ocsp` (whole chain or leaf, responder from the certificate or an
+//!   override, cached answers, fail closed or open), run after each
+//!   handshake by [`MtlsAcceptor::ocsp`]. Encoding by RustCrypto's
+//!   `x509-ocsp`; `http://` responders only.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without `tokio` the links above to the tokio side have no target.
-#![cfg_attr(not(feature = "tokio"), allow(rustdoc::broken_intra_doc_links))]
+#![cfg_attr(
+    any(not(feature = "tokio"), not(feature = "ocsp")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 // The tokio side: acceptor, listener, streams.
 #[cfg(feature = "tokio")]
 mod acceptor;
 #[cfg(feature = "tokio")]
 mod eviction;
+#[cfg(feature = "fetch")]
+mod fetch;
 #[cfg(feature = "tokio")]
 mod hot_swap;
 #[cfg(feature = "tokio")]
 mod idle;
 #[cfg(feature = "tokio")]
 mod listener;
+#[cfg(feature = "ocsp")]
+mod ocsp;
 #[cfg(feature = "tokio")]
 mod plain_http;
 #[cfg(feature = "tokio")]
@@ -82,6 +94,13 @@ pub use idle::DEFAULT_IDLE_TIMEOUT;
 pub use listener::{
     DEFAULT_BACKLOG, DEFAULT_CLIENT_HELLO_TIMEOUT, DEFAULT_MAX_CONCURRENT_HANDSHAKES,
     DEFAULT_READY_QUEUE, MtlsListener, MtlsListenerBuilder,
+};
+#[cfg(feature = "ocsp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ocsp")))]
+pub use ocsp::{
+    DEFAULT_OCSP_CACHE_BYTES, DEFAULT_OCSP_CLOCK_SKEW, DEFAULT_OCSP_MAX_CACHE_LIFETIME,
+    DEFAULT_OCSP_TIMEOUT, OcspAnswer, OcspChecker, OcspCheckerBuilder, OcspConfigError, OcspError,
+    OcspErrorKind, OcspFailPolicy, OcspMode, OcspStatus,
 };
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]

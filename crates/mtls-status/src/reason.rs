@@ -337,6 +337,32 @@ define_reason_kinds! {
             untrusted_issuer: false,
             advice: "The client certificate's SPIFFE ID is in a trust domain this server has no bundle for. Use an SVID of a trust domain the server federates with, or add that trust domain's bundle.",
         }
+        /// The OCSP responder says the certificate (or a CA of its chain) is
+        /// revoked. nginx `ssl_ocsp`: verify result 0, `FAILED:certificate revoked`.
+        OcspRevoked {
+            name: "ocsp_revoked",
+            openssl: (0, "certificate revoked"),
+            untrusted_issuer: false,
+            advice: "The OCSP responder of the client certificate's CA reports it as revoked. Request a new certificate.",
+        }
+        /// The OCSP responder does not know the certificate. nginx `ssl_ocsp`:
+        /// `FAILED:certificate status unknown`.
+        OcspUnknown {
+            name: "ocsp_unknown",
+            openssl: (0, "certificate status unknown"),
+            untrusted_issuer: false,
+            advice: "The OCSP responder of the client certificate's CA does not know this certificate. Check that the responder serves the CA that issued it (its index lists the certificate), or configure the right responder.",
+        }
+        /// The certificate's status could not be obtained: no responder URL,
+        /// responder unreachable, slow or failing, or an answer that does not
+        /// check out (signature, certID, thisUpdate/nextUpdate, nonce).
+        /// nginx `ssl_ocsp`: `FAILED:certificate status request failed`.
+        OcspRequestFailed {
+            name: "ocsp_request_failed",
+            openssl: (0, "certificate status request failed"),
+            untrusted_issuer: false,
+            advice: "The server could not get a valid OCSP answer for the client certificate. The server operator should check the OCSP responder (its URL, that it is up and answers in time, that it signs with the CA's key or a delegated OCSP-signing certificate, and that its answers are current).",
+        }
         /// Any other verification failure (OpenSSL 1).
         Other {
             name: "other",
@@ -500,8 +526,16 @@ impl InvalidReason {
         format!("FAILED:{}", self.openssl_str())
     }
 
-    /// nginx's log text: `client SSL certificate verify error: (10:certificate has expired)`.
+    /// nginx's log text: `client SSL certificate verify error: (10:certificate has expired)`;
+    /// for an OCSP status (verify result 0) without the number:
+    /// `client SSL certificate verify error: certificate revoked`.
     pub fn nginx_log_line(&self) -> String {
+        if self.openssl_code() == 0 {
+            return format!(
+                "client SSL certificate verify error: {}",
+                self.openssl_str()
+            );
+        }
         format!(
             "client SSL certificate verify error: ({}:{})",
             self.openssl_code(),

@@ -544,6 +544,13 @@ impl<'a> CaBuilder<'a> {
         self
     }
 
+    /// Adds an authorityInfoAccess extension naming `url` as the OCSP
+    /// responder (e.g. `http://127.0.0.1:8888`), for OCSP tests.
+    pub fn ocsp_url(self, url: impl AsRef<str>) -> Self {
+        let extension = der::aia_ocsp_extension(url.as_ref());
+        self.customize(move |params| params.custom_extensions.push(extension))
+    }
+
     /// Runs `f` on the rcgen parameters just before signing, for anything else
     /// (custom extensions, CRL distribution points, ...).
     pub fn customize(mut self, f: impl FnOnce(&mut CertificateParams) + 'a) -> Self {

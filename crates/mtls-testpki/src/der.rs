@@ -225,6 +225,24 @@ pub(crate) fn pkcs8_v1(pkcs8: &[u8]) -> Vec<u8> {
     tlv(TAG_SEQUENCE, &out.concat())
 }
 
+/// An authorityInfoAccess extension (1.3.6.1.5.5.7.1.1) naming `url` as the
+/// OCSP responder (accessMethod id-ad-ocsp, accessLocation a URI).
+pub(crate) fn aia_ocsp_extension(url: &str) -> rcgen::CustomExtension {
+    const TAG_URI: u8 = 0x86;
+    let description = tlv(
+        TAG_SEQUENCE,
+        &[
+            oid(&[1, 3, 6, 1, 5, 5, 7, 48, 1]),
+            tlv(TAG_URI, url.as_bytes()),
+        ]
+        .concat(),
+    );
+    rcgen::CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+        tlv(TAG_SEQUENCE, &description),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,8 @@ const ISSUER_UID: [u8; 2] = [0x81, 0xA1];
 const SUBJECT_UID: [u8; 2] = [0x82, 0xA2];
 /// `[3] EXPLICIT Extensions`.
 const EXTENSIONS: u8 = 0xA3;
+/// GeneralName `[6] IMPLICIT IA5String` (uniformResourceIdentifier).
+const URI_NAME: u8 = 0x86;
 
 /// Extension OIDs (DER content octets).
 pub mod oid {
@@ -30,6 +32,12 @@ pub mod oid {
     pub const AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1D, 0x23];
     /// id-ce-cRLNumber (2.5.29.20).
     pub const CRL_NUMBER: &[u8] = &[0x55, 0x1D, 0x14];
+    /// id-pe-authorityInfoAccess (1.3.6.1.5.5.7.1.1).
+    pub const AUTHORITY_INFO_ACCESS: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01];
+    /// id-ad-ocsp (1.3.6.1.5.5.7.48.1), an AIA access method.
+    pub const AD_OCSP: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
+    /// id-kp-OCSPSigning (1.3.6.1.5.5.7.3.9), an extended key usage.
+    pub const KP_OCSP_SIGNING: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09];
     /// Netscape certificate type (2.16.840.1.113730.1.1).
     pub const NS_CERT_TYPE: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x86, 0xF8, 0x42, 0x01, 0x01];
 }
@@ -85,6 +93,9 @@ pub struct Certificate<'a> {
     pub issuer: &'a [u8],
     /// The content of the subject Name SEQUENCE.
     pub subject: &'a [u8],
+    /// The whole DER of the subject Name, tag and length included (what
+    /// OCSP's issuerNameHash is computed over).
+    pub subject_der: &'a [u8],
     /// The content of the SubjectPublicKeyInfo SEQUENCE.
     pub spki: &'a [u8],
     not_before: Time<'a>,
@@ -175,6 +186,7 @@ impl<'a> Certificate<'a> {
             serial: serial.value,
             issuer: issuer.value,
             subject: subject.value,
+            subject_der: subject.raw,
             spki: spki.value,
             not_before,
             not_after,
@@ -276,6 +288,34 @@ impl<'a> Certificate<'a> {
     /// The keyIdentifier of the authorityKeyIdentifier, when present.
     pub fn authority_key_id(&self) -> Option<&'a [u8]> {
         key_identifier(self.extension(oid::AUTHORITY_KEY_ID)?.value)
+    }
+
+    /// The OCSP responder URLs of the authorityInfoAccess extension
+    /// (accessMethod id-ad-ocsp, accessLocation a URI), in order; empty
+    /// without one or when it is unreadable.
+    pub fn ocsp_urls(&self) -> Vec<&'a str> {
+        let mut urls = Vec::new();
+        let Some(ext) = self.extension(oid::AUTHORITY_INFO_ACCESS) else {
+            return urls;
+        };
+        let Ok(seq) = reader::single(ext.value, tag::SEQUENCE) else {
+            return urls;
+        };
+        let mut descriptions = Reader::new(seq.value);
+        while let Ok(description) = descriptions.expect(tag::SEQUENCE) {
+            let mut fields = Reader::new(description.value);
+            let (Ok(method), Ok(location)) = (fields.expect(tag::OID), fields.read()) else {
+                continue;
+            };
+            // GeneralName uniformResourceIdentifier: [6] IMPLICIT IA5String.
+            if method.value == oid::AD_OCSP
+                && location.tag == URI_NAME
+                && let Ok(url) = std::str::from_utf8(location.value)
+            {
+                urls.push(url);
+            }
+        }
+        urls
     }
 
     /// The algorithm (content of its AlgorithmIdentifier) and the key bits
@@ -516,6 +556,7 @@ mod tests {
                 serial: &[1],
                 issuer: &[],
                 subject: &[],
+                subject_der: &[],
                 spki: &[],
                 not_before: NEVER,
                 not_after: NEVER,
