@@ -216,3 +216,227 @@ fn identity_classifier_and_lints_read_odd_times_alike() {
         );
     }
 }
+
+/// What `openssl verify -attime` says of `leaf` (with `untrusted`
+/// intermediates) against `root`: the code of the last error it prints (as
+/// nginx keeps the last one), 0 for OK.
+fn openssl_verify(
+    dir: &std::path::Path,
+    root: &CertificateDer<'_>,
+    untrusted: Option<&CertificateDer<'_>>,
+    leaf: &CertificateDer<'_>,
+    at: u64,
+) -> u32 {
+    let write = |name: &str, der: &CertificateDer<'_>| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem(der)).expect("write PEM");
+        path
+    };
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.arg("verify")
+        .arg("-attime")
+        .arg(at.to_string())
+        .arg("-CAfile")
+        .arg(write("root.pem", root));
+    if let Some(inter) = untrusted {
+        cmd.arg("-untrusted").arg(write("inter.pem", inter));
+    }
+    let out = cmd
+        .arg(write("leaf.pem", leaf))
+        .output()
+        .expect("openssl is installed");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .filter_map(|l| l.strip_prefix("error ")?.split(' ').next()?.parse().ok())
+        .next_back()
+        .unwrap_or_else(|| {
+            assert!(out.status.success(), "openssl verify: {text}");
+            0
+        })
+}
+
+/// `openssl x509 -noout -startdate` of `der`, as nginx's `$ssl_client_v_start`.
+fn openssl_start(dir: &std::path::Path, der: &CertificateDer<'_>) -> String {
+    let path = dir.join("one.pem");
+    std::fs::write(&path, pem(der)).expect("write PEM");
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-startdate", "-in"])
+        .arg(&path)
+        .output()
+        .expect("openssl is installed");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_start_matches("notBefore=")
+        .to_owned()
+}
+
+/// notBefore and notAfter: tag and text of each.
+type Validity = [(u8, &'static str); 2];
+
+/// Leaves and intermediates with odd validity encodings: the classifier's
+/// verdict is OpenSSL's, cell by cell, and `$ssl_client_v_start` is what
+/// OpenSSL prints.
+#[test]
+fn leaf_and_intermediate_times_match_openssl() {
+    let at: u64 = 1_800_000_000; // 2027-01-15
+    let now = UnixTime::since_unix_epoch(Duration::from_secs(at));
+    let provider = Arc::new(default_provider());
+    let dir = std::env::temp_dir().join(format!("mtls-odd-times-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let ordinary = [(UTC_TIME, "200101000000Z"), (UTC_TIME, "400101000000Z")];
+    // (what, validity, OpenSSL's code at `at`)
+    let cases: &[(&str, Validity, u32)] = &[
+        ("ordinary", ordinary, 0),
+        (
+            "GeneralizedTime before 2050",
+            [
+                (GENERALIZED_TIME, "20200101000000Z"),
+                (GENERALIZED_TIME, "20400101000000Z"),
+            ],
+            0,
+        ),
+        (
+            "notBefore before 1970",
+            [
+                (GENERALIZED_TIME, "19600101000000Z"),
+                (UTC_TIME, "400101000000Z"),
+            ],
+            0,
+        ),
+        (
+            "UTCTime notBefore with +hhmm",
+            [(UTC_TIME, "200101000000+0100"), (UTC_TIME, "400101000000Z")],
+            13,
+        ),
+        (
+            "UTCTime notAfter with -hhmm",
+            [(UTC_TIME, "200101000000Z"), (UTC_TIME, "400101000000-0130")],
+            14,
+        ),
+        (
+            "notBefore without seconds",
+            [(UTC_TIME, "2001010000Z"), (UTC_TIME, "400101000000Z")],
+            13,
+        ),
+        (
+            "expired",
+            [(UTC_TIME, "200101000000Z"), (UTC_TIME, "250101000000Z")],
+            10,
+        ),
+        (
+            "expired, expiring exactly at the check",
+            [(UTC_TIME, "200101000000Z"), (UTC_TIME, "270115080000Z")],
+            10,
+        ),
+        (
+            "not yet valid",
+            [(UTC_TIME, "300101000000Z"), (UTC_TIME, "400101000000Z")],
+            9,
+        ),
+        (
+            "not yet valid, GeneralizedTime before 2050",
+            [
+                (GENERALIZED_TIME, "20300101000000Z"),
+                (GENERALIZED_TIME, "20400101000000Z"),
+            ],
+            9,
+        ),
+    ];
+    // Two errors in one certificate: `openssl verify` stops at the first
+    // (13), nginx's callback goes on and keeps the last (10, notAfter is
+    // checked after notBefore); the classifier answers as nginx.
+    let two_errors = [(UTC_TIME, "200101000000+0100"), (UTC_TIME, "250101000000Z")];
+    let mut table = Vec::new();
+    for &(what, validity, openssl) in cases {
+        let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let inter_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let root = cert("Root", "Root", ordinary, &root_key, true, &root_key);
+        let store = TrustStore::builder()
+            .ca_pem(pem(&root))
+            .build()
+            .expect("store loads");
+        let classifier =
+            Classifier::builder(ReloadableTrustStore::new(store), Arc::clone(&provider))
+                .cache_capacity(0)
+                .build()
+                .expect("classifier");
+        let verdict = |chain: &[CertificateDer<'static>]| -> u32 {
+            match &*classifier.classify_at(Some(chain), now) {
+                ClientAuthOutcome::Verified(_) => 0,
+                ClientAuthOutcome::Invalid(invalid) => {
+                    invalid.reason().kind().openssl_code().into()
+                }
+                other => panic!("{what}: {other:?}"),
+            }
+        };
+
+        // The leaf has the odd validity.
+        let leaf = cert("Root", "client", validity, &leaf_key, false, &root_key);
+        let ours = verdict(std::slice::from_ref(&leaf));
+        let theirs = openssl_verify(&dir, &root, None, &leaf, at);
+        table.push((what, "leaf", ours, theirs, openssl));
+        let identity = ClientIdentity::from_der(leaf.clone()).expect("identity reads the leaf");
+        assert_eq!(identity.v_start(), openssl_start(&dir, &leaf), "{what}");
+
+        // The intermediate has it.
+        let inter = cert("Root", "Inter", validity, &inter_key, true, &root_key);
+        let leaf = cert("Inter", "client", ordinary, &leaf_key, false, &inter_key);
+        let ours = verdict(&[leaf.clone(), inter.clone()]);
+        let theirs = openssl_verify(&dir, &root, Some(&inter), &leaf, at);
+        table.push((what, "intermediate", ours, theirs, openssl));
+
+        // `mtls lint` on a bundle holding that intermediate: the same
+        // verdict for times outside the validity, and it reads it.
+        let lints = lint_trust_config(&[root.clone(), inter], &[], &LintSettings::new(now));
+        let lint_kind = match openssl {
+            9 => Some(LintKind::CaNotYetValid),
+            10 => Some(LintKind::CaExpired),
+            _ => None,
+        };
+        for kind in [LintKind::CaNotYetValid, LintKind::CaExpired] {
+            assert_eq!(
+                lints.iter().any(|l| l.kind() == kind),
+                lint_kind == Some(kind),
+                "{what}: {lints:?}"
+            );
+        }
+        assert!(
+            !lints
+                .iter()
+                .any(|l| l.kind() == LintKind::UnparseableCertificate),
+            "{what}: {lints:?}"
+        );
+    }
+    {
+        let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let root = cert("Root", "Root", ordinary, &root_key, true, &root_key);
+        let leaf = cert("Root", "client", two_errors, &leaf_key, false, &root_key);
+        let store = TrustStore::builder()
+            .ca_pem(pem(&root))
+            .build()
+            .expect("store");
+        let classifier =
+            Classifier::builder(ReloadableTrustStore::new(store), Arc::clone(&provider))
+                .cache_capacity(0)
+                .build()
+                .expect("classifier");
+        let outcome = classifier.classify_at(Some(std::slice::from_ref(&leaf)), now);
+        let ClientAuthOutcome::Invalid(invalid) = &*outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(invalid.reason().kind(), ReasonKind::Expired);
+        assert_eq!(openssl_verify(&dir, &root, None, &leaf, at), 13);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let wrong: Vec<_> = table
+        .iter()
+        .filter(|(_, _, ours, theirs, expected)| ours != theirs || theirs != expected)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "(case, certificate, classifier, openssl verify, expected):\n{wrong:#?}"
+    );
+}

@@ -79,6 +79,7 @@ mod rfc5280;
 mod search_bound;
 mod server_cert;
 mod svid;
+mod times;
 mod trust_store;
 mod verifier;
 mod verify;

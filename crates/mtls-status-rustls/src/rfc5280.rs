@@ -41,6 +41,7 @@ use mtls_status::ReasonKind;
 use webpki::VerifiedPath;
 
 use crate::policy::CrlScope;
+use crate::times::Canonical;
 use crate::trust_store::{CaInfo, TrustStore};
 use mtls_status::der::{Certificate as ParsedCert, KeyUsage};
 
@@ -60,17 +61,19 @@ pub(crate) fn check(
     store: &TrustStore,
     path: &VerifiedPath<'_>,
     crl_scope: CrlScope,
+    canonical: &Canonical<'_>,
 ) -> Result<(), Violation> {
     for cert in path.intermediate_certificates() {
-        let der = cert.der();
-        let Ok(parsed) = ParsedCert::parse(der.as_ref()) else {
+        let shown = cert.der();
+        let der = canonical.original(shown.as_ref());
+        let Ok(parsed) = ParsedCert::parse(der) else {
             continue;
         };
         if !parsed.key_usage().allows(KeyUsage::KEY_CERT_SIGN) {
             return Err(Violation {
                 error: webpki::Error::EndEntityUsedAsCa,
                 kind: ReasonKind::InvalidCa,
-                offender: Some(der.as_ref().to_vec()),
+                offender: Some(der.to_vec()),
                 detail: no_cert_sign(parsed.key_usage()),
             });
         }
@@ -80,12 +83,9 @@ pub(crate) fn check(
         return Ok(());
     };
     if is_self_signed_with_anchor_key(path) {
-        let leaf = path.end_entity().der();
-        if store
-            .certificates()
-            .iter()
-            .any(|c| c.as_ref() == leaf.as_ref())
-        {
+        let shown = path.end_entity().der();
+        let leaf = canonical.original(shown.as_ref());
+        if store.certificates().iter().any(|c| c.as_ref() == leaf) {
             // Trusted as itself.
             return Ok(());
         }
@@ -94,7 +94,7 @@ pub(crate) fn check(
             // is reported first.
             error: webpki::Error::UnknownIssuer,
             kind: ReasonKind::SelfSigned,
-            offender: Some(leaf.as_ref().to_vec()),
+            offender: Some(leaf.to_vec()),
             detail: format!(
                 "it has the name and key of the server's trusted certificate \"{}\" but is \
                  not that certificate; only the trusted certificate itself is accepted",

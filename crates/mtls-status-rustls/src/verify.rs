@@ -8,7 +8,7 @@ use mtls_status::{
     ClientAuthOutcome, ClientIdentity, InvalidCertificate, InvalidReason, ReasonKind,
 };
 use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls_pki_types::{CertificateDer, UnixTime};
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 use webpki::{
     CertRevocationList, ExpirationPolicy, ExtendedKeyUsageValidator, KeyPurposeId,
     KeyPurposeIdIter, KeyUsage, RequiredEkuNotFoundContext, RevocationCheckDepth,
@@ -23,6 +23,7 @@ use crate::policy::{CrlScope, EkuPolicy, oid_to_string};
 use crate::rfc5280::{self, Violation};
 use crate::search_bound::{self, MAX_SEARCH_READS};
 use crate::svid;
+use crate::times::{self, Canonical, Restoring};
 use crate::trust_store::TrustStore;
 use mtls_status::der::{Certificate as ParsedCert, KeyUsage as KeyUsageExt, Reader, tag};
 
@@ -157,7 +158,21 @@ fn verify(
             InvalidReason::new(ReasonKind::BadEncoding).with_message("empty certificate chain"),
         ));
     };
-    let leaf = webpki::EndEntityCert::try_from(leaf_der).map_err(|e| {
+    // webpki is shown every certificate with a validity that always holds;
+    // the real times are ours to check (see `times`).
+    let canonical = Canonical::new(
+        chain
+            .iter()
+            .map(AsRef::as_ref)
+            .chain(times::reachable(chain, store.intermediates())),
+    );
+    let restoring = Restoring::wrap(algs.all, &canonical);
+    let restoring: Vec<&dyn SignatureVerificationAlgorithm> = restoring
+        .iter()
+        .map(|a| a as &dyn SignatureVerificationAlgorithm)
+        .collect();
+    let shown_leaf = canonical.get(0).unwrap_or(leaf_der);
+    let leaf = webpki::EndEntityCert::try_from(shown_leaf).map_err(|e| {
         let reason = InvalidReason::new(reason_kind(&e));
         match parsed.first().and_then(Option::as_ref) {
             Some(_) => reason.with_certificate(0, names::subject_dn(leaf_der)),
@@ -169,11 +184,8 @@ fn verify(
         check_x509_svid(leaf_der, parsed.first().and_then(Option::as_ref))?;
     }
 
-    let intermediates: Vec<CertificateDer<'_>> = chain
-        .get(1..)
-        .unwrap_or_default()
-        .iter()
-        .chain(store.intermediates())
+    let intermediates: Vec<CertificateDer<'_>> = (1..canonical.len())
+        .filter_map(|i| canonical.get(i))
         .map(|c| CertificateDer::from(c.as_ref()))
         .collect();
     if search_bound::check(leaf_der.as_ref(), &intermediates, MAX_SUPPORTED_DEPTH).is_err() {
@@ -212,14 +224,28 @@ fn verify(
     // The first violation of each kind our own checks found (so at most
     // two, however many paths are tried).
     let violations: RefCell<Vec<Violation>> = RefCell::new(Vec::new());
+    let time_violations: RefCell<Vec<TimeViolation>> = RefCell::new(Vec::new());
     let check_path = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
+        // nginx keeps OpenSSL's last error, and validity is checked last
+        // from the top of the chain down: the lowest certificate wins.
+        let shown = std::iter::once(path.end_entity().der())
+            .chain(path.intermediate_certificates().map(|c| c.der()));
+        for der in shown {
+            let der = der.as_ref();
+            let original = canonical.original(der);
+            if let Some(violation) = time_violation(original, now) {
+                let error = violation.error.clone();
+                time_violations.borrow_mut().push(violation);
+                return Err(error);
+            }
+        }
         check_anchor_validity(store, path, now)?;
         let actual = path.intermediate_certificates().count();
         if actual > settings.max_depth {
             let offending = path
                 .intermediate_certificates()
                 .nth(settings.max_depth)
-                .map(|c| c.der().as_ref().to_vec())
+                .map(|c| canonical.original(c.der().as_ref()).to_vec())
                 .unwrap_or_default();
             let mut slot = depth_violation.borrow_mut();
             // Report the shortest over-long path.
@@ -228,7 +254,7 @@ fn verify(
             }
             return Err(webpki::Error::MaximumPathDepthExceeded);
         }
-        if let Err(violation) = rfc5280::check(store, path, settings.crl_scope) {
+        if let Err(violation) = rfc5280::check(store, path, settings.crl_scope, &canonical) {
             let error = violation.error.clone();
             let mut found = violations.borrow_mut();
             if !found.iter().any(|v| v.error == error) {
@@ -240,7 +266,7 @@ fn verify(
     };
 
     let result = leaf.verify_for_usage(
-        algs.all,
+        &restoring,
         store.anchors(),
         &intermediates,
         now,
@@ -262,6 +288,23 @@ fn verify(
         }
         Err(error) => {
             let view = ChainView::new(chain, parsed, store, algs.all);
+            let found = time_violations.into_inner();
+            if let Some(v) = found
+                .iter()
+                .find(|v| v.error == error)
+                .or_else(|| found.first())
+                .filter(|_| is_time(&error))
+            {
+                return Err(Box::new(explain_time(&view, v.kind, &v.original)));
+            }
+            // OpenSSL checks validity after the chain, its extensions and
+            // revocation: a certificate outside its validity on the chain
+            // it builds is what nginx reports.
+            if !matches!(reason_kind(&error), ReasonKind::TooComplex)
+                && let Some(reason) = walk_time(&view, now)
+            {
+                return Err(Box::new(reason));
+            }
             let ours = violations
                 .into_inner()
                 .into_iter()
@@ -272,6 +315,74 @@ fn verify(
             }))
         }
     }
+}
+
+/// A certificate of a candidate path outside its validity (or with a time
+/// OpenSSL cannot compare).
+struct TimeViolation {
+    error: webpki::Error,
+    kind: ReasonKind,
+    original: Vec<u8>,
+}
+
+fn is_time(error: &webpki::Error) -> bool {
+    matches!(
+        error,
+        webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. }
+    )
+}
+
+/// [`times::check`] of one certificate (original DER), as an error webpki
+/// ranks like its own time errors.
+fn time_violation(original: &[u8], now: UnixTime) -> Option<TimeViolation> {
+    let cert = ParsedCert::parse(original).ok()?;
+    let kind = times::check(&cert, i64::try_from(now.as_secs()).unwrap_or(i64::MAX))?;
+    let error = match kind {
+        ReasonKind::NotYetValid | ReasonKind::BadNotBefore => webpki::Error::CertNotValidYet {
+            time: now,
+            not_before: cert.not_before().unix_time(),
+        },
+        _ => webpki::Error::CertExpired {
+            time: now,
+            not_after: cert.not_after().unix_time(),
+        },
+    };
+    Some(TimeViolation {
+        error,
+        kind,
+        original: original.to_vec(),
+    })
+}
+
+/// The reason for a certificate's time verdict `kind`.
+fn explain_time(view: &ChainView<'_>, kind: ReasonKind, original: &[u8]) -> InvalidReason {
+    let reason = InvalidReason::new(kind);
+    let Some(node) = find_der(view, original) else {
+        return reason;
+    };
+    let reason = match view.cert(node) {
+        Some(c) => reason.with_validity(
+            Some(c.not_before().unix_time()),
+            Some(c.not_after().unix_time()),
+        ),
+        None => reason,
+    };
+    blame(view, reason, node, None)
+}
+
+/// The time verdict of the lowest certificate of OpenSSL's chain that has
+/// one.
+fn walk_time(view: &ChainView<'_>, now: UnixTime) -> Option<InvalidReason> {
+    let t = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    view.walk().into_iter().find_map(|node| {
+        let cert = view.cert(node)?;
+        let kind = times::check(cert, t)?;
+        let reason = InvalidReason::new(kind).with_validity(
+            Some(cert.not_before().unix_time()),
+            Some(cert.not_after().unix_time()),
+        );
+        Some(blame(view, reason, node, None))
+    })
 }
 
 /// A reason for a rule of [`rfc5280`] that the path webpki settled on
@@ -402,7 +513,7 @@ fn explain(
                     "more than {MAX_SUPPORTED_DEPTH} intermediate CAs, the most that are followed"
                 )),
         },
-        webpki::Error::UnknownIssuer => untrusted_issuer(view, t),
+        webpki::Error::UnknownIssuer => untrusted_issuer(view),
         webpki::Error::CertExpired { not_after, .. } => {
             let na = not_after.as_secs();
             time_reason(
@@ -573,31 +684,10 @@ fn is_anchor(view: &ChainView<'_>, node: Node) -> bool {
 /// nginx's untrusted-issuer codes, from the chain OpenSSL would build:
 /// a lone self-signed certificate is 18, a chain ending in a self-signed
 /// certificate 19, a lone certificate with an unknown issuer 21, anything
-/// else 20. A certificate outside its validity comes first (OpenSSL's last
-/// error would be 9 or 10).
-fn untrusted_issuer(view: &ChainView<'_>, t: u64) -> InvalidReason {
+/// else 20. (A certificate outside its validity comes first: see
+/// `walk_time`.)
+fn untrusted_issuer(view: &ChainView<'_>) -> InvalidReason {
     let walk = view.walk();
-    for &node in &walk {
-        if let Some(c) = view
-            .cert(node)
-            .filter(|c| !c.valid_at(i64::try_from(t).unwrap_or(i64::MAX)))
-        {
-            let kind = if t < secs(c.not_before()) {
-                ReasonKind::NotYetValid
-            } else {
-                ReasonKind::Expired
-            };
-            return blame(
-                view,
-                InvalidReason::new(kind).with_validity(
-                    Some(c.not_before().unix_time()),
-                    Some(c.not_after().unix_time()),
-                ),
-                node,
-                None,
-            );
-        }
-    }
     let Some(&top) = walk.last() else {
         return InvalidReason::new(ReasonKind::UnknownIssuer);
     };

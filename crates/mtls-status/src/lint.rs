@@ -602,7 +602,8 @@ fn cert_lints(cert: &BundleCert, settings: &LintSettings, lints: &mut Vec<Lint>)
 
     let not_after = cert.not_after.as_secs();
     let not_before = cert.not_before.as_secs();
-    if now > not_after {
+    // As OpenSSL's X509_cmp_time: expired from the notAfter second on.
+    if now >= not_after {
         lints.push(
             Lint::new(
                 LintKind::CaExpired,

@@ -159,6 +159,22 @@ define_reason_kinds! {
             untrusted_issuer: false,
             advice: "The client certificate (or a CA in its chain) is not valid yet. Check the clock of the issuing system, or wait until the certificate's start date.",
         }
+        /// A certificate's notBefore is not in RFC 5280's form
+        /// (`YYMMDDHHMMSSZ` or `YYYYMMDDHHMMSSZ`): OpenSSL cannot compare it
+        /// (13).
+        BadNotBefore {
+            name: "bad_not_before",
+            openssl: (13, "format error in certificate's notBefore field"),
+            untrusted_issuer: false,
+            advice: "The start date of the client certificate (or a CA in its chain) is not encoded as RFC 5280 requires (a UTC time ending in Z, with seconds). Reissue the certificate.",
+        }
+        /// A certificate's notAfter is not in RFC 5280's form (OpenSSL 14).
+        BadNotAfter {
+            name: "bad_not_after",
+            openssl: (14, "format error in certificate's notAfter field"),
+            untrusted_issuer: false,
+            advice: "The end date of the client certificate (or a CA in its chain) is not encoded as RFC 5280 requires (a UTC time ending in Z, with seconds). Reissue the certificate.",
+        }
         /// A certificate in the chain is listed in a CRL (OpenSSL 23).
         Revoked {
             name: "revoked",
