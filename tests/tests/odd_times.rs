@@ -217,9 +217,6 @@ fn identity_classifier_and_lints_read_odd_times_alike() {
     }
 }
 
-/// What `openssl verify -attime` says of `leaf` (with `untrusted`
-/// intermediates) against `root`: the code of the last error it prints (as
-/// nginx keeps the last one), 0 for OK.
 fn openssl_verify(
     dir: &std::path::Path,
     root: &CertificateDer<'_>,
@@ -227,48 +224,8 @@ fn openssl_verify(
     leaf: &CertificateDer<'_>,
     at: u64,
 ) -> u32 {
-    let write = |name: &str, der: &CertificateDer<'_>| {
-        let path = dir.join(name);
-        std::fs::write(&path, pem(der)).expect("write PEM");
-        path
-    };
-    let mut cmd = std::process::Command::new("openssl");
-    cmd.arg("verify")
-        .arg("-attime")
-        .arg(at.to_string())
-        .arg("-CAfile")
-        .arg(write("root.pem", root));
-    if let Some(inter) = untrusted {
-        cmd.arg("-untrusted").arg(write("inter.pem", inter));
-    }
-    let out = cmd
-        .arg(write("leaf.pem", leaf))
-        .output()
-        .expect("openssl is installed");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .filter_map(|l| l.strip_prefix("error ")?.split(' ').next()?.parse().ok())
-        .next_back()
-        .unwrap_or_else(|| {
-            assert!(out.status.success(), "openssl verify: {text}");
-            0
-        })
-}
-
-/// `openssl x509 -noout -startdate` of `der`, as nginx's `$ssl_client_v_start`.
-fn openssl_start(dir: &std::path::Path, der: &CertificateDer<'_>) -> String {
-    let path = dir.join("one.pem");
-    std::fs::write(&path, pem(der)).expect("write PEM");
-    let out = std::process::Command::new("openssl")
-        .args(["x509", "-noout", "-startdate", "-in"])
-        .arg(&path)
-        .output()
-        .expect("openssl is installed");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .trim_start_matches("notBefore=")
-        .to_owned()
+    let untrusted = untrusted.map(pem);
+    mtls_testpki::openssl::verify(dir, &pem(root), untrusted.as_deref(), &pem(leaf), at).into()
 }
 
 /// notBefore and notAfter: tag and text of each.
@@ -378,7 +335,11 @@ fn leaf_and_intermediate_times_match_openssl() {
         let theirs = openssl_verify(&dir, &root, None, &leaf, at);
         table.push((what, "leaf", ours, theirs, openssl));
         let identity = ClientIdentity::from_der(leaf.clone()).expect("identity reads the leaf");
-        assert_eq!(identity.v_start(), openssl_start(&dir, &leaf), "{what}");
+        assert_eq!(
+            identity.v_start(),
+            mtls_testpki::openssl::start_date(&dir, &pem(&leaf)),
+            "{what}"
+        );
 
         // The intermediate has it.
         let inter = cert("Root", "Inter", validity, &inter_key, true, &root_key);

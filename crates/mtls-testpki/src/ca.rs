@@ -98,6 +98,7 @@ pub(crate) fn issue(
                 serial: raw_serial,
                 issuer: subject_override.clone(),
                 subject: subject_override,
+                validity: None,
             };
             (cert, patch, subject_key)
         }
@@ -109,6 +110,7 @@ pub(crate) fn issue(
                 serial: raw_serial,
                 issuer: ca.subject_override.clone(),
                 subject: subject_override,
+                validity: None,
             };
             (cert, patch, &ca.key)
         }

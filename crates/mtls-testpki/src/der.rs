@@ -106,6 +106,7 @@ pub(crate) fn content(der: &[u8]) -> &[u8] {
 /// Index of each field of an X.509 `TBSCertificate` (version 3, as rcgen writes it).
 const TBS_SERIAL: usize = 1;
 const TBS_ISSUER: usize = 3;
+const TBS_VALIDITY: usize = 4;
 const TBS_SUBJECT: usize = 5;
 
 /// Returns the `TBSCertificate` children of a DER certificate.
@@ -143,11 +144,16 @@ pub(crate) struct CertPatch {
     pub(crate) issuer: Option<Vec<u8>>,
     /// Replacement subject `Name` TLV.
     pub(crate) subject: Option<Vec<u8>>,
+    /// Replacement `Validity` TLV.
+    pub(crate) validity: Option<Vec<u8>>,
 }
 
 impl CertPatch {
     pub(crate) fn is_empty(&self) -> bool {
-        self.serial.is_none() && self.issuer.is_none() && self.subject.is_none()
+        self.serial.is_none()
+            && self.issuer.is_none()
+            && self.subject.is_none()
+            && self.validity.is_none()
     }
 }
 
@@ -184,6 +190,9 @@ pub(crate) fn patch_cert(cert: &[u8], patch: &CertPatch, signer: &KeyPair) -> Ve
     }
     if let Some(subject) = &patch.subject {
         fields[TBS_SUBJECT] = subject.clone();
+    }
+    if let Some(validity) = &patch.validity {
+        fields[TBS_VALIDITY] = validity.clone();
     }
     resign(cert, &fields, signer)
 }

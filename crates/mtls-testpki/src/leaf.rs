@@ -12,6 +12,11 @@ use time::OffsetDateTime;
 use crate::ca::{Revocable, SerialChoice, Subject, issue};
 use crate::{Ca, KeyAlgorithm, Name, clock, der, util};
 
+/// The DER tag of a UTCTime, for [`LeafBuilder::raw_validity`].
+pub const UTC_TIME: u8 = 0x17;
+/// The DER tag of a GeneralizedTime, for [`LeafBuilder::raw_validity`].
+pub const GENERALIZED_TIME: u8 = 0x18;
+
 /// Boxed parameter tweak run just before signing.
 type Customizer<'a> = Box<dyn FnOnce(&mut CertificateParams) + 'a>;
 
@@ -214,6 +219,7 @@ pub struct LeafBuilder<'a> {
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     serial: SerialChoice,
+    raw_validity: Option<Vec<u8>>,
     customizers: Vec<Customizer<'a>>,
 }
 
@@ -250,6 +256,7 @@ impl<'a> LeafBuilder<'a> {
             not_before: clock::days_ago(1),
             not_after: clock::days_from_now(365),
             serial: SerialChoice::Fresh,
+            raw_validity: None,
             customizers: Vec::new(),
         }
     }
@@ -405,6 +412,20 @@ impl<'a> LeafBuilder<'a> {
         self
     }
 
+    /// Writes notBefore and notAfter verbatim, each as `(tag, text)`: tag
+    /// [`UTC_TIME`] or [`GENERALIZED_TIME`], text such as `"300101000000+0100"`
+    /// (rcgen writes only RFC 5280's `Z` form): for time-encoding tests. The
+    /// certificate is re-signed by the issuer; [`Leaf::not_before`] and
+    /// [`Leaf::not_after`] keep the builder's times.
+    pub fn raw_validity(mut self, not_before: (u8, &str), not_after: (u8, &str)) -> Self {
+        let times = [not_before, not_after]
+            .iter()
+            .flat_map(|(tag, text)| der::tlv(*tag, text.as_bytes()))
+            .collect::<Vec<u8>>();
+        self.raw_validity = Some(der::tlv(der::TAG_SEQUENCE, &times));
+        self
+    }
+
     /// Sets the subject with an rcgen distinguished name (instead of
     /// `CN=<common name>`). An empty one gives an empty subject (the SAN extension, if
     /// any, is then marked critical).
@@ -462,13 +483,21 @@ impl<'a> LeafBuilder<'a> {
         }
 
         let key = self.key.generate();
-        let cert = issue(
+        let mut cert = issue(
             &params,
             &key,
             self.issuer,
             self.subject.override_der(),
             self.serial.raw(),
         );
+        if let Some(validity) = self.raw_validity {
+            let patch = der::CertPatch {
+                validity: Some(validity),
+                ..der::CertPatch::default()
+            };
+            let signer = self.issuer.map_or(&key, Ca::key_pair);
+            cert = CertificateDer::from(der::patch_cert(&cert, &patch, signer));
+        }
         let (intermediates, root) = match self.issuer {
             None => (Vec::new(), None),
             Some(ca) if ca.is_root() => (Vec::new(), Some(ca.cert_der())),

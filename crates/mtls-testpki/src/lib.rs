@@ -66,6 +66,7 @@ mod der;
 mod key;
 mod leaf;
 pub mod name;
+pub mod openssl;
 mod pki;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -75,7 +76,7 @@ pub use ca::{Ca, CaBuilder, Revocable};
 pub use clock::{days_ago, days_from_now, from_unix_time, now, unix_now, unix_time};
 pub use crl::{Crl, CrlBuilder};
 pub use key::{KeyAlgorithm, RSA_2048_TEST_KEY_PEM};
-pub use leaf::{Leaf, LeafBuilder, self_signed_client};
+pub use leaf::{GENERALIZED_TIME, Leaf, LeafBuilder, UTC_TIME, self_signed_client};
 pub use name::{AttributeValue, Name};
 pub use pki::{PemPair, Pki, PkiFiles, bundle_pem};
 

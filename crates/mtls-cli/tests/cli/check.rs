@@ -602,3 +602,45 @@ fn text_output_is_one_line_even_for_names_with_line_breaks() {
         out.stdout
     );
 }
+
+/// `mtls check --at` on client certificates with odd validity encodings:
+/// the verdict is OpenSSL's (`openssl verify -attime` on the same files) and
+/// `v_start` is what `openssl x509 -startdate` prints.
+#[test]
+fn odd_validity_encodings_match_openssl() {
+    use mtls_testpki::{GENERALIZED_TIME as G, UTC_TIME as U};
+    let demo = demo("check-odd-times");
+    let at = "2027-01-15T08:00:00Z";
+    let at_unix = 1_800_000_000;
+    let cases = [
+        ((G, "20200101000000Z"), (G, "20400101000000Z"), 0),
+        ((G, "19600101000000Z"), (U, "400101000000Z"), 0),
+        ((U, "200101000000+0100"), (U, "400101000000Z"), 13),
+        ((U, "200101000000Z"), (U, "400101000000-0130"), 14),
+        ((U, "200101000000Z"), (U, "270115080000Z"), 10),
+        ((G, "20300101000000Z"), (G, "20400101000000Z"), 9),
+    ];
+    for (i, (not_before, not_after, expected)) in cases.into_iter().enumerate() {
+        let leaf = demo
+            .pki
+            .root
+            .leaf(format!("odd-{i}"))
+            .raw_validity(not_before, not_after)
+            .build();
+        let path = demo.dir.join(&format!("odd-{i}.pem"));
+        std::fs::write(&path, leaf.cert_pem()).expect("write leaf");
+        let out = check(&demo, &path, &["--at", at, "--format", "json"]);
+        let json = json(&out);
+        assert_eq!(
+            json["openssl_code"], expected,
+            "{not_before:?} {not_after:?}: {out:?}"
+        );
+
+        let ca = std::fs::read_to_string(&demo.files.ca_bundle).expect("bundle");
+        let code =
+            mtls_testpki::openssl::verify(demo.dir.path(), &ca, None, &leaf.cert_pem(), at_unix);
+        assert_eq!(code, expected, "openssl verify");
+        let start = mtls_testpki::openssl::start_date(demo.dir.path(), &leaf.cert_pem());
+        assert_eq!(json["v_start"], start, "{out:?}");
+    }
+}

@@ -12,6 +12,7 @@ mod handshake;
 mod hostile_chains;
 mod idle;
 mod key_usage;
+mod odd_times;
 mod reload_hints;
 mod resumption;
 mod rotation;
