@@ -103,15 +103,7 @@ impl<S> AddClientAuth<S> {
         &self.outcome
     }
 
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    mtls_status::define_inner_service_accessors!();
 }
 
 impl<S, B> Service<Request<B>> for AddClientAuth<S>

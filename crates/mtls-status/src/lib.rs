@@ -17,6 +17,7 @@ pub mod metrics;
 mod mode;
 mod outcome;
 mod reason;
+mod service_accessors;
 mod spiffe_authorizer;
 
 pub use allow_list::{AllowList, InvalidFingerprint};
