@@ -164,8 +164,10 @@ impl ClientAuthPolicy {
             None => Judgement::MissingOutcome,
         };
         judgement.log(&context(&judgement).mode(self.mode));
+        #[cfg(feature = "metrics")]
+        crate::metrics::facade::record(outcome, &judgement);
         if let Some(metrics) = &self.metrics {
-            metrics.record(outcome, &judgement);
+            metrics.count(outcome, &judgement);
         }
         judgement
     }

@@ -1,5 +1,26 @@
-//! Counters by outcome and by judgement, shared by every clone of a policy
-//! (and by several policies, if they are given the same handle).
+//! Metrics of client authentication.
+//!
+//! With the crate feature `metrics`, every request judged by
+//! [`ClientAuthPolicy::check`](crate::ClientAuthPolicy::check) (the one
+//! per-request point of the tower layer, the axum extractors and the tonic
+//! checks), or counted by [`ClientAuthMetrics::record`], is recorded through
+//! the [`metrics`](https://docs.rs/metrics) facade into whatever recorder the
+//! application installed (metrics-exporter-prometheus, ...). Without a
+//! recorder the calls cost next to nothing.
+//!
+//! Names follow Prometheus conventions (`mtls_` prefix, `_total` counters,
+//! `_timestamp_seconds` gauges in Unix seconds):
+//!
+//! | name | type | labels | meaning |
+//! |---|---|---|---|
+//! | `mtls_client_auth_requests_total` | counter | `outcome`, `verdict`, `reason` | Requests judged. `outcome`: `none` (no client certificate), `invalid` (failed verification), `verified`, or `missing` (no `ClientAuthOutcome`: the TLS glue is missing). `verdict`: `passed` or `rejected`. `reason`: empty for a pass, else `certificate_required` (496), an [`InvalidReason`](crate::InvalidReason) name such as `expired` or `unknown_issuer` (495), `not_authorized` (403), `missing_outcome` (500) |
+//! | `mtls_client_cert_soonest_not_after_timestamp_seconds` | gauge | none | The earliest `notAfter` among the verified client certificates seen since the process started, in Unix seconds |
+//!
+//! `deploy/prometheus/mtls-alerts.yml` in the repository holds example alert
+//! rules on these names.
+//!
+//! The [`ClientAuthMetrics`] handle additionally keeps an in-process
+//! snapshot for tests and status pages:
 //!
 //! ```
 //! use mtls_status::{ClientAuthMetrics, ClientAuthOutcome, ClientAuthPolicy, LogContext, VerifyMode};
@@ -140,6 +161,15 @@ impl ClientAuthMetrics {
     /// assert_eq!(snapshot.rejections("missing_outcome"), 1);
     /// ```
     pub fn record(&self, outcome: Option<&ClientAuthOutcome>, judgement: &Judgement) {
+        #[cfg(feature = "metrics")]
+        facade::record(outcome, judgement);
+        self.count(outcome, judgement);
+    }
+
+    /// [`record`](Self::record) without the facade (which
+    /// [`ClientAuthPolicy::check`](crate::ClientAuthPolicy::check) records
+    /// itself, with or without a handle).
+    pub(crate) fn count(&self, outcome: Option<&ClientAuthOutcome>, judgement: &Judgement) {
         let c = &*self.inner;
         let counter = match outcome {
             None => &c.missing_outcome,
@@ -161,6 +191,47 @@ impl ClientAuthMetrics {
                 let mut rejections = c.rejections.lock().unwrap_or_else(PoisonError::into_inner);
                 *rejections.entry(reason).or_insert(0) += 1;
             }
+        }
+    }
+}
+
+/// The `metrics` facade calls: the names of the module docs' table.
+#[cfg(feature = "metrics")]
+pub(crate) mod facade {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use crate::judgement::Judgement;
+    use crate::outcome::ClientAuthOutcome;
+
+    /// `mtls_client_auth_requests_total`.
+    pub(crate) const REQUESTS: &str = "mtls_client_auth_requests_total";
+    /// `mtls_client_cert_soonest_not_after_timestamp_seconds`.
+    pub(crate) const SOONEST_CLIENT_NOT_AFTER: &str =
+        "mtls_client_cert_soonest_not_after_timestamp_seconds";
+
+    /// Process-wide, like the global recorder the gauge goes to.
+    static SOONEST: AtomicI64 = AtomicI64::new(i64::MAX);
+
+    /// Records one judged request.
+    pub(crate) fn record(outcome: Option<&ClientAuthOutcome>, judgement: &Judgement) {
+        let outcome_label = match outcome {
+            None => "missing",
+            Some(outcome) => outcome.label(),
+        };
+        let (verdict, reason) = match judgement.reason() {
+            None => ("passed", ""),
+            Some(reason) => ("rejected", reason),
+        };
+        metrics::counter!(REQUESTS, "outcome" => outcome_label, "verdict" => verdict, "reason" => reason)
+            .increment(1);
+        if let Some(ClientAuthOutcome::Verified(identity)) = outcome {
+            let not_after = i64::try_from(identity.not_after().as_secs()).unwrap_or(i64::MAX);
+            let soonest = SOONEST
+                .fetch_min(not_after, Ordering::Relaxed)
+                .min(not_after);
+            // Unix seconds fit an f64's 53-bit mantissa exactly.
+            #[allow(clippy::cast_precision_loss)]
+            metrics::gauge!(SOONEST_CLIENT_NOT_AFTER).set(soonest as f64);
         }
     }
 }
