@@ -161,15 +161,7 @@ fn identity_classifier_and_lints_read_odd_times_alike() {
         assert_eq!(identity.v_end(), case.v_end, "{}", case.what);
 
         // 2. The classifier checks the anchor's dates with the same reader.
-        let store = TrustStore::builder()
-            .ca_pem(pem(&ca))
-            .build()
-            .expect("store loads");
-        let classifier =
-            Classifier::builder(ReloadableTrustStore::new(store), Arc::clone(&provider))
-                .cache_capacity(0)
-                .build()
-                .expect("classifier");
+        let classifier = uncached(&provider, &ca);
         let outcome = classifier.classify_at(Some(std::slice::from_ref(&leaf)), now);
         let ClientAuthOutcome::Invalid(invalid) = &*outcome else {
             panic!("{}: {outcome:?}", case.what);
@@ -226,6 +218,35 @@ fn openssl_verify(
 ) -> u32 {
     let untrusted = untrusted.map(pem);
     mtls_testpki::openssl::verify(dir, &pem(root), untrusted.as_deref(), &pem(leaf), at).into()
+}
+
+/// A classifier trusting `root`, without a verdict cache.
+fn uncached(
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+    root: &CertificateDer<'_>,
+) -> Classifier {
+    let store = TrustStore::builder()
+        .ca_pem(pem(root))
+        .build()
+        .expect("store loads");
+    Classifier::builder(ReloadableTrustStore::new(store), Arc::clone(provider))
+        .cache_capacity(0)
+        .build()
+        .expect("classifier")
+}
+
+/// The classifier's verdict on `chain` at `now` as an OpenSSL code (0: verified).
+fn code(
+    classifier: &Classifier,
+    chain: &[CertificateDer<'static>],
+    now: UnixTime,
+    what: &str,
+) -> u32 {
+    match &*classifier.classify_at(Some(chain), now) {
+        ClientAuthOutcome::Verified(_) => 0,
+        ClientAuthOutcome::Invalid(invalid) => invalid.reason().kind().openssl_code().into(),
+        other => panic!("{what}: {other:?}"),
+    }
 }
 
 /// notBefore and notAfter: tag and text of each.
@@ -310,24 +331,8 @@ fn leaf_and_intermediate_times_match_openssl() {
         let inter_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
         let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
         let root = cert("Root", "Root", ordinary, &root_key, true, &root_key);
-        let store = TrustStore::builder()
-            .ca_pem(pem(&root))
-            .build()
-            .expect("store loads");
-        let classifier =
-            Classifier::builder(ReloadableTrustStore::new(store), Arc::clone(&provider))
-                .cache_capacity(0)
-                .build()
-                .expect("classifier");
-        let verdict = |chain: &[CertificateDer<'static>]| -> u32 {
-            match &*classifier.classify_at(Some(chain), now) {
-                ClientAuthOutcome::Verified(_) => 0,
-                ClientAuthOutcome::Invalid(invalid) => {
-                    invalid.reason().kind().openssl_code().into()
-                }
-                other => panic!("{what}: {other:?}"),
-            }
-        };
+        let classifier = uncached(&provider, &root);
+        let verdict = |chain: &[CertificateDer<'static>]| code(&classifier, chain, now, what);
 
         // The leaf has the odd validity.
         let leaf = cert("Root", "client", validity, &leaf_key, false, &root_key);
@@ -375,21 +380,52 @@ fn leaf_and_intermediate_times_match_openssl() {
         let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
         let root = cert("Root", "Root", ordinary, &root_key, true, &root_key);
         let leaf = cert("Root", "client", two_errors, &leaf_key, false, &root_key);
-        let store = TrustStore::builder()
-            .ca_pem(pem(&root))
-            .build()
-            .expect("store");
-        let classifier =
-            Classifier::builder(ReloadableTrustStore::new(store), Arc::clone(&provider))
-                .cache_capacity(0)
-                .build()
-                .expect("classifier");
+        let classifier = uncached(&provider, &root);
         let outcome = classifier.classify_at(Some(std::slice::from_ref(&leaf)), now);
         let ClientAuthOutcome::Invalid(invalid) = &*outcome else {
             panic!("{outcome:?}");
         };
         assert_eq!(invalid.reason().kind(), ReasonKind::Expired);
         assert_eq!(openssl_verify(&dir, &root, None, &leaf, at), 13);
+    }
+    // Times OpenSSL cannot read at all (month 13; a notAfter one digit
+    // short): its format errors, for the leaf and for an intermediate.
+    let malformed: [(Validity, u32); 2] = [
+        (
+            [(UTC_TIME, "201301000000Z"), (UTC_TIME, "400101000000Z")],
+            13,
+        ),
+        (
+            [(UTC_TIME, "200101000000Z"), (UTC_TIME, "40010100000Z")],
+            14,
+        ),
+    ];
+    for (validity, openssl) in malformed {
+        let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let inter_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let root = cert("Root", "Root", ordinary, &root_key, true, &root_key);
+        let classifier = uncached(&provider, &root);
+        let code = |chain: &[CertificateDer<'static>]| code(&classifier, chain, now, "malformed");
+        let leaf = cert("Root", "client", validity, &leaf_key, false, &root_key);
+        let theirs = openssl_verify(&dir, &root, None, &leaf, at);
+        table.push((
+            "malformed",
+            "leaf",
+            code(std::slice::from_ref(&leaf)),
+            theirs,
+            openssl,
+        ));
+        let inter = cert("Root", "Inter", validity, &inter_key, true, &root_key);
+        let leaf = cert("Inter", "client", ordinary, &leaf_key, false, &inter_key);
+        let theirs = openssl_verify(&dir, &root, Some(&inter), &leaf, at);
+        table.push((
+            "malformed",
+            "intermediate",
+            code(&[leaf, inter]),
+            theirs,
+            openssl,
+        ));
     }
     let _ = std::fs::remove_dir_all(&dir);
     let wrong: Vec<_> = table

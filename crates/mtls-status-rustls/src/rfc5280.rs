@@ -34,8 +34,8 @@
 //! pinned key could re-issue its own certificate with other extensions
 //! (subject alternative names, SPIFFE ID, extended key usage).
 //!
-//! A certificate webpki accepted but our DER reader cannot read is left to
-//! webpki's verdict.
+//! A certificate our DER reader cannot read never gets here: the validity
+//! check before these ([`times`](crate::times)) refuses it.
 
 use mtls_status::ReasonKind;
 use webpki::VerifiedPath;

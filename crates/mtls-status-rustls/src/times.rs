@@ -51,7 +51,7 @@ pub(crate) fn check(cert: &ParsedCert<'_>, t: i64) -> Option<ReasonKind> {
 
 /// `der` with its validity replaced by [`ANY_TIME`], or `None` when it is
 /// not a certificate we can take apart (webpki then sees it unchanged).
-fn rewrite(der: &[u8]) -> Option<(Vec<u8>, std::ops::Range<usize>)> {
+fn rewrite(der: &[u8]) -> Option<(Vec<u8>, std::ops::Range<usize>, &[u8])> {
     let cert = mtls_status::der::single(der, tag::SEQUENCE).ok()?;
     let mut parts = Reader::new(cert.value);
     let tbs = parts.expect(tag::SEQUENCE).ok()?;
@@ -80,7 +80,7 @@ fn rewrite(der: &[u8]) -> Option<(Vec<u8>, std::ops::Range<usize>)> {
                 content.extend_from_slice(rest);
                 let out = tlv(tag::SEQUENCE, &content);
                 let start = out.len() - content.len();
-                return Some((out, start..start + new_tbs.len()));
+                return Some((out, start..start + new_tbs.len(), tbs.raw));
             }
         }
         before.push((field.tag, field.raw));
@@ -145,8 +145,16 @@ pub(crate) fn reachable<'a>(
 
 /// The certificates of one classification as webpki is shown them.
 pub(crate) struct Canonical<'a> {
-    /// Rewritten DER, the tbsCertificate range in it, and the original DER.
-    entries: Vec<(CertificateDer<'static>, std::ops::Range<usize>, &'a [u8])>,
+    entries: Vec<Entry<'a>>,
+}
+
+/// One certificate as webpki is shown it.
+struct Entry<'a> {
+    shown: CertificateDer<'static>,
+    /// Where its tbsCertificate is in `shown` (empty: not rewritten).
+    shown_tbs: std::ops::Range<usize>,
+    original: &'a [u8],
+    original_tbs: &'a [u8],
 }
 
 impl<'a> Canonical<'a> {
@@ -154,8 +162,18 @@ impl<'a> Canonical<'a> {
         let entries = certs
             .into_iter()
             .map(|der| match rewrite(der) {
-                Some((out, range)) => (CertificateDer::from(out), range, der),
-                None => (CertificateDer::from(der.to_vec()), 0..0, der),
+                Some((out, shown_tbs, original_tbs)) => Entry {
+                    shown: CertificateDer::from(out),
+                    shown_tbs,
+                    original: der,
+                    original_tbs,
+                },
+                None => Entry {
+                    shown: CertificateDer::from(der.to_vec()),
+                    shown_tbs: 0..0,
+                    original: der,
+                    original_tbs: &[],
+                },
             })
             .collect();
         Self { entries }
@@ -168,7 +186,7 @@ impl<'a> Canonical<'a> {
 
     /// The rewritten form of the `i`-th certificate given to [`new`](Self::new).
     pub(crate) fn get(&self, i: usize) -> Option<&CertificateDer<'static>> {
-        self.entries.get(i).map(|(der, _, _)| der)
+        self.entries.get(i).map(|e| &e.shown)
     }
 
     /// The original DER of a certificate webpki was shown (itself if it is
@@ -176,8 +194,8 @@ impl<'a> Canonical<'a> {
     pub(crate) fn original<'d>(&'d self, shown: &'d [u8]) -> &'d [u8] {
         self.entries
             .iter()
-            .find(|(der, _, _)| der.as_ref() == shown)
-            .map_or(shown, |(_, _, original)| original)
+            .find(|e| e.shown.as_ref() == shown)
+            .map_or(shown, |e| e.original)
     }
 
     /// The tbsCertificate a signature over `message` must cover: `Ok(None)`
@@ -185,13 +203,11 @@ impl<'a> Canonical<'a> {
     /// certificates share it.
     fn signed(&self, message: &[u8]) -> Result<Option<&[u8]>, InvalidSignature> {
         let mut found: Option<&[u8]> = None;
-        for (der, range, original) in &self.entries {
-            if range.is_empty() || der.get(range.clone()) != Some(message) {
+        for e in &self.entries {
+            if e.shown_tbs.is_empty() || e.shown.get(e.shown_tbs.clone()) != Some(message) {
                 continue;
             }
-            let tbs = ParsedCert::parse(original)
-                .map(|c| c.tbs)
-                .map_err(|_| InvalidSignature)?;
+            let tbs = e.original_tbs;
             match found {
                 Some(other) if other != tbs => return Err(InvalidSignature),
                 _ => found = Some(tbs),
@@ -267,7 +283,7 @@ mod tests {
     fn rewrite_keeps_everything_but_the_validity() {
         let cert = mtls_testpki::Ca::root("root").build().cert_der();
         let der = cert.as_ref();
-        let (out, range) = rewrite(der).unwrap();
+        let (out, range, original_tbs) = rewrite(der).unwrap();
         let (a, b) = (
             ParsedCert::parse(der).unwrap(),
             ParsedCert::parse(&out).unwrap(),
@@ -281,5 +297,6 @@ mod tests {
         assert_eq!(b.not_before().unix(), 0);
         assert_eq!(b.not_after().unix(), 253_402_300_799);
         assert_ne!(a.tbs, b.tbs);
+        assert_eq!(a.tbs, original_tbs);
     }
 }

@@ -233,7 +233,7 @@ fn verify(
         for der in shown {
             let der = der.as_ref();
             let original = canonical.original(der);
-            if let Some(violation) = time_violation(original, now) {
+            if let Some(violation) = time_violation(original, now)? {
                 let error = violation.error.clone();
                 time_violations.borrow_mut().push(violation);
                 return Err(error);
@@ -333,10 +333,42 @@ fn is_time(error: &webpki::Error) -> bool {
 }
 
 /// [`times::check`] of one certificate (original DER), as an error webpki
-/// ranks like its own time errors.
-fn time_violation(original: &[u8], now: UnixTime) -> Option<TimeViolation> {
-    let cert = ParsedCert::parse(original).ok()?;
-    let kind = times::check(&cert, i64::try_from(now.as_secs()).unwrap_or(i64::MAX))?;
+/// ranks like its own time errors. A time OpenSSL cannot read either is its
+/// format error (13, 14); a certificate we cannot read otherwise is refused
+/// (webpki was shown a validity that always holds).
+fn time_violation(original: &[u8], now: UnixTime) -> Result<Option<TimeViolation>, webpki::Error> {
+    let kind_error = |kind, error| {
+        Ok(Some(TimeViolation {
+            error,
+            kind,
+            original: original.to_vec(),
+        }))
+    };
+    let cert = match ParsedCert::parse(original) {
+        Ok(cert) => cert,
+        Err(e) if e.part() == "notBefore" => {
+            return kind_error(
+                ReasonKind::BadNotBefore,
+                webpki::Error::CertNotValidYet {
+                    time: now,
+                    not_before: now,
+                },
+            );
+        }
+        Err(e) if e.part() == "notAfter" => {
+            return kind_error(
+                ReasonKind::BadNotAfter,
+                webpki::Error::CertExpired {
+                    time: now,
+                    not_after: now,
+                },
+            );
+        }
+        Err(_) => return Err(webpki::Error::BadDerTime),
+    };
+    let Some(kind) = times::check(&cert, i64::try_from(now.as_secs()).unwrap_or(i64::MAX)) else {
+        return Ok(None);
+    };
     let error = match kind {
         ReasonKind::NotYetValid | ReasonKind::BadNotBefore => webpki::Error::CertNotValidYet {
             time: now,
@@ -347,11 +379,7 @@ fn time_violation(original: &[u8], now: UnixTime) -> Option<TimeViolation> {
             not_after: cert.not_after().unix_time(),
         },
     };
-    Some(TimeViolation {
-        error,
-        kind,
-        original: original.to_vec(),
-    })
+    kind_error(kind, error)
 }
 
 /// The reason for a certificate's time verdict `kind`.
