@@ -7,10 +7,12 @@ use std::sync::Arc;
 use mtls_status::{
     ClientAuthOutcome, ClientIdentity, InvalidCertificate, InvalidReason, ReasonKind,
 };
+use mtls_status_rustls::OcspChecker;
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 use crate::error::CliError;
 use crate::expect_name::{self, ExpectedName};
+use crate::ocsp::OcspArgs;
 use crate::trust::TrustArgs;
 use crate::{at, load, report};
 
@@ -30,6 +32,11 @@ use crate::{at, load, report};
 pub(crate) struct CheckArgs {
     #[command(flatten)]
     trust: TrustArgs,
+
+    /// OCSP: the same lookup as `mtls serve --ocsp`; the responder's
+    /// answers are printed before the verdict (to stderr with --format json).
+    #[command(flatten)]
+    ocsp: OcspArgs,
 
     /// Extra intermediate certificates (PEM), added after those of --cert as
     /// if the client had sent them.
@@ -81,6 +88,10 @@ pub(crate) fn run(args: CheckArgs) -> Result<u8, CliError> {
     let chain = presented_chain(&args)?;
     let outcome = classifier.classify_at(chain.as_deref(), now);
     let outcome = check_names(outcome, &args.expect_name);
+    let outcome = match args.ocsp.checker(&classifier, None)? {
+        Some(checker) => check_ocsp(&checker, outcome, now, args.format)?,
+        None => outcome,
+    };
 
     let line = match args.format {
         Format::Text => report::text(&outcome, now, &args.expect_name),
@@ -109,6 +120,38 @@ fn presented_chain(args: &CheckArgs) -> Result<Option<Vec<CertificateDer<'static
         chain.extend(load::certificates(path, "--intermediates")?);
     }
     Ok(Some(chain))
+}
+
+/// Looks the verified chain up by OCSP, prints the responder's answers
+/// (stdout for text, stderr for JSON, which stays one object) and returns
+/// the outcome after OCSP.
+fn check_ocsp(
+    checker: &OcspChecker,
+    outcome: Arc<ClientAuthOutcome>,
+    now: UnixTime,
+    format: Format,
+) -> Result<Arc<ClientAuthOutcome>, CliError> {
+    let Some(identity) = outcome.identity() else {
+        return Ok(outcome);
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::Io(format!("cannot start the async runtime: {error}")))?;
+    let chain = identity.chain().to_vec();
+    let (answers, error) = runtime.block_on(checker.lookup_at(&chain, now));
+    let mut lines: Vec<String> = answers.iter().map(|a| format!("ocsp: {a}")).collect();
+    if let Some(error) = error {
+        lines.push(format!("ocsp: request failed: {error}"));
+    }
+    for line in lines {
+        match format {
+            Format::Text => println!("{line}"),
+            Format::Json => eprintln!("{line}"),
+        }
+    }
+    // The answers are cached: this asks no responder again.
+    Ok(runtime.block_on(checker.check_at(outcome, now)))
 }
 
 /// A verified chain whose leaf lacks an expected name becomes

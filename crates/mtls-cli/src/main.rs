@@ -21,6 +21,7 @@ mod error;
 mod expect_name;
 mod lint;
 mod load;
+mod ocsp;
 mod pki;
 mod probe;
 mod report;

@@ -25,6 +25,7 @@ use tower::ServiceExt;
 use tower_layer::Layer;
 
 use crate::error::CliError;
+use crate::ocsp::OcspArgs;
 use crate::trust::TrustArgs;
 use crate::{load, trust, vars};
 
@@ -67,6 +68,10 @@ pub(crate) struct ServeArgs {
     /// The trust flags of `check` and `lint`.
     #[command(flatten)]
     trust: TrustArgs,
+
+    /// OCSP for client certificates (nginx `ssl_ocsp`).
+    #[command(flatten)]
+    ocsp: OcspArgs,
 
     /// nginx's `ssl_verify_client`: on, optional, optional_no_ca or off.
     #[arg(
@@ -117,6 +122,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
 
     let provider = trust::provider();
     let classifier = args.trust.classifier(store.clone(), |builder| builder)?;
+    let ocsp = args.ocsp.checker(&classifier, Some(mode))?;
     // The configuration follows reloads: the handshake advertises the CA
     // names of the bundle in force (nginx re-reads ssl_client_certificate).
     let pair_error = |error: &dyn std::fmt::Display| {
@@ -131,6 +137,10 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let acceptor = MtlsAcceptor::new(classifier, mode, server_cert)
         .map_err(|error| pair_error(&error))?
         .idle_timeout(Duration::from_secs(args.idle_timeout));
+    let acceptor = match ocsp {
+        Some(checker) => acceptor.ocsp(checker),
+        None => acceptor,
+    };
     // Before "listening on": a SIGHUP sent once the port answers reloads.
     spawn_reload_on_sighup(acceptor.clone());
     let mut listener = MtlsListener::builder(acceptor.clone())

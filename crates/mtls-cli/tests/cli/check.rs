@@ -644,3 +644,71 @@ fn odd_validity_encodings_match_openssl() {
         assert_eq!(json["v_start"], start, "{out:?}");
     }
 }
+
+#[test]
+fn ocsp_flags() {
+    let demo = demo("check-ocsp");
+    // A responder port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let url = format!("http://127.0.0.1:{port}/");
+    let cert = &demo.files.client_valid.cert;
+    let out = check(&demo, cert, &["--ocsp", "leaf", "--ocsp-responder", &url]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout.contains("ocsp: request failed:"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "invalid 495 ocsp_request_failed: Client certificate \"CN=client-valid\": \
+             certificate status request failed"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = check(
+        &demo,
+        cert,
+        &[
+            "--ocsp",
+            "on",
+            "--ocsp-responder",
+            &url,
+            "--ocsp-fail",
+            "open",
+        ],
+    );
+    assert_eq!(out.code, 0, "fail open: {out:?}");
+    // JSON stays one object; the OCSP lines go to stderr.
+    let out = check(
+        &demo,
+        cert,
+        &[
+            "--ocsp",
+            "leaf",
+            "--ocsp-responder",
+            &url,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json(&out)["reason"], "ocsp_request_failed");
+    assert!(
+        out.stderr.contains("ocsp: request failed"),
+        "{}",
+        out.stderr
+    );
+    let out = check(
+        &demo,
+        cert,
+        &["--ocsp", "leaf", "--ocsp-responder", "https://x/"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("http://"), "{}", out.stderr);
+    let out = check(&demo, cert, &["--ocsp", "sometimes"]);
+    assert_eq!(out.code, 1, "{out:?}");
+}

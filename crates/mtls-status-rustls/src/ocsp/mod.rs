@@ -491,13 +491,23 @@ impl OcspChecker {
     /// cannot be obtained; then `Invalid` with the OCSP reason, naming the
     /// certificate and what the responder said.
     pub async fn check(&self, outcome: Arc<ClientAuthOutcome>) -> Arc<ClientAuthOutcome> {
+        self.check_at(outcome, UnixTime::now()).await
+    }
+
+    /// Like [`check`](Self::check), judging answers and the cache at time
+    /// `now` (`mtls check --at`).
+    pub async fn check_at(
+        &self,
+        outcome: Arc<ClientAuthOutcome>,
+        now: UnixTime,
+    ) -> Arc<ClientAuthOutcome> {
         let ClientAuthOutcome::Verified(identity) = &*outcome else {
             return outcome;
         };
-        match self.first_problem(identity.chain()).await {
+        match self.first_problem(identity.chain(), now.as_secs()).await {
             None => outcome,
             Some(reason) => Arc::new(ClientAuthOutcome::Invalid(InvalidCertificate::new(
-                reason.with_time(UnixTime::now()),
+                reason.with_time(now),
                 Some(identity.clone()),
             ))),
         }
@@ -550,14 +560,17 @@ impl OcspChecker {
         (answers, None)
     }
 
-    async fn first_problem(&self, chain: &[CertificateDer<'static>]) -> Option<InvalidReason> {
+    async fn first_problem(
+        &self,
+        chain: &[CertificateDer<'static>],
+        now: u64,
+    ) -> Option<InvalidReason> {
         let targets = match self.targets(chain) {
             Ok(targets) => targets,
             Err(error) => return self.failed(error),
         };
         for target in targets {
             let subject = crate::names::subject_dn(&target.cert);
-            let now = UnixTime::now().as_secs();
             let reason = match self.lookup_one(&target, now).await {
                 Ok(answer) => match &answer.status {
                     OcspStatus::Good => continue,
