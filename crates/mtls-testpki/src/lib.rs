@@ -14,6 +14,7 @@
 //! * With feature `tls`: `tls::TlsClient`, the loopback rustls client of the
 //!   integration tests, and `capture::Capture`, the tracing subscriber of the
 //!   logging tests.
+//! * [`ocsp::OpensslOcsp`]: a real `openssl ocsp` responder on 127.0.0.1.
 //! * [`Name`]: subjects rcgen cannot express (multi-valued RDNs, repeated attributes,
 //!   any string type).
 //!
@@ -66,6 +67,7 @@ mod der;
 mod key;
 mod leaf;
 pub mod name;
+pub mod ocsp;
 pub mod openssl;
 mod pki;
 #[cfg(feature = "tls")]

@@ -25,7 +25,6 @@ impl MtlsServe {
             kind.mode.as_str(),
             if kind.crl { "-crl" } else { "" }
         );
-        let stderr = dir.join(format!("mtls-serve-{label}.stderr.log"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_mtls"));
         command
             .arg("serve")
@@ -41,6 +40,14 @@ impl MtlsServe {
         if kind.crl {
             command.arg("--crl").arg(&files.crl_bundle);
         }
+        Self::start_command(dir, &label, command)
+    }
+
+    /// Starts `command` (an `mtls serve ... --listen 127.0.0.1:0`), its
+    /// stderr in `dir/mtls-serve-LABEL.stderr.log`, and waits for its
+    /// `listening on https://ADDR` line.
+    pub(crate) fn start_command(dir: &Path, label: &str, mut command: Command) -> Self {
+        let stderr = dir.join(format!("mtls-serve-{label}.stderr.log"));
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -72,22 +72,37 @@ impl Nginx {
         files: &ServerFiles,
         kinds: &[ServerKind],
     ) -> Self {
-        std::fs::create_dir_all(dir.join("tmp")).expect("create nginx temp directory");
         let ports = free_ports(kinds.len());
         let addrs: BTreeMap<ServerKind, SocketAddr> = kinds
             .iter()
             .zip(ports)
             .map(|(kind, port)| (*kind, SocketAddr::from(([127, 0, 0, 1], port))))
             .collect();
-        let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, config(dir, files, &addrs)).expect("write nginx.conf");
+        let listening: Vec<SocketAddr> = addrs.values().copied().collect();
+        let mut nginx =
+            Self::start_with_config(nginx, dir, &config(dir, files, &addrs), &listening);
+        nginx.addrs = addrs;
+        nginx
+    }
+
+    /// Writes `conf` to `dir/nginx.conf` and starts nginx with `-p dir`;
+    /// returns once every address of `listening` accepts connections.
+    pub(crate) fn start_with_config(
+        nginx: &Path,
+        dir: &Path,
+        conf: &str,
+        listening: &[SocketAddr],
+    ) -> Self {
+        std::fs::create_dir_all(dir.join("tmp")).expect("create nginx temp directory");
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("write nginx.conf");
 
         let error_log = dir.join("error.log");
         let mut child = Command::new(nginx)
             .arg("-p")
             .arg(dir)
             .arg("-c")
-            .arg(&conf)
+            .arg(&conf_path)
             // The log used before the configuration is read.
             .arg("-e")
             .arg(&error_log)
@@ -98,13 +113,13 @@ impl Nginx {
             ))
             .spawn()
             .expect("start nginx");
-        for addr in addrs.values() {
+        for addr in listening {
             wait_until_listening(&mut child, *addr, &|| logs(dir));
         }
         Self {
             child,
             dir: dir.to_path_buf(),
-            addrs,
+            addrs: BTreeMap::new(),
         }
     }
 
@@ -138,7 +153,7 @@ fn logs(dir: &Path) -> String {
 /// The body nginx returns: one `name=value` line per variable. Values
 /// never contain a line feed (DNs escape control bytes, the certificate is
 /// percent-encoded), and this needs no escaping, whatever the subject.
-fn body() -> String {
+pub(crate) fn body() -> String {
     VARIABLES.iter().fold(String::new(), |mut out, name| {
         let _ = write!(out, "{name}=${name}\\n");
         out
@@ -146,11 +161,60 @@ fn body() -> String {
 }
 
 fn config(dir: &Path, files: &ServerFiles, addrs: &BTreeMap<ServerKind, SocketAddr>) -> String {
+    let mut conf = preamble(dir);
+    for (kind, addr) in addrs {
+        let crl = if kind.crl {
+            format!("ssl_crl {};", files.crl_bundle.display())
+        } else {
+            String::new()
+        };
+        let directives = format!(
+            "ssl_verify_client {mode}; ssl_verify_depth 1; {crl}",
+            mode = kind.mode.as_str()
+        );
+        conf.push_str(&server_block(
+            *addr,
+            [&files.cert, &files.key, &files.ca_bundle],
+            &directives,
+        ));
+    }
+    conf.push_str("}\n");
+    conf
+}
+
+/// One `server` block on `addr` with the server certificate, its key and
+/// the client CA bundle (`files`), the client-verification `directives`
+/// (`ssl_verify_client ...;` and the like), answering every request and
+/// the 495 / 496 pages with [`body`].
+pub(crate) fn server_block(addr: SocketAddr, files: [&Path; 3], directives: &str) -> String {
+    let [cert, key, ca] = files.map(Path::display);
+    let body = body();
+    format!(
+        "    server {{\n\
+         \x20       listen {addr} ssl;\n\
+         \x20       server_name localhost;\n\
+         \x20       ssl_certificate {cert};\n\
+         \x20       ssl_certificate_key {key};\n\
+         \x20       ssl_protocols TLSv1.2 TLSv1.3;\n\
+         \x20       ssl_session_tickets off;\n\
+         \x20       ssl_client_certificate {ca};\n\
+         \x20       {directives}\n\
+         \x20       error_page 495 =495 /err495;\n\
+         \x20       error_page 496 =496 /err496;\n\
+         \x20       location = /err495 {{ internal; return 200 \"{body}\"; }}\n\
+         \x20       location = /err496 {{ internal; return 200 \"{body}\"; }}\n\
+         \x20       location / {{ return 200 \"{body}\"; }}\n\
+         \x20   }}\n"
+    )
+}
+
+/// The configuration up to the `server` blocks: one process, logs and
+/// temporary files under `dir`, an open `http {` block (close it with `}`).
+pub(crate) fn preamble(dir: &Path) -> String {
     let d = dir.display();
     let tmp = dir.join("tmp");
     let t = tmp.display();
-    let body = body();
-    let mut conf = format!(
+    format!(
         "daemon off;\n\
          master_process off;\n\
          worker_processes 1;\n\
@@ -165,38 +229,5 @@ fn config(dir: &Path, files: &ServerFiles, addrs: &BTreeMap<ServerKind, SocketAd
          \x20   uwsgi_temp_path {t}/uwsgi;\n\
          \x20   scgi_temp_path {t}/scgi;\n\
          \x20   default_type text/plain;\n",
-    );
-    for (kind, addr) in addrs {
-        let crl = if kind.crl {
-            format!("ssl_crl {};", files.crl_bundle.display())
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            conf,
-            "    server {{\n\
-             \x20       listen {addr} ssl;\n\
-             \x20       server_name localhost;\n\
-             \x20       ssl_certificate {cert};\n\
-             \x20       ssl_certificate_key {key};\n\
-             \x20       ssl_protocols TLSv1.2 TLSv1.3;\n\
-             \x20       ssl_session_tickets off;\n\
-             \x20       ssl_client_certificate {ca};\n\
-             \x20       ssl_verify_client {mode};\n\
-             \x20       ssl_verify_depth 1;\n\
-             \x20       {crl}\n\
-             \x20       error_page 495 =495 /err495;\n\
-             \x20       error_page 496 =496 /err496;\n\
-             \x20       location = /err495 {{ internal; return 200 \"{body}\"; }}\n\
-             \x20       location = /err496 {{ internal; return 200 \"{body}\"; }}\n\
-             \x20       location / {{ return 200 \"{body}\"; }}\n\
-             \x20   }}\n",
-            cert = files.cert.display(),
-            key = files.key.display(),
-            ca = files.ca_bundle.display(),
-            mode = kind.mode.as_str(),
-        );
-    }
-    conf.push_str("}\n");
-    conf
+    )
 }
