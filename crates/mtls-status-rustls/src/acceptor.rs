@@ -491,6 +491,24 @@ impl MtlsAcceptor {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
+        let accepted = self
+            .handshake(io, client_hello_timeout, on_client_hello)
+            .await;
+        #[cfg(feature = "metrics")]
+        crate::metrics::accepted(&accepted);
+        accepted
+    }
+
+    /// [`accept_staged`](Self::accept_staged) without the metrics.
+    async fn handshake<IO>(
+        &self,
+        io: IO,
+        client_hello_timeout: Option<Duration>,
+        on_client_hello: impl FnOnce(),
+    ) -> Result<Accepted<IO>, AcceptError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
         let handshake = async {
             let first_flight = first_flight(io);
             let first_flight = match client_hello_timeout {

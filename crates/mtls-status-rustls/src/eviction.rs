@@ -101,6 +101,8 @@ impl Evictable {
         let evicted = victim.is_some_and(|id| registry.entries.remove(&id).is_some());
         if evicted {
             self.evicted.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            crate::metrics::handshake_failed(mtls_status::metrics::HandshakeFailure::Evicted);
         }
         evicted
     }

@@ -39,6 +39,13 @@
 //!   override, cached answers, fail closed or open), run after each
 //!   handshake by [`MtlsAcceptor::ocsp`]. Encoding by RustCrypto's
 //!   `x509-ocsp`; `http://` responders only.
+//! - `metrics`: records through the [`metrics`](https://docs.rs/metrics)
+//!   facade (and turns on `mtls-status/metrics`): handshake failures by
+//!   cause (`mtls_handshake_failures_total`, from [`MtlsAcceptor`] and the
+//!   listener's eviction) and the trust-store gauges (earliest CA
+//!   `notAfter`, CA count, each CRL's `nextUpdate` and entries), set
+//!   whenever a [`ReloadableTrustStore`] is created or installs a store.
+//!   Names and labels: the table of [`mtls_status::metrics`].
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without `tokio` the links above to the tokio side have no target.
@@ -60,6 +67,8 @@ mod hot_swap;
 mod idle;
 #[cfg(feature = "tokio")]
 mod listener;
+#[cfg(feature = "metrics")]
+mod metrics;
 #[cfg(feature = "ocsp")]
 mod ocsp;
 #[cfg(feature = "tokio")]

@@ -145,6 +145,8 @@ impl ReloadableTrustStore {
     }
 
     fn with_files(store: TrustStore, files: Option<TrustStoreFiles>) -> Self {
+        #[cfg(feature = "metrics")]
+        crate::metrics::trust_store_installed(&store);
         Self {
             shared: Arc::new(Shared {
                 current: ArcSwap::from_pointee(store),
@@ -216,6 +218,8 @@ impl ReloadableTrustStore {
     /// Installs `store`; the caller holds the writer lock.
     fn install(&self, store: TrustStore) -> u64 {
         let generation = self.generation().saturating_add(1);
+        #[cfg(feature = "metrics")]
+        crate::metrics::trust_store_installed(&store);
         self.shared
             .current
             .store(Arc::new(store.with_generation(generation)));

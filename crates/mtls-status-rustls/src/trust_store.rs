@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rustls::DistinguishedName;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor};
-use webpki::{CertRevocationList, OwnedCertRevocationList};
+use webpki::{BorrowedCertRevocationList, CertRevocationList};
 
 use crate::names;
 use mtls_status::der::{Certificate as ParsedCert, Crl as ParsedCrl, KeyUsage};
@@ -85,6 +85,10 @@ pub(crate) struct CrlInfo {
     pub(crate) issuer_dn: String,
     pub(crate) this_update: u64,
     pub(crate) next_update: Option<u64>,
+    /// How many revoked-certificate entries it lists (a gauge of feature
+    /// `metrics`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) revoked: usize,
 }
 
 impl TrustStore {
@@ -465,8 +469,11 @@ impl Loaded {
                 index: index + 1,
                 reason,
             };
-            let crl = OwnedCertRevocationList::from_der(der.as_ref())
+            // OwnedCertRevocationList::from_der, with the entries counted.
+            let borrowed = BorrowedCertRevocationList::from_der(der.as_ref())
                 .map_err(|e| bad(format!("{e:?}")))?;
+            let revoked = borrowed.into_iter().count();
+            let crl = borrowed.to_owned().map_err(|e| bad(format!("{e:?}")))?;
             let parsed = ParsedCrl::parse(der.as_ref())
                 .ok_or_else(|| bad("malformed CRL structure".to_owned()))?;
             if parsed.crl_number_critical() {
@@ -483,6 +490,7 @@ impl Loaded {
                 issuer_dn: names::name_dn(parsed.issuer),
                 this_update: parsed.this_update.unix_time().as_secs(),
                 next_update: parsed.next_update.map(|t| t.unix_time().as_secs()),
+                revoked,
             });
             self.crls.push(CertRevocationList::Owned(crl));
         }

@@ -46,7 +46,7 @@ pub fn for_judgement(judgement: &Judgement, answers: &AnswerOptions) -> Option<S
         | Judgement::IdentityRequired {
             reason: Some(reason),
         } => certificate_invalid(reason, cas),
-        Judgement::NotAuthorized { subject, why } => not_authorized(Some(subject), why),
+        Judgement::NotAuthorized { subject, why, .. } => not_authorized(Some(subject), why),
         Judgement::MissingOutcome => missing_outcome(),
         // A judgement this crate does not know yet: refused, never passed.
         _ => certificate_required(cas),

@@ -222,6 +222,10 @@ impl Authorize for AllowList {
             Err(Cow::Borrowed(NOT_IN_ALLOW_LIST))
         }
     }
+
+    fn name(&self) -> &'static str {
+        "allow_list"
+    }
 }
 
 fn normalize_dns(name: &str) -> &str {

@@ -331,7 +331,9 @@ impl Answer {
             Judgement::CertificateInvalid { reason, .. } => {
                 Self::certificate_invalid(style, reason, cas)
             }
-            Judgement::NotAuthorized { subject, why } => Self::forbidden(style, Some(subject), why),
+            Judgement::NotAuthorized { subject, why, .. } => {
+                Self::forbidden(style, Some(subject), why)
+            }
             Judgement::IdentityRequired { .. } => {
                 Self::forbidden(style, None, NO_VERIFIED_CERTIFICATE)
             }

@@ -68,6 +68,33 @@ pub trait Authorize: Send + Sync + 'static {
     /// The explanation for the 403 when `client` is not allowed.
     fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>>;
 
+    /// A short stable name for the policy, the `authorizer` label of
+    /// `mtls_client_auth_denied_total` (see [`metrics`](crate::metrics))
+    /// and [`Judgement::NotAuthorized`](crate::Judgement::NotAuthorized):
+    /// `allow_list`, `spiffe`, `any_of`, `all_of`, or [`CUSTOM_AUTHORIZER`]
+    /// (`custom`, the default, closures included). Name a policy of your
+    /// own with [`named`](Self::named). Keep the set of names small: each
+    /// is a metric series.
+    ///
+    /// ```
+    /// use mtls_status::{AllowList, Authorize, ClientIdentity};
+    ///
+    /// assert_eq!(AllowList::new().name(), "allow_list");
+    /// let admins = (|c: &ClientIdentity| c.subject_dn() == "CN=admin").named("admins");
+    /// assert_eq!(admins.name(), "admins");
+    /// ```
+    fn name(&self) -> &'static str {
+        CUSTOM_AUTHORIZER
+    }
+
+    /// The same policy under [`name`](Self::name) `name`.
+    fn named(self, name: &'static str) -> Named<Self>
+    where
+        Self: Sized,
+    {
+        Named { policy: self, name }
+    }
+
     /// A policy that allows what `self` **or** `other` allows (`other` is
     /// asked only if `self` refuses); the 403 explains both refusals.
     ///
@@ -96,6 +123,26 @@ pub trait Authorize: Send + Sync + 'static {
     }
 }
 
+/// The [`Authorize::name`] of a policy that does not name itself.
+pub const CUSTOM_AUTHORIZER: &str = "custom";
+
+/// A policy under a name of your choosing: [`Authorize::named`].
+#[derive(Clone, Debug)]
+pub struct Named<A> {
+    policy: A,
+    name: &'static str,
+}
+
+impl<A: Authorize> Authorize for Named<A> {
+    fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>> {
+        self.policy.authorize(client)
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
 /// Allows a client either policy allows: [`Authorize::or`].
 #[derive(Clone, Debug)]
 pub struct AnyOf<A, B>(A, B);
@@ -113,12 +160,20 @@ impl<A: Authorize, B: Authorize> Authorize for AnyOf<A, B> {
             .authorize(client)
             .map_err(|second| Cow::Owned(format!("{first}; and {second}")))
     }
+
+    fn name(&self) -> &'static str {
+        "any_of"
+    }
 }
 
 impl<A: Authorize, B: Authorize> Authorize for AllOf<A, B> {
     fn authorize(&self, client: &ClientIdentity) -> Result<(), Cow<'static, str>> {
         self.0.authorize(client)?;
         self.1.authorize(client)
+    }
+
+    fn name(&self) -> &'static str {
+        "all_of"
     }
 }
 

@@ -140,6 +140,7 @@ impl ClientAuthPolicy {
                 Err(why) => Judgement::NotAuthorized {
                     subject: identity.subject_dn().to_owned(),
                     why,
+                    authorizer: policy.name(),
                 },
             },
             None => Judgement::IdentityRequired {
@@ -205,6 +206,10 @@ pub enum Judgement {
         subject: String,
         /// The policy's explanation (see [`Authorize`]).
         why: Cow<'static, str>,
+        /// The refusing policy's [`Authorize::name`] (`allow_list`,
+        /// `spiffe`, `custom`, ...), the `authorizer` label of
+        /// `mtls_client_auth_denied_total`.
+        authorizer: &'static str,
     },
     /// The route has an authorization policy and the request passed the
     /// mode without a verified certificate (no certificate under
@@ -326,12 +331,17 @@ impl Judgement {
                 "{}",
                 reason.nginx_log_line()
             ),
-            Self::NotAuthorized { subject, why } => tracing::info!(
+            Self::NotAuthorized {
+                subject,
+                why,
+                authorizer,
+            } => tracing::info!(
                 reason = NOT_AUTHORIZED,
                 status,
                 grpc_status,
                 subject,
                 why = %why,
+                authorizer,
                 mode,
                 rpc,
                 peer,

@@ -22,7 +22,9 @@ mod spiffe_authorizer;
 
 pub use allow_list::{AllowList, InvalidFingerprint};
 pub use answer::{Answer, AnswerOptions, AnswerStyle, ParseAnswerStyleError};
-pub use authorize::{AllOf, AnyOf, Authorize, AuthorizeOutput, NOT_ALLOWED_BY_POLICY};
+pub use authorize::{
+    AllOf, AnyOf, Authorize, AuthorizeOutput, CUSTOM_AUTHORIZER, NOT_ALLOWED_BY_POLICY, Named,
+};
 pub use forward::ForwardHeaders;
 pub use future::ResponseFuture;
 pub use identity::ClientIdentity;

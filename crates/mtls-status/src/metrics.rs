@@ -15,6 +15,17 @@
 //! |---|---|---|---|
 //! | `mtls_client_auth_requests_total` | counter | `outcome`, `verdict`, `reason` | Requests judged. `outcome`: `none` (no client certificate), `invalid` (failed verification), `verified`, or `missing` (no `ClientAuthOutcome`: the TLS glue is missing). `verdict`: `passed` or `rejected`. `reason`: empty for a pass, else `certificate_required` (496), an [`InvalidReason`](crate::InvalidReason) name such as `expired` or `unknown_issuer` (495), `not_authorized` (403), `missing_outcome` (500) |
 //! | `mtls_client_cert_soonest_not_after_timestamp_seconds` | gauge | none | The earliest `notAfter` among the verified client certificates seen since the process started, in Unix seconds |
+//! | `mtls_client_auth_denied_total` | counter | `authorizer` | 403s of verified clients refused by a route's authorization policy ([`Judgement::NotAuthorized`](crate::Judgement::NotAuthorized)), by the policy's [`Authorize::name`](crate::Authorize::name): `allow_list`, `spiffe`, `any_of`, `all_of`, `custom` (closures), or a name given with [`Authorize::named`](crate::Authorize::named). Also counted in `mtls_client_auth_requests_total` under `reason="not_authorized"` |
+//! | `mtls_handshake_failures_total` | counter | `cause` | Connections that did not become a classified TLS connection, by [`HandshakeFailure`] label: `timeout` (handshake or ClientHello timeout), `evicted` (dropped at the handshake cap for a newer client), `tls_error` (the TLS handshake failed), `plain_http` (plain HTTP sent to the TLS port, answered 497), `closed` (the client closed the connection mid-handshake), `io_error` (another I/O error). Recorded by mtls-status-rustls (feature `metrics`) |
+//! | `mtls_trust_store_earliest_not_after_timestamp_seconds` | gauge | none | The earliest `notAfter` among the CA certificates (trust anchors and intermediates, advertised or trusted-only) of the trust store in force, in Unix seconds; NaN for a store without CA certificates. Set when a store is installed |
+//! | `mtls_trust_store_ca_certificates` | gauge | `role` | CA certificates in the trust store in force: `role="anchor"` (self-issued, trusted) and `role="intermediate"` (usable in chains only) |
+//! | `mtls_crl_next_update_timestamp_seconds` | gauge | `issuer` | Each loaded CRL's `nextUpdate`, in Unix seconds, labelled by the CRL issuer's RFC 2253 name (several CRLs of one issuer: the earliest). A CRL without `nextUpdate` has no series; an issuer whose CRLs are no longer loaded reads NaN |
+//! | `mtls_crl_revoked_certificates` | gauge | `issuer` | Revoked-certificate entries in the loaded CRLs, by issuer as above (summed over an issuer's CRLs; NaN once no longer loaded). `sum()` is the number of CRL entries loaded |
+//!
+//! The trust-store gauges are process-wide: with several stores in one
+//! process they show the one installed last. mtls-status-rustls sets them
+//! (feature `metrics`) whenever a `ReloadableTrustStore` is created or a new
+//! store is installed; other TLS glue calls [`record_trust_store`].
 //!
 //! `deploy/prometheus/mtls-alerts.yml` in the repository holds example alert
 //! rules on these names.
@@ -195,10 +206,133 @@ impl ClientAuthMetrics {
     }
 }
 
+/// Why a connection did not become a classified TLS connection: the
+/// `cause` label of `mtls_handshake_failures_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandshakeFailure {
+    /// The client did not complete the handshake (or its ClientHello) in
+    /// time.
+    Timeout,
+    /// Dropped at the handshake cap to make room for a newer client.
+    Evicted,
+    /// The TLS handshake failed (no common parameters, a bad
+    /// CertificateVerify, garbage instead of TLS records, ...).
+    TlsError,
+    /// The client sent plain HTTP to the TLS port (answered 497).
+    PlainHttp,
+    /// The client closed the connection before the handshake completed.
+    Closed,
+    /// Another I/O error during the handshake.
+    IoError,
+}
+
+impl HandshakeFailure {
+    /// The label value: `timeout`, `evicted`, `tls_error`, `plain_http`,
+    /// `closed` or `io_error`.
+    ///
+    /// ```
+    /// assert_eq!(mtls_status::metrics::HandshakeFailure::PlainHttp.label(), "plain_http");
+    /// ```
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Evicted => "evicted",
+            Self::TlsError => "tls_error",
+            Self::PlainHttp => "plain_http",
+            Self::Closed => "closed",
+            Self::IoError => "io_error",
+        }
+    }
+}
+
+/// Counts one handshake failure into `mtls_handshake_failures_total`.
+/// mtls-status-rustls calls it (feature `metrics`); other TLS glue may.
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub fn record_handshake_failure(cause: HandshakeFailure) {
+    metrics::counter!(facade::HANDSHAKE_FAILURES, "cause" => cause.label()).increment(1);
+}
+
+/// What a trust store holds, for its gauges ([`record_trust_store`]).
+///
+/// ```
+/// use mtls_status::metrics::TrustStoreGauges;
+///
+/// let gauges = TrustStoreGauges::new(Some(1_900_000_000), 1, 2)
+///     .crl("CN=Issuing CA", Some(1_800_000_000), 3);
+/// assert_eq!(gauges.crls().len(), 1);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustStoreGauges {
+    earliest_not_after: Option<u64>,
+    anchors: usize,
+    intermediates: usize,
+    crls: Vec<CrlGauges>,
+}
+
+/// One CRL of a [`TrustStoreGauges`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CrlGauges {
+    /// The issuer's RFC 2253 name.
+    pub issuer: String,
+    /// nextUpdate, Unix seconds.
+    pub next_update: Option<u64>,
+    /// Revoked-certificate entries.
+    pub revoked: usize,
+}
+
+impl TrustStoreGauges {
+    /// A store whose CA certificates' earliest `notAfter` (Unix seconds) is
+    /// `earliest_not_after` (`None`: no CA), with `anchors` trust anchors
+    /// and `intermediates` intermediates, and no CRL yet.
+    pub fn new(earliest_not_after: Option<u64>, anchors: usize, intermediates: usize) -> Self {
+        Self {
+            earliest_not_after,
+            anchors,
+            intermediates,
+            crls: Vec::new(),
+        }
+    }
+
+    /// With one more CRL.
+    #[must_use]
+    pub fn crl(
+        mut self,
+        issuer: impl Into<String>,
+        next_update: Option<u64>,
+        revoked: usize,
+    ) -> Self {
+        self.crls.push(CrlGauges {
+            issuer: issuer.into(),
+            next_update,
+            revoked,
+        });
+        self
+    }
+
+    /// The CRLs, in the order added.
+    pub fn crls(&self) -> &[CrlGauges] {
+        &self.crls
+    }
+}
+
+/// Sets the trust-store gauges of the module docs' table from `gauges`,
+/// the store now in force. CRL issuers of an earlier call that `gauges` no
+/// longer has read NaN.
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub fn record_trust_store(gauges: &TrustStoreGauges) {
+    facade::record_trust_store(gauges);
+}
+
 /// The `metrics` facade calls: the names of the module docs' table.
 #[cfg(feature = "metrics")]
 pub(crate) mod facade {
+    use std::collections::{BTreeMap, BTreeSet};
     use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::{Mutex, PoisonError};
 
     use crate::judgement::Judgement;
     use crate::outcome::ClientAuthOutcome;
@@ -209,8 +343,70 @@ pub(crate) mod facade {
     pub(crate) const SOONEST_CLIENT_NOT_AFTER: &str =
         "mtls_client_cert_soonest_not_after_timestamp_seconds";
 
+    /// `mtls_client_auth_denied_total`.
+    pub(crate) const DENIED: &str = "mtls_client_auth_denied_total";
+    /// `mtls_handshake_failures_total`.
+    pub(crate) const HANDSHAKE_FAILURES: &str = "mtls_handshake_failures_total";
+    /// `mtls_trust_store_earliest_not_after_timestamp_seconds`.
+    pub(crate) const TRUST_STORE_EARLIEST_NOT_AFTER: &str =
+        "mtls_trust_store_earliest_not_after_timestamp_seconds";
+    /// `mtls_trust_store_ca_certificates`.
+    pub(crate) const TRUST_STORE_CAS: &str = "mtls_trust_store_ca_certificates";
+    /// `mtls_crl_next_update_timestamp_seconds`.
+    pub(crate) const CRL_NEXT_UPDATE: &str = "mtls_crl_next_update_timestamp_seconds";
+    /// `mtls_crl_revoked_certificates`.
+    pub(crate) const CRL_REVOKED: &str = "mtls_crl_revoked_certificates";
+
     /// Process-wide, like the global recorder the gauge goes to.
     static SOONEST: AtomicI64 = AtomicI64::new(i64::MAX);
+
+    /// The CRL issuers the last [`record_trust_store`] labelled.
+    static CRL_ISSUERS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+    /// Unix seconds fit an f64's 53-bit mantissa exactly.
+    #[allow(clippy::cast_precision_loss)]
+    fn seconds(value: u64) -> f64 {
+        value as f64
+    }
+
+    pub(crate) fn record_trust_store(gauges: &super::TrustStoreGauges) {
+        metrics::gauge!(TRUST_STORE_EARLIEST_NOT_AFTER)
+            .set(gauges.earliest_not_after.map_or(f64::NAN, seconds));
+        #[allow(clippy::cast_precision_loss)]
+        {
+            metrics::gauge!(TRUST_STORE_CAS, "role" => "anchor").set(gauges.anchors as f64);
+            metrics::gauge!(TRUST_STORE_CAS, "role" => "intermediate")
+                .set(gauges.intermediates as f64);
+        }
+        // By issuer: the earliest nextUpdate, the sum of entries.
+        let mut by_issuer: BTreeMap<&str, (Option<u64>, usize)> = BTreeMap::new();
+        for crl in &gauges.crls {
+            let entry = by_issuer.entry(&crl.issuer).or_insert((None, 0));
+            entry.0 = match (entry.0, crl.next_update) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            entry.1 = entry.1.saturating_add(crl.revoked);
+        }
+        let mut previous = CRL_ISSUERS.lock().unwrap_or_else(PoisonError::into_inner);
+        for issuer in previous.iter() {
+            if !by_issuer.contains_key(issuer.as_str()) {
+                let label = [("issuer", issuer.clone())];
+                metrics::gauge!(CRL_NEXT_UPDATE, &label).set(f64::NAN);
+                metrics::gauge!(CRL_REVOKED, &label).set(f64::NAN);
+            }
+        }
+        previous.clear();
+        for (issuer, (next_update, revoked)) in by_issuer {
+            let label = [("issuer", issuer.to_owned())];
+            if let Some(next_update) = next_update {
+                metrics::gauge!(CRL_NEXT_UPDATE, &label).set(seconds(next_update));
+            }
+            #[allow(clippy::cast_precision_loss)]
+            metrics::gauge!(CRL_REVOKED, &label).set(revoked as f64);
+            previous.insert(issuer.to_owned());
+        }
+    }
 
     /// Records one judged request.
     pub(crate) fn record(outcome: Option<&ClientAuthOutcome>, judgement: &Judgement) {
@@ -224,6 +420,9 @@ pub(crate) mod facade {
         };
         metrics::counter!(REQUESTS, "outcome" => outcome_label, "verdict" => verdict, "reason" => reason)
             .increment(1);
+        if let Judgement::NotAuthorized { authorizer, .. } = judgement {
+            metrics::counter!(DENIED, "authorizer" => *authorizer).increment(1);
+        }
         if let Some(ClientAuthOutcome::Verified(identity)) = outcome {
             let not_after = i64::try_from(identity.not_after().as_secs()).unwrap_or(i64::MAX);
             let soonest = SOONEST

@@ -151,6 +151,10 @@ impl Authorize for SpiffeAuthorizer {
             None => Err(Cow::Borrowed(NO_SPIFFE_ID)),
         }
     }
+
+    fn name(&self) -> &'static str {
+        "spiffe"
+    }
 }
 
 #[cfg(test)]
