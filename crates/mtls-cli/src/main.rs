@@ -21,6 +21,7 @@ mod error;
 mod expect_name;
 mod lint;
 mod load;
+mod metrics;
 mod ocsp;
 mod pki;
 mod probe;

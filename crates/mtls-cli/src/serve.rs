@@ -48,7 +48,8 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
         nginx's page under --style nginx). Rejections are logged to stderr with nginx's text.\n\n\
         Prints `listening on https://ADDR:PORT` once ready. SIGHUP reloads --client-ca and \
         --crl, the CA names sent in the handshake included (a file that fails to load keeps \
-        the old trust store). Log level: MTLS_LOG \
+        the old trust store). --metrics-listen ADDR:PORT serves Prometheus metrics at \
+        /metrics (names: the table of mtls_status::metrics). Log level: MTLS_LOG \
         (error, warn, info, debug, trace; default info).",
     after_help = "Example:\n  mtls serve --listen 127.0.0.1:8443 --cert server.pem --key server.key \\\n      --client-ca ca-bundle.pem --crl crl-bundle.pem\n  curl --cacert root.pem --cert client.pem --key client.key https://localhost:8443/"
 )]
@@ -92,6 +93,11 @@ pub(crate) struct ServeArgs {
     /// then go silent.
     #[arg(long = "idle-timeout", value_name = "SECS", default_value_t = 300)]
     idle_timeout: u64,
+
+    /// Serve the metrics (Prometheus text format) at http://ADDR:PORT/metrics;
+    /// port 0 picks a free port (logged: "serving metrics at ...").
+    #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
+    metrics_listen: Option<String>,
 }
 
 pub(crate) fn parse_mode(value: &str) -> Result<VerifyMode, String> {
@@ -117,6 +123,10 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     // (and re-read on rotation) by ServerCertificate.
     load::certificates(&args.cert, "--cert")?;
     load::private_key(&args.key, "--key")?;
+    // Before the trust store: its gauges are set as it loads.
+    if let Some(addr) = &args.metrics_listen {
+        crate::metrics::serve(addr).await?;
+    }
     let store = trust_store(&args)?;
     log_lints(&args, &store)?;
 

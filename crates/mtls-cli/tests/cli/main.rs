@@ -5,6 +5,7 @@
 mod check;
 mod common;
 mod lint;
+mod metrics;
 mod pki;
 mod probe;
 mod serve;
