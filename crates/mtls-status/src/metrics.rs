@@ -15,7 +15,7 @@
 //! |---|---|---|---|
 //! | `mtls_client_auth_requests_total` | counter | `outcome`, `verdict`, `reason` | Requests judged. `outcome`: `none` (no client certificate), `invalid` (failed verification), `verified`, or `missing` (no `ClientAuthOutcome`: the TLS glue is missing). `verdict`: `passed` or `rejected`. `reason`: empty for a pass, else `certificate_required` (496), an [`InvalidReason`](crate::InvalidReason) name such as `expired` or `unknown_issuer` (495), `not_authorized` (403), `missing_outcome` (500) |
 //! | `mtls_client_cert_soonest_not_after_timestamp_seconds` | gauge | none | The earliest `notAfter` among the verified client certificates seen since the process started, in Unix seconds |
-//! | `mtls_client_auth_denied_total` | counter | `authorizer` | 403s of verified clients refused by a route's authorization policy ([`Judgement::NotAuthorized`](crate::Judgement::NotAuthorized)), by the policy's [`Authorize::name`](crate::Authorize::name): `allow_list`, `spiffe`, `any_of`, `all_of`, `custom` (closures), or a name given with [`Authorize::named`](crate::Authorize::named). Also counted in `mtls_client_auth_requests_total` under `reason="not_authorized"` |
+//! | `mtls_client_auth_denied_total` | counter | `authorizer` | 403s of verified clients refused by a route's authorization policy ([`Judgement::NotAuthorized`]), by the policy's [`Authorize::name`](crate::Authorize::name): `allow_list`, `spiffe`, `any_of`, `all_of`, `custom` (closures), or a name given with [`Authorize::named`](crate::Authorize::named). Also counted in `mtls_client_auth_requests_total` under `reason="not_authorized"` |
 //! | `mtls_handshake_failures_total` | counter | `cause` | Connections that did not become a classified TLS connection, by [`HandshakeFailure`] label: `timeout` (handshake or ClientHello timeout), `evicted` (dropped at the handshake cap for a newer client), `tls_error` (the TLS handshake failed), `plain_http` (plain HTTP sent to the TLS port, answered 497), `closed` (the client closed the connection mid-handshake), `io_error` (another I/O error). Recorded by mtls-status-rustls (feature `metrics`) |
 //! | `mtls_trust_store_earliest_not_after_timestamp_seconds` | gauge | none | The earliest `notAfter` among the CA certificates (trust anchors and intermediates, advertised or trusted-only) of the trust store in force, in Unix seconds; NaN for a store without CA certificates. Set when a store is installed |
 //! | `mtls_trust_store_ca_certificates` | gauge | `role` | CA certificates in the trust store in force: `role="anchor"` (self-issued, trusted) and `role="intermediate"` (usable in chains only) |
@@ -48,6 +48,9 @@
 //! assert_eq!(snapshot.none, 1);
 //! assert_eq!(snapshot.rejections("certificate_required"), 1);
 //! ```
+
+// Without the feature, the links to the recording functions have no target.
+#![cfg_attr(not(feature = "metrics"), allow(rustdoc::broken_intra_doc_links))]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
