@@ -84,14 +84,20 @@ mod error_map;
 mod names;
 mod policy;
 mod reload;
+mod reload_report;
+mod reloadables;
 mod rfc5280;
 mod search_bound;
 mod server_cert;
+#[cfg(all(unix, feature = "sighup"))]
+mod sighup;
 mod svid;
 mod times;
 mod trust_store;
 mod verifier;
 mod verify;
+#[cfg(feature = "watch")]
+mod watch;
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
@@ -125,6 +131,15 @@ pub use config::{DEFAULT_ALPN, server_config, server_config_with_alpn};
 pub use error_map::reason_kind;
 pub use policy::{CrlScope, EkuPolicy, InvalidOidError, RootHints};
 pub use reload::{ReloadableTrustStore, TrustStoreFiles};
+pub use reloadables::{ReloadSummary, Reloadables};
 pub use server_cert::{ServerCertError, ServerCertFiles, ServerCertificate};
+#[cfg(all(unix, feature = "sighup"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "sighup"))))]
+pub use sighup::SighupReloader;
 pub use trust_store::{TrustStore, TrustStoreBuilder, TrustStoreError};
 pub use verify::MAX_SUPPORTED_DEPTH;
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub use watch::{
+    DEFAULT_POLL_INTERVAL, DEFAULT_WATCH_DEBOUNCE, FileWatcher, WatchError, WatchOptions,
+};

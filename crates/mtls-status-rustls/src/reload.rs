@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 
+use crate::reload_report::{self, LintContext};
 use crate::trust_store::{TrustStore, TrustStoreBuilder, TrustStoreError};
 
 /// The files a [`ReloadableTrustStore`] reads on every
@@ -83,7 +84,7 @@ impl TrustStoreFiles {
         builder
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let all: Vec<String> = self
             .ca
             .iter()
@@ -124,6 +125,8 @@ struct Shared {
     files: Option<TrustStoreFiles>,
     /// Serialises writers so generations stay strictly increasing.
     writer: Mutex<()>,
+    /// What the reload lints assume (feature `lint`).
+    lint_context: Mutex<Option<LintContext>>,
 }
 
 impl ReloadableTrustStore {
@@ -152,6 +155,7 @@ impl ReloadableTrustStore {
                 current: ArcSwap::from_pointee(store),
                 files,
                 writer: Mutex::new(()),
+                lint_context: Mutex::new(None),
             }),
         }
     }
@@ -171,6 +175,19 @@ impl ReloadableTrustStore {
         self.shared.files.as_ref()
     }
 
+    /// The verify mode and depth the store serves, for the lints run on
+    /// every newly installed store (feature `lint`: a CA that expired, a
+    /// CRL past nextUpdate, a depth too small for the bundle's chains, ...
+    /// are logged with `tracing`, errors as `error!`). Without it the lints
+    /// assume nginx's defaults (`on`, depth 1).
+    pub fn lint_with(&self, mode: mtls_status::VerifyMode, verify_depth: usize) {
+        *self
+            .shared
+            .lint_context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(LintContext { mode, verify_depth });
+    }
+
     /// Reads the files again and, if everything parses, swaps the new store
     /// in. Connections classified from now on use it; cached verdicts of the
     /// old generation are no longer served.
@@ -182,8 +199,9 @@ impl ReloadableTrustStore {
     /// fault. On error the old store stays in force.
     pub fn reload(&self) -> Result<u64, TrustStoreError> {
         let Some(files) = &self.shared.files else {
-            tracing::error!("trust store reload refused: the store was not loaded from files");
-            return Err(TrustStoreError::NotFileBacked);
+            let error = TrustStoreError::NotFileBacked;
+            reload_report::trust_store_refused(&error, "", self.generation());
+            return Err(error);
         };
         let _writer = self
             .shared
@@ -193,12 +211,7 @@ impl ReloadableTrustStore {
         match files.builder().build() {
             Ok(store) => Ok(self.install(store)),
             Err(error) => {
-                tracing::error!(
-                    %error,
-                    files = %files.describe(),
-                    generation = self.generation(),
-                    "trust store reload failed; keeping the trust store in force"
-                );
+                reload_report::trust_store_refused(&error, &files.describe(), self.generation());
                 Err(error)
             }
         }
@@ -217,17 +230,18 @@ impl ReloadableTrustStore {
 
     /// Installs `store`; the caller holds the writer lock.
     fn install(&self, store: TrustStore) -> u64 {
-        let generation = self.generation().saturating_add(1);
+        let old = self.current();
+        let generation = old.generation().saturating_add(1);
         #[cfg(feature = "metrics")]
         crate::metrics::trust_store_installed(&store);
-        self.shared
-            .current
-            .store(Arc::new(store.with_generation(generation)));
-        tracing::info!(
-            generation,
-            anchors = self.shared.current.load().anchor_count(),
-            "trust store installed"
-        );
+        let new = Arc::new(store.with_generation(generation));
+        self.shared.current.store(Arc::clone(&new));
+        let lint_context = *self
+            .shared
+            .lint_context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        reload_report::trust_store_installed(&old, &new, lint_context.as_ref());
         generation
     }
 }

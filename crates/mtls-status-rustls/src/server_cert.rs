@@ -11,6 +11,8 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::reload_report;
+
 /// The server certificate chain and private key every new handshake
 /// presents, replaced atomically (a rustls [`ResolvesServerCert`]).
 ///
@@ -159,7 +161,13 @@ impl ServerCertificate {
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
     ) -> Result<(), rustls::Error> {
-        let pair = certified_key(&self.shared.provider, chain, key)?;
+        let pair = match certified_key(&self.shared.provider, chain, key) {
+            Ok(pair) => pair,
+            Err(error) => {
+                reload_report::server_cert_refused(&error);
+                return Err(error);
+            }
+        };
         self.install(pair);
         Ok(())
     }
@@ -174,22 +182,39 @@ impl ServerCertificate {
     /// As [`from_files`](Self::from_files), or
     /// [`ServerCertError::NotFileBacked`]; the pair in force stays.
     pub fn reload(&self) -> Result<bool, ServerCertError> {
-        let files = self.files().ok_or(ServerCertError::NotFileBacked)?;
-        let pair = files.load(&self.shared.provider)?;
+        let loaded = self
+            .files()
+            .ok_or(ServerCertError::NotFileBacked)
+            .and_then(|files| files.load(&self.shared.provider));
+        let pair = match loaded {
+            Ok(pair) => pair,
+            Err(error) => {
+                reload_report::server_cert_refused(&error);
+                return Err(error);
+            }
+        };
         if pair.cert == self.shared.current.load().cert {
+            if let Ok(leaf) = pair.end_entity_cert() {
+                reload_report::server_cert_reloaded(leaf, leaf);
+            }
             return Ok(false);
         }
         self.install(pair);
         Ok(true)
     }
 
+    /// Installs `pair` and reports it (see the `reload_report` module).
     fn install(&self, pair: CertifiedKey) {
         let _writer = self
             .shared
             .writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        self.shared.current.store(Arc::new(pair));
+        let old = self.shared.current.swap(Arc::new(pair));
+        let new = self.shared.current.load();
+        if let (Ok(old), Ok(new)) = (old.end_entity_cert(), new.end_entity_cert()) {
+            reload_report::server_cert_reloaded(old, new);
+        }
     }
 }
 

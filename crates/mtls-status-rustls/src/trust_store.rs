@@ -59,6 +59,7 @@ struct Inner {
     hints: Vec<DistinguishedName>,
     accepted_names: Vec<String>,
     crls: Vec<CertRevocationList<'static>>,
+    crl_ders: Vec<CertificateRevocationListDer<'static>>,
     crl_info: Vec<CrlInfo>,
     breakpoints: Vec<u64>,
 }
@@ -117,6 +118,7 @@ impl TrustStore {
                 hints: Vec::new(),
                 accepted_names: Vec::new(),
                 crls: Vec::new(),
+                crl_ders: Vec::new(),
                 crl_info: Vec::new(),
                 breakpoints: Vec::new(),
             }),
@@ -187,6 +189,11 @@ impl TrustStore {
 
     pub(crate) fn intermediate_info(&self) -> &[CaInfo] {
         &self.inner.intermediate_info
+    }
+
+    /// The CRLs as loaded (DER), in file order, for lints and tools.
+    pub fn crl_ders(&self) -> &[CertificateRevocationListDer<'static>] {
+        &self.inner.crl_ders
     }
 
     pub(crate) fn crls(&self) -> &[CertRevocationList<'static>] {
@@ -364,6 +371,7 @@ struct Loaded {
     hint_subjects: Vec<Vec<u8>>,
     accepted_names: Vec<String>,
     crls: Vec<CertRevocationList<'static>>,
+    crl_ders: Vec<CertificateRevocationListDer<'static>>,
     crl_info: Vec<CrlInfo>,
 }
 
@@ -463,7 +471,7 @@ impl Loaded {
                 source_name: source.name(),
             });
         }
-        for (index, der) in ders.iter().enumerate() {
+        for (index, der) in ders.into_iter().enumerate() {
             let bad = |reason: String| TrustStoreError::BadCrl {
                 source_name: source.name(),
                 index: index + 1,
@@ -493,6 +501,7 @@ impl Loaded {
                 revoked,
             });
             self.crls.push(CertRevocationList::Owned(crl));
+            self.crl_ders.push(der);
         }
         Ok(())
     }
@@ -521,6 +530,7 @@ impl Loaded {
                 hints: self.hints,
                 accepted_names: self.accepted_names,
                 crls: self.crls,
+                crl_ders: self.crl_ders,
                 crl_info: self.crl_info,
                 breakpoints,
             }),

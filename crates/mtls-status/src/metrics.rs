@@ -21,6 +21,8 @@
 //! | `mtls_trust_store_ca_certificates` | gauge | `role` | CA certificates in the trust store in force: `role="anchor"` (self-issued, trusted) and `role="intermediate"` (usable in chains only) |
 //! | `mtls_crl_next_update_timestamp_seconds` | gauge | `issuer` | Each loaded CRL's `nextUpdate`, in Unix seconds, labelled by the CRL issuer's RFC 2253 name (several CRLs of one issuer: the earliest). A CRL without `nextUpdate` has no series; an issuer whose CRLs are no longer loaded reads NaN |
 //! | `mtls_crl_revoked_certificates` | gauge | `issuer` | Revoked-certificate entries in the loaded CRLs, by issuer as above (summed over an issuer's CRLs; NaN once no longer loaded). `sum()` is the number of CRL entries loaded |
+//! | `mtls_reloads_total` | counter | `material`, `result` | Reload attempts (file watcher, SIGHUP or a `reload()` call) by [`ReloadMaterial`] label (`trust_store`, `server_certificate`) and [`ReloadResult`] label: `success` (read and in force) or `refused` (bad file, key not matching its certificate: the old material stays). Recorded by mtls-status-rustls (feature `metrics`) |
+//! | `mtls_last_reload_success_timestamp_seconds` | gauge | `material` | When the last successful reload of that material happened, in Unix seconds |
 //!
 //! The trust-store gauges are process-wide: with several stores in one
 //! process they show the one installed last. mtls-status-rustls sets them
@@ -59,6 +61,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::judgement::Judgement;
 use crate::outcome::ClientAuthOutcome;
+
+mod reload;
+#[cfg(feature = "metrics")]
+pub use reload::record_reload;
+pub use reload::{ReloadMaterial, ReloadResult};
 
 /// Request counters for a [`ClientAuthPolicy`](crate::ClientAuthPolicy):
 /// `VerifyClientLayer` of mtls-status-tower, the gRPC checks of

@@ -1,0 +1,142 @@
+//! What every reload attempt reports, whoever started it (a file watcher,
+//! SIGHUP, a `reload()` or `replace()` call): a tracing event saying what
+//! changed or why it was refused, the `mtls_reloads_total` counter and the
+//! `mtls_last_reload_success_timestamp_seconds` gauge (feature `metrics`),
+//! and the trust-configuration lints on the new material (feature `lint`).
+
+use std::fmt::Display;
+
+use mtls_status::metrics::{ReloadMaterial, ReloadResult};
+use rustls_pki_types::CertificateDer;
+
+use crate::names;
+use crate::trust_store::TrustStore;
+
+/// Counts one attempt (a no-op without the `metrics` feature).
+fn count(material: ReloadMaterial, result: ReloadResult) {
+    #[cfg(feature = "metrics")]
+    mtls_status::metrics::record_reload(material, result);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (material, result);
+}
+
+/// A new trust store is in force: what changed, then its lints.
+pub(crate) fn trust_store_installed(
+    old: &TrustStore,
+    new: &TrustStore,
+    lints: Option<&LintContext>,
+) {
+    count(ReloadMaterial::TrustStore, ReloadResult::Success);
+    let added: Vec<&String> = new
+        .accepted_ca_names()
+        .iter()
+        .filter(|name| !old.accepted_ca_names().contains(name))
+        .collect();
+    let removed: Vec<&String> = old
+        .accepted_ca_names()
+        .iter()
+        .filter(|name| !new.accepted_ca_names().contains(name))
+        .collect();
+    tracing::info!(
+        generation = new.generation(),
+        previous_generation = old.generation(),
+        anchors = %format_args!("{}→{}", old.anchor_count(), new.anchor_count()),
+        intermediates = %format_args!("{}→{}", old.intermediate_count(), new.intermediate_count()),
+        crls = %format_args!("{}→{}", old.crl_count(), new.crl_count()),
+        added_cas = ?added,
+        removed_cas = ?removed,
+        "trust store installed; new connections are classified against it"
+    );
+    lint(new, lints);
+}
+
+/// A trust store reload was refused; `generation` stays in force.
+pub(crate) fn trust_store_refused(error: &dyn Display, files: &str, generation: u64) {
+    count(ReloadMaterial::TrustStore, ReloadResult::Refused);
+    tracing::error!(
+        %error,
+        files,
+        generation,
+        "trust store reload refused; keeping the trust store in force"
+    );
+}
+
+/// The server certificate was read again; `old` / `new` are the leaf
+/// certificates (equal when nothing changed).
+pub(crate) fn server_cert_reloaded(old: &CertificateDer<'_>, new: &CertificateDer<'_>) {
+    count(ReloadMaterial::ServerCertificate, ReloadResult::Success);
+    if old == new {
+        tracing::info!(
+            subject = %names::subject_dn(new),
+            "server certificate unchanged"
+        );
+        return;
+    }
+    tracing::info!(
+        old_subject = %names::subject_dn(old),
+        old_not_after = not_after(old),
+        new_subject = %names::subject_dn(new),
+        new_not_after = not_after(new),
+        "server certificate installed; new handshakes present it"
+    );
+}
+
+/// A server certificate reload was refused; the pair in force stays.
+pub(crate) fn server_cert_refused(error: &dyn Display) {
+    count(ReloadMaterial::ServerCertificate, ReloadResult::Refused);
+    tracing::error!(
+        %error,
+        "server certificate reload refused; keeping the certificate and key in force"
+    );
+}
+
+/// The leaf's notAfter in Unix seconds (0 if unreadable: logging only).
+fn not_after(cert: &CertificateDer<'_>) -> u64 {
+    mtls_status::der::Certificate::parse(cert.as_ref())
+        .map_or(0, |parsed| parsed.not_after().unix_time().as_secs())
+}
+
+/// The settings the reload lints run with: the mode and verify depth the
+/// store serves (see
+/// [`ReloadableTrustStore::lint_context`](crate::ReloadableTrustStore::lint_context)).
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "lint"), allow(dead_code))]
+pub(crate) struct LintContext {
+    pub(crate) mode: mtls_status::VerifyMode,
+    pub(crate) verify_depth: usize,
+}
+
+#[cfg(feature = "lint")]
+fn lint(store: &TrustStore, context: Option<&LintContext>) {
+    use mtls_status::lint::{LintKind, LintSettings, Severity, lint_trust_config};
+
+    let mut settings = LintSettings::new(rustls_pki_types::UnixTime::now());
+    if let Some(context) = context {
+        settings = settings
+            .with_mode(context.mode)
+            .with_verify_depth(context.verify_depth);
+    }
+    let generation = store.generation();
+    for lint in lint_trust_config(store.certificates(), store.crl_ders(), &settings) {
+        // The mode is configuration, not material: said once at start.
+        if matches!(
+            lint.kind(),
+            LintKind::OptionalMode | LintKind::OffMode | LintKind::OptionalNoCaMode
+        ) {
+            continue;
+        }
+        let kind = lint.kind().name();
+        match lint.severity() {
+            Severity::Error => {
+                tracing::error!(lint = kind, generation, "reloaded trust store: {lint}")
+            }
+            Severity::Warning => {
+                tracing::warn!(lint = kind, generation, "reloaded trust store: {lint}")
+            }
+            _ => tracing::info!(lint = kind, generation, "reloaded trust store: {lint}"),
+        }
+    }
+}
+
+#[cfg(not(feature = "lint"))]
+fn lint(_store: &TrustStore, _context: Option<&LintContext>) {}
