@@ -528,7 +528,7 @@ fn sighup_reloads_the_trust_store() {
             .expect("run kill")
             .success()
     );
-    server.wait_for_log("trust store reload failed; keeping the trust store in force");
+    server.wait_for_log("trust store reload refused; keeping the trust store in force");
     assert_eq!(
         https_get(&server, &demo, Some(&demo.pki.valid_from_root)).status,
         200

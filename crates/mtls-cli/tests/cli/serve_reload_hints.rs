@@ -70,7 +70,7 @@ fn sighup_changes_the_advertised_ca_names() {
     // A bundle that no longer parses keeps the names in force.
     std::fs::write(&bundle, "not a certificate").expect("write");
     hangup(&server);
-    server.wait_for_log("trust store reload failed; keeping the trust store in force");
+    server.wait_for_log("trust store reload refused; keeping the trust store in force");
     let (names, status) = advertised_and_status(&server, &demo, &pki.valid_from_root);
     assert_eq!(names, expected);
     assert_eq!(status, 200);
