@@ -3,7 +3,10 @@
 //! before 2050, years before 1970) gives the same instants in
 //! `$ssl_client_v_start` / `$ssl_client_v_end` (the identity), in the
 //! classifier's validity check (the anchor's dates are ours to check, not
-//! webpki's) and in the trust-configuration lints (`mtls lint`).
+//! webpki's) and in the trust-configuration lints (`mtls lint`). Times
+//! OpenSSL reads but cannot compare (an offset, no seconds) are its format
+//! errors 13 / 14 on a leaf, an intermediate and a trust anchor alike, as
+//! `openssl verify` says cell by cell.
 //!
 //! The certificates are built by hand (rcgen always writes `Z` times in the
 //! RFC 5280 form) and signed with rcgen's ECDSA P-256 key.
@@ -123,14 +126,15 @@ const CASES: &[Case] = &[
         ],
         v_start: "Jan  1 00:00:00 2040 GMT",
         v_end: "Jan  1 00:00:00 2045 GMT",
-        verdict: ReasonKind::NotYetValid,
+        // OpenSSL cannot compare either time; notAfter is checked last.
+        verdict: ReasonKind::BadNotAfter,
     },
     Case {
         what: "UTCTime without seconds and an offset that crosses midnight, expired",
         validity: [(UTC_TIME, "1001012300-0200"), (UTC_TIME, "2001010030+0100")],
         v_start: "Jan  2 01:00:00 2010 GMT",
         v_end: "Dec 31 23:30:00 2019 GMT",
-        verdict: ReasonKind::Expired,
+        verdict: ReasonKind::BadNotAfter,
     },
     Case {
         what: "years before 1970, expired",
@@ -192,6 +196,7 @@ fn identity_classifier_and_lints_read_odd_times_alike() {
         let lints = lint_trust_config(std::slice::from_ref(&ca), &[], &LintSettings::new(now));
         let (kind, printed) = match case.verdict {
             ReasonKind::NotYetValid => (LintKind::CaNotYetValid, case.v_start),
+            ReasonKind::BadNotAfter => (LintKind::CaTimeFormat, case.v_end),
             _ => (LintKind::CaExpired, case.v_end),
         };
         let lint = lints
@@ -206,6 +211,17 @@ fn identity_classifier_and_lints_read_odd_times_alike() {
             "{}: {lints:?}",
             case.what
         );
+        // A time OpenSSL cannot compare is only that: not also expired or
+        // not yet valid.
+        if kind == LintKind::CaTimeFormat {
+            assert!(
+                !lints
+                    .iter()
+                    .any(|l| matches!(l.kind(), LintKind::CaExpired | LintKind::CaNotYetValid)),
+                "{}: {lints:?}",
+                case.what
+            );
+        }
     }
 }
 
@@ -353,15 +369,32 @@ fn leaf_and_intermediate_times_match_openssl() {
         let theirs = openssl_verify(&dir, &root, Some(&inter), &leaf, at);
         table.push((what, "intermediate", ours, theirs, openssl));
 
+        // The trust anchor has it (OpenSSL checks the anchor's times too).
+        let odd_root = cert("Root", "Root", validity, &root_key, true, &root_key);
+        let leaf = cert("Root", "client", ordinary, &leaf_key, false, &root_key);
+        let ours = code(
+            &uncached(&provider, &odd_root),
+            std::slice::from_ref(&leaf),
+            now,
+            what,
+        );
+        let theirs = openssl_verify(&dir, &odd_root, None, &leaf, at);
+        table.push((what, "trust anchor", ours, theirs, openssl));
+
         // `mtls lint` on a bundle holding that intermediate: the same
-        // verdict for times outside the validity, and it reads it.
+        // verdict, and it reads it.
         let lints = lint_trust_config(&[root.clone(), inter], &[], &LintSettings::new(now));
         let lint_kind = match openssl {
             9 => Some(LintKind::CaNotYetValid),
             10 => Some(LintKind::CaExpired),
+            13 | 14 => Some(LintKind::CaTimeFormat),
             _ => None,
         };
-        for kind in [LintKind::CaNotYetValid, LintKind::CaExpired] {
+        for kind in [
+            LintKind::CaNotYetValid,
+            LintKind::CaExpired,
+            LintKind::CaTimeFormat,
+        ] {
             assert_eq!(
                 lints.iter().any(|l| l.kind() == kind),
                 lint_kind == Some(kind),

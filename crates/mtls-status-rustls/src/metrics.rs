@@ -39,7 +39,7 @@ pub(crate) fn trust_store_installed(store: &TrustStore) {
         .anchor_info()
         .iter()
         .chain(store.intermediate_info())
-        .map(|ca| ca.not_after)
+        .map(|ca| ca.validity.not_after().as_secs())
         .min();
     let gauges = store.crl_info().iter().fold(
         TrustStoreGauges::new(earliest, store.anchor_count(), store.intermediate_count()),

@@ -172,12 +172,16 @@ pub(crate) fn check(
 
 /// What the store knows about the path's trust anchor.
 fn anchor_info<'s>(store: &'s TrustStore, path: &VerifiedPath<'_>) -> Option<&'s CaInfo> {
+    anchor_index(store, path).and_then(|i| store.anchor_info().get(i))
+}
+
+/// The index of the path's trust anchor in the store.
+pub(crate) fn anchor_index(store: &TrustStore, path: &VerifiedPath<'_>) -> Option<usize> {
     let anchor = path.anchor();
     store
         .anchors()
         .iter()
         .position(|a| std::ptr::addr_eq(a, anchor))
-        .and_then(|i| store.anchor_info().get(i))
 }
 
 /// Why OpenSSL's `X509_check_ca` would say a trust anchor (whose keyUsage,

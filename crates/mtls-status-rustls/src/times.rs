@@ -20,33 +20,78 @@ use std::collections::HashSet;
 use mtls_status::ReasonKind;
 use mtls_status::der::{Certificate as ParsedCert, Reader, tag};
 use rustls_pki_types::{
-    AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm,
+    AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm, UnixTime,
 };
 
 /// notBefore and notAfter as webpki is shown them: 1970 to the end of 9999.
 const ANY_TIME: &[u8] = b"\x30\x20\x17\x0d700101000000Z\x18\x0f99991231235959Z";
 
-/// The time verdict of one certificate at `t` as nginx reports it: OpenSSL
-/// checks notBefore, then notAfter, and the last error wins. A time that is
-/// not `YYMMDDHHMMSSZ` / `YYYYMMDDHHMMSSZ` is a format error (13, 14);
-/// notAfter itself is already expired (`X509_cmp_time` compares with `<=`).
+/// A certificate's validity as the classifier keeps it (trust anchors'
+/// dates are checked by us, not by webpki, long after parsing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Validity {
+    not_before: i64,
+    not_after: i64,
+    /// Whether each time is in RFC 5280's exact form, the only one
+    /// OpenSSL's `X509_cmp_time` compares.
+    not_before_rfc5280: bool,
+    not_after_rfc5280: bool,
+}
+
+impl Validity {
+    pub(crate) fn of(cert: &ParsedCert<'_>) -> Self {
+        let (nb, na) = (cert.not_before(), cert.not_after());
+        Self {
+            not_before: nb.unix(),
+            not_after: na.unix(),
+            not_before_rfc5280: nb.is_rfc5280(),
+            not_after_rfc5280: na.is_rfc5280(),
+        }
+    }
+
+    /// The time verdict at `t` as nginx reports it: OpenSSL checks
+    /// notBefore, then notAfter, and the last error wins. A time that is
+    /// not `YYMMDDHHMMSSZ` / `YYYYMMDDHHMMSSZ` is a format error (13, 14);
+    /// notAfter itself is already expired (`X509_cmp_time` compares with
+    /// `<=`).
+    pub(crate) fn check(&self, t: i64) -> Option<ReasonKind> {
+        let after = if !self.not_after_rfc5280 {
+            Some(ReasonKind::BadNotAfter)
+        } else if self.not_after <= t {
+            Some(ReasonKind::Expired)
+        } else {
+            None
+        };
+        let before = if !self.not_before_rfc5280 {
+            Some(ReasonKind::BadNotBefore)
+        } else if t < self.not_before {
+            Some(ReasonKind::NotYetValid)
+        } else {
+            None
+        };
+        after.or(before)
+    }
+
+    /// notBefore, clamped to the epoch for earlier times.
+    pub(crate) fn not_before(&self) -> UnixTime {
+        clamped(self.not_before)
+    }
+
+    /// notAfter, clamped to the epoch for earlier times.
+    pub(crate) fn not_after(&self) -> UnixTime {
+        clamped(self.not_after)
+    }
+}
+
+fn clamped(unix: i64) -> UnixTime {
+    UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        u64::try_from(unix).unwrap_or(0),
+    ))
+}
+
+/// [`Validity::check`] of one certificate.
 pub(crate) fn check(cert: &ParsedCert<'_>, t: i64) -> Option<ReasonKind> {
-    let (nb, na) = (cert.not_before(), cert.not_after());
-    let after = if !na.is_rfc5280() {
-        Some(ReasonKind::BadNotAfter)
-    } else if na.unix() <= t {
-        Some(ReasonKind::Expired)
-    } else {
-        None
-    };
-    let before = if !nb.is_rfc5280() {
-        Some(ReasonKind::BadNotBefore)
-    } else if t < nb.unix() {
-        Some(ReasonKind::NotYetValid)
-    } else {
-        None
-    };
-    after.or(before)
+    Validity::of(cert).check(t)
 }
 
 /// `der` with its validity replaced by [`ANY_TIME`], or `None` when it is

@@ -11,6 +11,7 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor
 use webpki::{BorrowedCertRevocationList, CertRevocationList};
 
 use crate::names;
+use crate::times::Validity;
 use mtls_status::der::{Certificate as ParsedCert, Crl as ParsedCrl, KeyUsage};
 
 /// Trust anchors, CA-bundle intermediates, advertised CA names and CRLs, as
@@ -68,8 +69,7 @@ struct Inner {
 #[derive(Clone, Debug)]
 pub(crate) struct CaInfo {
     pub(crate) subject_dn: String,
-    pub(crate) not_before: u64,
-    pub(crate) not_after: u64,
+    pub(crate) validity: Validity,
     pub(crate) key_usage: KeyUsage,
     /// basicConstraints cA, when the extension is present.
     pub(crate) basic_constraints_ca: Option<bool>,
@@ -420,8 +420,7 @@ impl Loaded {
         let subject_dn = names::subject_dn(&der);
         let info = CaInfo {
             subject_dn: subject_dn.clone(),
-            not_before: parsed.not_before().unix_time().as_secs(),
-            not_after: parsed.not_after().unix_time().as_secs(),
+            validity: Validity::of(&parsed),
             key_usage: parsed.key_usage(),
             basic_constraints_ca: basic_constraints.map(|(ca, _)| ca),
             path_len: basic_constraints.and_then(|(_, len)| len),
@@ -511,7 +510,9 @@ impl Loaded {
             .anchor_info
             .iter()
             .chain(&self.intermediate_info)
-            .flat_map(|info| [info.not_before, info.not_after])
+            .flat_map(|info| {
+                [info.validity.not_before(), info.validity.not_after()].map(|t| t.as_secs())
+            })
             .chain(
                 self.crl_info
                     .iter()

@@ -225,6 +225,11 @@ fn verify(
     // two, however many paths are tried).
     let violations: RefCell<Vec<Violation>> = RefCell::new(Vec::new());
     let time_violations: RefCell<Vec<TimeViolation>> = RefCell::new(Vec::new());
+    let record = |violation: TimeViolation| {
+        let error = violation.error.clone();
+        time_violations.borrow_mut().push(violation);
+        error
+    };
     let check_path = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
         // nginx keeps OpenSSL's last error, and validity is checked last
         // from the top of the chain down: the lowest certificate wins.
@@ -234,12 +239,12 @@ fn verify(
             let der = der.as_ref();
             let original = canonical.original(der);
             if let Some(violation) = time_violation(original, now)? {
-                let error = violation.error.clone();
-                time_violations.borrow_mut().push(violation);
-                return Err(error);
+                return Err(record(violation));
             }
         }
-        check_anchor_validity(store, path, now)?;
+        if let Some(violation) = anchor_time_violation(store, path, now) {
+            return Err(record(violation));
+        }
         let actual = path.intermediate_certificates().count();
         if actual > settings.max_depth {
             let offending = path
@@ -295,7 +300,7 @@ fn verify(
                 .or_else(|| found.first())
                 .filter(|_| is_time(&error))
             {
-                return Err(Box::new(explain_time(&view, v.kind, &v.original)));
+                return Err(Box::new(explain_time(&view, v)));
             }
             // OpenSSL checks validity after the chain, its extensions and
             // revocation: a certificate outside its validity on the chain
@@ -322,7 +327,34 @@ fn verify(
 struct TimeViolation {
     error: webpki::Error,
     kind: ReasonKind,
-    original: Vec<u8>,
+    subject: TimeSubject,
+}
+
+/// The certificate a [`TimeViolation`] is about.
+enum TimeSubject {
+    /// A presented or CA-bundle certificate (its original DER).
+    Certificate(Vec<u8>),
+    /// The trust anchor at this index of the store.
+    Anchor(usize),
+}
+
+/// The webpki error that ranks a time verdict `kind` like webpki's own.
+fn time_error(
+    kind: ReasonKind,
+    now: UnixTime,
+    not_before: UnixTime,
+    not_after: UnixTime,
+) -> webpki::Error {
+    match kind {
+        ReasonKind::NotYetValid | ReasonKind::BadNotBefore => webpki::Error::CertNotValidYet {
+            time: now,
+            not_before,
+        },
+        _ => webpki::Error::CertExpired {
+            time: now,
+            not_after,
+        },
+    }
 }
 
 fn is_time(error: &webpki::Error) -> bool {
@@ -337,54 +369,61 @@ fn is_time(error: &webpki::Error) -> bool {
 /// format error (13, 14); a certificate we cannot read otherwise is refused
 /// (webpki was shown a validity that always holds).
 fn time_violation(original: &[u8], now: UnixTime) -> Result<Option<TimeViolation>, webpki::Error> {
-    let kind_error = |kind, error| {
+    let violation = |kind, not_before, not_after| {
         Ok(Some(TimeViolation {
-            error,
+            error: time_error(kind, now, not_before, not_after),
             kind,
-            original: original.to_vec(),
+            subject: TimeSubject::Certificate(original.to_vec()),
         }))
     };
     let cert = match ParsedCert::parse(original) {
         Ok(cert) => cert,
-        Err(e) if e.part() == "notBefore" => {
-            return kind_error(
-                ReasonKind::BadNotBefore,
-                webpki::Error::CertNotValidYet {
-                    time: now,
-                    not_before: now,
-                },
-            );
-        }
-        Err(e) if e.part() == "notAfter" => {
-            return kind_error(
-                ReasonKind::BadNotAfter,
-                webpki::Error::CertExpired {
-                    time: now,
-                    not_after: now,
-                },
-            );
-        }
+        Err(e) if e.part() == "notBefore" => return violation(ReasonKind::BadNotBefore, now, now),
+        Err(e) if e.part() == "notAfter" => return violation(ReasonKind::BadNotAfter, now, now),
         Err(_) => return Err(webpki::Error::BadDerTime),
     };
-    let Some(kind) = times::check(&cert, i64::try_from(now.as_secs()).unwrap_or(i64::MAX)) else {
-        return Ok(None);
-    };
-    let error = match kind {
-        ReasonKind::NotYetValid | ReasonKind::BadNotBefore => webpki::Error::CertNotValidYet {
-            time: now,
-            not_before: cert.not_before().unix_time(),
-        },
-        _ => webpki::Error::CertExpired {
-            time: now,
-            not_after: cert.not_after().unix_time(),
-        },
-    };
-    kind_error(kind, error)
+    let validity = times::Validity::of(&cert);
+    match validity.check(seconds(now)) {
+        Some(kind) => violation(kind, validity.not_before(), validity.not_after()),
+        None => Ok(None),
+    }
 }
 
-/// The reason for a certificate's time verdict `kind`.
-fn explain_time(view: &ChainView<'_>, kind: ReasonKind, original: &[u8]) -> InvalidReason {
-    let reason = InvalidReason::new(kind);
+/// rustls-webpki does not check trust anchors' validity; OpenSSL (and so
+/// nginx) does, with the same rules as for the chain: an expired root
+/// rejects every chain through it, and so does a time it cannot compare.
+fn anchor_time_violation(
+    store: &TrustStore,
+    path: &VerifiedPath<'_>,
+    now: UnixTime,
+) -> Option<TimeViolation> {
+    let index = rfc5280::anchor_index(store, path)?;
+    let validity = store.anchor_info().get(index)?.validity;
+    let kind = validity.check(seconds(now))?;
+    Some(TimeViolation {
+        error: time_error(kind, now, validity.not_before(), validity.not_after()),
+        kind,
+        subject: TimeSubject::Anchor(index),
+    })
+}
+
+/// `now` as the signed seconds the validity checks compare.
+fn seconds(now: UnixTime) -> i64 {
+    i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The reason for a time violation.
+fn explain_time(view: &ChainView<'_>, violation: &TimeViolation) -> InvalidReason {
+    let reason = InvalidReason::new(violation.kind);
+    let original = match &violation.subject {
+        TimeSubject::Certificate(original) => original,
+        TimeSubject::Anchor(index) => {
+            return match view.store.anchor_info().get(*index) {
+                Some(info) => anchor_reason(reason, info),
+                None => reason,
+            };
+        }
+    };
     let Some(node) = find_der(view, original) else {
         return reason;
     };
@@ -401,7 +440,7 @@ fn explain_time(view: &ChainView<'_>, kind: ReasonKind, original: &[u8]) -> Inva
 /// The time verdict of the lowest certificate of OpenSSL's chain that has
 /// one.
 fn walk_time(view: &ChainView<'_>, now: UnixTime) -> Option<InvalidReason> {
-    let t = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let t = seconds(now);
     view.walk().into_iter().find_map(|node| {
         let cert = view.cert(node)?;
         let kind = times::check(cert, t)?;
@@ -421,38 +460,6 @@ fn explain_violation(view: &ChainView<'_>, violation: Violation) -> InvalidReaso
         Some(node) => blame(view, reason, node, Some(violation.detail)),
         None => reason.with_message(violation.detail),
     }
-}
-
-/// rustls-webpki does not check trust anchors' validity; OpenSSL (and so
-/// nginx) does: an expired root rejects every chain through it.
-fn check_anchor_validity(
-    store: &TrustStore,
-    path: &VerifiedPath<'_>,
-    now: UnixTime,
-) -> Result<(), webpki::Error> {
-    let anchor = path.anchor();
-    let Some(info) = store
-        .anchors()
-        .iter()
-        .position(|a| std::ptr::addr_eq(a, anchor))
-        .and_then(|i| store.anchor_info().get(i))
-    else {
-        return Ok(());
-    };
-    let t = now.as_secs();
-    if t < info.not_before {
-        return Err(webpki::Error::CertNotValidYet {
-            time: now,
-            not_before: unix(info.not_before),
-        });
-    }
-    if t > info.not_after {
-        return Err(webpki::Error::CertExpired {
-            time: now,
-            not_after: unix(info.not_after),
-        });
-    }
-    Ok(())
 }
 
 /// rustls-webpki does not check a CRL's thisUpdate; OpenSSL reports a CRL
@@ -548,7 +555,7 @@ fn explain(
                 view,
                 kind,
                 |c| secs(c.not_after()) == na && t > secs(c.not_after()),
-                |i| i.not_after == na,
+                |i| i.validity.not_after().as_secs() == na,
             )
         }
         webpki::Error::InvalidCertValidity => time_reason(
@@ -563,7 +570,7 @@ fn explain(
                 view,
                 kind,
                 |c| secs(c.not_before()) == nb && t < secs(c.not_before()),
-                |i| i.not_before == nb,
+                |i| i.validity.not_before().as_secs() == nb,
             )
         }
         webpki::Error::CertRevoked => {
@@ -765,14 +772,22 @@ fn time_reason(
         );
     }
     match view.store.anchor_info().iter().find(|i| anchor_matches(i)) {
-        Some(info) => reason
-            .with_validity(Some(unix(info.not_before)), Some(unix(info.not_after)))
-            .with_message(format!(
-                "the server's trusted CA certificate \"{}\"",
-                info.subject_dn
-            )),
+        Some(info) => anchor_reason(reason, info),
         None => reason,
     }
+}
+
+/// `reason` about the trust anchor `info`: its validity and name.
+fn anchor_reason(reason: InvalidReason, info: &crate::trust_store::CaInfo) -> InvalidReason {
+    reason
+        .with_validity(
+            Some(info.validity.not_before()),
+            Some(info.validity.not_after()),
+        )
+        .with_message(format!(
+            "the server's trusted CA certificate \"{}\"",
+            info.subject_dn
+        ))
 }
 
 /// The certificate listed in a CRL, and that CRL's issuer.

@@ -160,6 +160,10 @@ define_lint_kinds! {
         CaExpiringSoon { name: "ca_expiring_soon" }
         /// A CA certificate in the bundle is not valid yet.
         CaNotYetValid { name: "ca_not_yet_valid" }
+        /// A CA certificate's notBefore or notAfter is not in RFC 5280's
+        /// exact form (a zone offset, no seconds): OpenSSL, and so nginx,
+        /// cannot compare it and rejects every chain through it (13, 14).
+        CaTimeFormat { name: "ca_time_format" }
         /// A CRL is past its nextUpdate.
         CrlExpired { name: "crl_expired" }
         /// A CRL's thisUpdate is in the future.
@@ -522,6 +526,10 @@ struct BundleCert {
     issuer_dn: String,
     not_before: UnixTime,
     not_after: UnixTime,
+    /// Whether each time is in RFC 5280's exact form, the only one
+    /// OpenSSL's `X509_cmp_time` compares.
+    not_before_rfc5280: bool,
+    not_after_rfc5280: bool,
     /// notBefore and notAfter as `$ssl_client_v_start` / `_v_end` print
     /// them (exact also before 1970, where the `UnixTime`s clamp).
     v_start: String,
@@ -553,6 +561,8 @@ impl BundleCert {
             issuer_dn: identity.issuer_dn().to_string(),
             not_before: identity.not_before(),
             not_after: identity.not_after(),
+            not_before_rfc5280: cert.not_before().is_rfc5280(),
+            not_after_rfc5280: cert.not_after().is_rfc5280(),
             v_start: identity.v_start(),
             v_end: identity.v_end(),
             is_ca,
@@ -602,8 +612,26 @@ fn cert_lints(cert: &BundleCert, settings: &LintSettings, lints: &mut Vec<Lint>)
 
     let not_after = cert.not_after.as_secs();
     let not_before = cert.not_before.as_secs();
-    // As OpenSSL's X509_cmp_time: expired from the notAfter second on.
-    if now >= not_after {
+    let format_lint = |field: &str, printed: &str, code: u8| {
+        Lint::new(
+            LintKind::CaTimeFormat,
+            Severity::Error,
+            format!(
+                "CA certificate's {field} ({printed}) is not encoded as RFC 5280 requires \
+                 (YYMMDDHHMMSSZ, or YYYYMMDDHHMMSSZ from 2050): OpenSSL, and so nginx, cannot \
+                 compare it and rejects every client certificate through this CA with \
+                 \"format error in certificate's {field} field\" ({code}); reissue the CA \
+                 certificate with UTC times that include seconds"
+            ),
+        )
+        .with_subject(&cert.subject_dn)
+    };
+    // A time OpenSSL cannot compare is that error only: it is never
+    // judged expired or not yet valid.
+    if !cert.not_after_rfc5280 {
+        lints.push(format_lint("notAfter", &cert.v_end, 14));
+    } else if now >= not_after {
+        // As OpenSSL's X509_cmp_time: expired from the notAfter second on.
         lints.push(
             Lint::new(
                 LintKind::CaExpired,
@@ -635,7 +663,9 @@ fn cert_lints(cert: &BundleCert, settings: &LintSettings, lints: &mut Vec<Lint>)
         );
     }
 
-    if now < not_before {
+    if !cert.not_before_rfc5280 {
+        lints.push(format_lint("notBefore", &cert.v_start, 13));
+    } else if now < not_before {
         lints.push(
             Lint::new(
                 LintKind::CaNotYetValid,
