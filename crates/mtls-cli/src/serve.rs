@@ -16,7 +16,8 @@ use hyper_util::server::conn::auto;
 use mtls_status::lint::{LintSettings, Severity, lint_trust_config};
 use mtls_status::{Answer, AnswerStyle, ClientAuthOutcome, VerifyMode};
 use mtls_status_rustls::{
-    MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, ServerCertificate, TrustStore,
+    FileWatcher, MtlsAcceptor, MtlsListener, MtlsStream, ReloadableTrustStore, Reloadables,
+    ServerCertificate, TrustStore, WatchOptions,
 };
 use mtls_status_tower::VerifyClientLayer;
 use rustls_pki_types::UnixTime;
@@ -46,9 +47,13 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
         ssl_client_v_end, ssl_client_v_remain, ssl_client_escaped_cert), formatted as nginx \
         prints them. No certificate is 496, an invalid one 495, plain HTTP 497 (each 400 with \
         nginx's page under --style nginx). Rejections are logged to stderr with nginx's text.\n\n\
-        Prints `listening on https://ADDR:PORT` once ready. SIGHUP reloads --client-ca and \
-        --crl, the CA names sent in the handshake included (a file that fails to load keeps \
-        the old trust store). --metrics-listen ADDR:PORT serves Prometheus metrics at \
+        Prints `listening on https://ADDR:PORT` once ready. The --client-ca, --crl, --cert and \
+        --key files are watched (their directories: files renamed into place and Kubernetes' \
+        `..data` symlink swaps are seen) and reloaded when they change; SIGHUP reloads them \
+        too. A reload installs only whole material (every file parses; a certificate with its \
+        matching key) and otherwise keeps the old one; the CA names sent in the handshake \
+        follow the trust store in force. Every reload attempt is logged. --no-watch leaves \
+        reloads to SIGHUP. --metrics-listen ADDR:PORT serves Prometheus metrics at \
         /metrics (names: the table of mtls_status::metrics). Log level: MTLS_LOG \
         (error, warn, info, debug, trace; default info).",
     after_help = "Example:\n  mtls serve --listen 127.0.0.1:8443 --cert server.pem --key server.key \\\n      --client-ca ca-bundle.pem --crl crl-bundle.pem\n  curl --cacert root.pem --cert client.pem --key client.key https://localhost:8443/"
@@ -98,6 +103,26 @@ pub(crate) struct ServeArgs {
     /// port 0 picks a free port (logged: "serving metrics at ...").
     #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
     metrics_listen: Option<String>,
+
+    /// Do not watch the --client-ca, --crl, --cert and --key files; reload
+    /// them on SIGHUP only.
+    #[arg(long = "no-watch", conflicts_with = "watch_poll")]
+    no_watch: bool,
+
+    /// Watch the files by polling every SECS seconds instead of native
+    /// notifications (inotify, ...): for NFS and other file systems without
+    /// them. Polling is also the fallback when notifications fail.
+    #[arg(long = "watch-poll", value_name = "SECS", value_parser = parse_poll)]
+    watch_poll: Option<u64>,
+}
+
+fn parse_poll(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(secs) if (1..=86_400).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "{value:?} is not a polling interval: give whole seconds from 1 to 86400"
+        )),
+    }
 }
 
 pub(crate) fn parse_mode(value: &str) -> Result<VerifyMode, String> {
@@ -144,15 +169,16 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     };
     let server_cert = ServerCertificate::from_files(provider, &args.cert, &args.key)
         .map_err(|error| pair_error(&error))?;
-    let acceptor = MtlsAcceptor::new(classifier, mode, server_cert)
+    let acceptor = MtlsAcceptor::new(classifier, mode, server_cert.clone())
         .map_err(|error| pair_error(&error))?
         .idle_timeout(Duration::from_secs(args.idle_timeout));
     let acceptor = match ocsp {
         Some(checker) => acceptor.ocsp(checker),
         None => acceptor,
     };
-    // Before "listening on": a SIGHUP sent once the port answers reloads.
-    spawn_reload_on_sighup(acceptor.clone());
+    // Before "listening on": a file change or SIGHUP that comes once the
+    // port answers is seen. Both stop when dropped, at the end of serve.
+    let (_watcher, _sighup) = reload_on_changes(&args, &store, &server_cert)?;
     let mut listener = MtlsListener::builder(acceptor.clone())
         .plain_http_response(Answer::plain_http(args.style).to_http1_bytes())
         .bind(args.listen.as_str())
@@ -290,58 +316,58 @@ async fn echo<B>(request: Request<B>) -> Result<Response<Full<Bytes>>, Infallibl
     Ok(response)
 }
 
-/// Reloads the trust store on SIGHUP. A failed reload keeps the store in
-/// force (and is logged by the store). The acceptor follows the store: its
-/// configuration, and so the CA names advertised, is rebuilt here, before
-/// the next handshake.
-fn spawn_reload_on_sighup(acceptor: MtlsAcceptor) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangup = match signal(SignalKind::hangup()) {
-            Ok(hangup) => hangup,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGHUP: trust store reload disabled");
-                return;
-            }
+/// Reloads the trust store and the server certificate when their files
+/// change (unless --no-watch) and on SIGHUP, through the library's
+/// [`Reloadables`], which logs every attempt. The acceptor follows: a new
+/// trust-store generation rebuilds its TLS configuration (and so the CA
+/// names advertised) before the next handshake; a new certificate is
+/// presented by the next handshake.
+fn reload_on_changes(
+    args: &ServeArgs,
+    store: &ReloadableTrustStore,
+    server_cert: &ServerCertificate,
+) -> Result<(Option<FileWatcher>, Option<Sighup>), CliError> {
+    // Lints of reloaded stores run with the mode and depth served.
+    store.lint_with(args.verify_client, args.trust.verify_depth);
+    let set = Reloadables::new()
+        .trust_store(store)
+        .server_certificate(server_cert);
+    let watcher = if args.no_watch {
+        tracing::info!("--no-watch: files are reloaded on SIGHUP only");
+        None
+    } else {
+        let options = match args.watch_poll {
+            Some(secs) => WatchOptions::new().poll(Duration::from_secs(secs)),
+            None => WatchOptions::new(),
         };
-        tokio::spawn(async move {
-            while hangup.recv().await.is_some() {
-                tracing::info!("SIGHUP: reloading the server certificate and the trust store");
-                if let Some(server_cert) = acceptor.server_certificate() {
-                    match server_cert.reload() {
-                        Ok(true) => {
-                            tracing::info!("server certificate reloaded; new handshakes present it")
-                        }
-                        Ok(false) => tracing::info!("server certificate unchanged"),
-                        Err(error) => tracing::error!(
-                            %error,
-                            "server certificate reload refused; keeping the certificate in force"
-                        ),
-                    }
-                }
-                let store = acceptor.classifier().trust_store();
-                if store.files().is_none() {
-                    tracing::info!("no --client-ca or --crl files to reload");
-                    continue;
-                }
-                if let Ok(generation) = store.reload() {
-                    // Rebuilds the TLS configuration now rather than in the
-                    // next handshake.
-                    let _ = acceptor.config();
-                    tracing::info!(
-                        generation,
-                        client_cas = ?store.current().accepted_ca_names(),
-                        crls = store.current().crl_count(),
-                        "trust store reloaded; new connections are classified against it \
-                         and are sent its CA names"
-                    );
-                }
-            }
-        });
+        let watcher = set
+            .clone()
+            .watch_with(options)
+            .map_err(|error| CliError::Io(format!("{error} (--no-watch turns watching off)")))?;
+        Some(watcher)
+    };
+    Ok((watcher, sighup(set)))
+}
+
+#[cfg(unix)]
+type Sighup = mtls_status_rustls::SighupReloader;
+#[cfg(not(unix))]
+type Sighup = ();
+
+fn sighup(set: Reloadables) -> Option<Sighup> {
+    #[cfg(unix)]
+    match set.reload_on_sighup() {
+        Ok(reloader) => Some(reloader),
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP: no reload on SIGHUP");
+            None
+        }
     }
     #[cfg(not(unix))]
-    drop(acceptor);
+    {
+        drop(set);
+        None
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

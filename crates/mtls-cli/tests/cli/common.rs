@@ -217,6 +217,11 @@ impl Server {
         }
     }
 
+    /// How many times the log contains `needle` so far.
+    pub(crate) fn log_count(&self, needle: &str) -> usize {
+        self.stderr().matches(needle).count()
+    }
+
     /// The server's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
@@ -356,4 +361,56 @@ pub(crate) fn have(program: &str, version_arg: &str) -> bool {
 /// `path` as a command-line argument.
 pub(crate) fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
+}
+
+/// The server certificate `mtls serve` presents to a client trusting both
+/// roots.
+pub(crate) fn presented_certificate(server: &Server, roots: &[&mtls_testpki::Pki]) -> Vec<u8> {
+    use std::sync::Arc;
+    let mut store = rustls::RootCertStore::empty();
+    for pki in roots {
+        store.add(pki.root.cert_der()).expect("root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    let addr = server.addr;
+    runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake");
+        tls.get_ref().1.peer_certificates().expect("server chain")[0].to_vec()
+    })
+}
+
+/// Waits (bounded by [`PROCESS_LIMIT`]) until `done` holds; panics with
+/// `what` and the server's log otherwise. For what a server does in its
+/// own time (a file watcher's reload), never to measure it.
+pub(crate) fn eventually(server: &Server, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < PROCESS_LIMIT,
+            "{what} never happened; log:\n{}",
+            server.stderr()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends SIGHUP to the server.
+#[cfg(unix)]
+pub(crate) fn hangup(server: &Server) {
+    let status = Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
 }

@@ -11,4 +11,5 @@ mod probe;
 mod serve;
 mod serve_connections;
 mod serve_reload_hints;
+mod serve_watch;
 mod vocabulary;

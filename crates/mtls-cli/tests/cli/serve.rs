@@ -505,29 +505,19 @@ fn sighup_reloads_the_trust_store() {
     let f = &demo.files;
     let bundle = demo.dir.join("reloadable-ca.pem");
     std::fs::copy(&f.unknown_root.cert, &bundle).expect("copy");
-    let server = demo.serve_trusting(&bundle, &[]);
+    let server = demo.serve_trusting(&bundle, &["--no-watch"]);
     let reply = https_get(&server, &demo, Some(&demo.pki.valid_from_root));
     assert_eq!(reply.status, 495, "{}", reply.text());
 
     std::fs::copy(&f.ca_bundle, &bundle).expect("copy");
-    let hup = Command::new("kill")
-        .args(["-HUP", &server.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(hup.success());
-    server.wait_for_log("trust store reloaded");
+    crate::common::hangup(&server);
+    server.wait_for_log("trust store installed");
     let reply = https_get(&server, &demo, Some(&demo.pki.valid_from_root));
     assert_eq!(reply.status, 200, "{}", reply.text());
 
     // A bundle that no longer parses keeps the store in force.
     std::fs::write(&bundle, "not a certificate").expect("write");
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &server.pid().to_string()])
-            .status()
-            .expect("run kill")
-            .success()
-    );
+    crate::common::hangup(&server);
     server.wait_for_log("trust store reload refused; keeping the trust store in force");
     assert_eq!(
         https_get(&server, &demo, Some(&demo.pki.valid_from_root)).status,

@@ -1,14 +1,14 @@
-//! `mtls serve`: after SIGHUP with a changed --client-ca file, the
+//! `mtls serve --no-watch`: after SIGHUP with a changed --client-ca file, the
 //! CertificateRequest names the new CAs (nginx re-reads
 //! `ssl_client_certificate` on reload).
 #![cfg(unix)]
 
-use std::process::Command;
-
 use mtls_testpki::Leaf;
 use mtls_testpki::tls;
 
-use crate::common::{Demo, Server, demo, have, parse_http1, runtime, tls_client};
+use crate::common::{
+    Demo, Server, demo, hangup, have, parse_http1, presented_certificate, runtime, tls_client,
+};
 
 /// One HTTPS request presenting `leaf`: the CA names of the
 /// CertificateRequest (DER subjects) and the response status.
@@ -28,14 +28,6 @@ fn advertised_and_status(server: &Server, demo: &Demo, leaf: &Leaf) -> (Vec<Vec<
     (names, reply.status)
 }
 
-fn hangup(server: &Server) {
-    let status = Command::new("kill")
-        .args(["-HUP", &server.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-}
-
 #[test]
 fn sighup_changes_the_advertised_ca_names() {
     if !have("kill", "-l") {
@@ -46,7 +38,7 @@ fn sighup_changes_the_advertised_ca_names() {
     let pki = &demo.pki;
     let bundle = demo.dir.join("reloadable-ca.pem");
     std::fs::copy(&f.unknown_root.cert, &bundle).expect("copy");
-    let server = demo.serve_trusting(&bundle, &[]);
+    let server = demo.serve_trusting(&bundle, &["--no-watch"]);
 
     let (names, status) = advertised_and_status(&server, &demo, &pki.valid_from_root);
     assert_eq!(names, [pki.unknown_root.subject_der()]);
@@ -58,7 +50,7 @@ fn sighup_changes_the_advertised_ca_names() {
     // The bundle now holds the root and the intermediate (ca-bundle.pem).
     std::fs::copy(&f.ca_bundle, &bundle).expect("copy");
     hangup(&server);
-    server.wait_for_log("trust store reloaded");
+    server.wait_for_log("trust store installed");
     let expected = [pki.root.subject_der(), pki.intermediate.subject_der()];
     let (names, status) = advertised_and_status(&server, &demo, &pki.valid_from_root);
     assert_eq!(names, expected);
@@ -74,33 +66,6 @@ fn sighup_changes_the_advertised_ca_names() {
     let (names, status) = advertised_and_status(&server, &demo, &pki.valid_from_root);
     assert_eq!(names, expected);
     assert_eq!(status, 200);
-}
-
-/// The server certificate `mtls serve` presents to a client trusting both
-/// roots.
-fn presented_certificate(server: &Server, roots: &[&mtls_testpki::Pki]) -> Vec<u8> {
-    use std::sync::Arc;
-    let mut store = rustls::RootCertStore::empty();
-    for pki in roots {
-        store.add(pki.root.cert_der()).expect("root");
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(store)
-    .with_no_client_auth();
-    let addr = server.addr;
-    runtime().block_on(async {
-        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .expect("TLS handshake");
-        tls.get_ref().1.peer_certificates().expect("server chain")[0].to_vec()
-    })
 }
 
 #[test]
@@ -125,6 +90,7 @@ fn sighup_rotates_the_server_certificate_only_as_a_matching_pair() {
         arg(&f.ca_bundle),
         "--verify-client".to_owned(),
         "optional".to_owned(),
+        "--no-watch".to_owned(),
     ]);
     let roots = [&demo.pki, &next];
     let old = demo.pki.server.chain()[0].to_vec();
@@ -138,7 +104,7 @@ fn sighup_rotates_the_server_certificate_only_as_a_matching_pair() {
 
     std::fs::copy(&next_files.server.key, &key).expect("copy");
     hangup(&server);
-    server.wait_for_log("server certificate reloaded");
+    server.wait_for_log("server certificate installed");
     assert_eq!(
         presented_certificate(&server, &roots),
         next.server.chain()[0].to_vec()
