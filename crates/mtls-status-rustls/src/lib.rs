@@ -46,11 +46,20 @@
 //!   `notAfter`, CA count, each CRL's `nextUpdate` and entries), set
 //!   whenever a [`ReloadableTrustStore`] is created or installs a store.
 //!   Names and labels: the table of [`mtls_status::metrics`].
+//! - `spiffe-bundle`: [`SpiffeBundle::parse`], the SPIFFE bundle format (JWK
+//!   Set with `x509-svid` keys, as SPIRE serves it), and trust stores whose
+//!   CA files or bytes are such JSON (told from PEM by content, reloaded
+//!   like PEM), for [`ClassifierBuilder::trust_domain`]. serde_json and
+//!   base64.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without `tokio` the links above to the tokio side have no target.
 #![cfg_attr(
-    any(not(feature = "tokio"), not(feature = "ocsp")),
+    any(
+        not(feature = "tokio"),
+        not(feature = "ocsp"),
+        not(feature = "spiffe-bundle")
+    ),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
@@ -91,6 +100,7 @@ mod search_bound;
 mod server_cert;
 #[cfg(all(unix, feature = "sighup"))]
 mod sighup;
+mod spiffe_bundle;
 mod svid;
 mod times;
 mod trust_store;
@@ -136,6 +146,9 @@ pub use server_cert::{ServerCertError, ServerCertFiles, ServerCertificate};
 #[cfg(all(unix, feature = "sighup"))]
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "sighup"))))]
 pub use sighup::SighupReloader;
+pub use spiffe_bundle::{
+    SPIFFE_BUNDLE_MAX_BYTES, SPIFFE_BUNDLE_MAX_KEYS, SpiffeBundle, SpiffeBundleError,
+};
 pub use trust_store::{TrustStore, TrustStoreBuilder, TrustStoreError};
 pub use verify::MAX_SUPPORTED_DEPTH;
 #[cfg(feature = "watch")]

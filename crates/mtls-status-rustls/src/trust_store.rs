@@ -11,6 +11,7 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, TrustAnchor
 use webpki::{BorrowedCertRevocationList, CertRevocationList};
 
 use crate::names;
+use crate::spiffe_bundle::{self, SpiffeBundle, SpiffeBundleError};
 use crate::times::Validity;
 use mtls_status::der::{Certificate as ParsedCert, Crl as ParsedCrl, KeyUsage};
 
@@ -63,6 +64,7 @@ struct Inner {
     crl_ders: Vec<CertificateRevocationListDer<'static>>,
     crl_info: Vec<CrlInfo>,
     breakpoints: Vec<u64>,
+    spiffe_bundles: Vec<SpiffeBundle>,
 }
 
 /// What the classifier needs to know about a CA certificate.
@@ -121,6 +123,7 @@ impl TrustStore {
                 crl_ders: Vec::new(),
                 crl_info: Vec::new(),
                 breakpoints: Vec::new(),
+                spiffe_bundles: Vec::new(),
             }),
             generation: 1,
         }
@@ -168,6 +171,14 @@ impl TrustStore {
     /// for revocation.
     pub fn crl_count(&self) -> usize {
         self.inner.crls.len()
+    }
+
+    /// The SPIFFE bundles (JSON) among the CA sources, in order, with
+    /// their [refresh hints](SpiffeBundle::refresh_hint) and
+    /// [sequence numbers](SpiffeBundle::sequence_number); empty for a store
+    /// of PEM only.
+    pub fn spiffe_bundles(&self) -> &[SpiffeBundle] {
+        &self.inner.spiffe_bundles
     }
 
     pub(crate) fn with_generation(mut self, generation: u64) -> Self {
@@ -229,13 +240,14 @@ impl fmt::Debug for TrustStore {
 enum Source {
     File(PathBuf),
     Bytes { name: String, bytes: Vec<u8> },
+    Spiffe { name: String, bundle: SpiffeBundle },
 }
 
 impl Source {
     fn name(&self) -> String {
         match self {
             Self::File(path) => path.display().to_string(),
-            Self::Bytes { name, .. } => name.clone(),
+            Self::Bytes { name, .. } | Self::Spiffe { name, .. } => name.clone(),
         }
     }
 
@@ -250,6 +262,7 @@ impl Source {
                     })
             }
             Self::Bytes { bytes, .. } => Ok(std::borrow::Cow::Borrowed(bytes)),
+            Self::Spiffe { .. } => Ok(std::borrow::Cow::Borrowed(&[])),
         }
     }
 }
@@ -271,7 +284,9 @@ pub struct TrustStoreBuilder {
 
 impl TrustStoreBuilder {
     /// Adds a PEM CA bundle whose subjects are advertised, like nginx's
-    /// `ssl_client_certificate`.
+    /// `ssl_client_certificate`. Bytes that start with `{` are read as a
+    /// SPIFFE bundle (JWK Set, feature `spiffe-bundle`), whose `x509-svid`
+    /// certificates become the CA bundle.
     pub fn ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
         let name = format!("CA bundle (PEM bytes #{})", self.ca.len() + 1);
         self.ca.push(Source::Bytes {
@@ -282,9 +297,20 @@ impl TrustStoreBuilder {
     }
 
     /// Adds a PEM CA bundle file whose subjects are advertised, like
-    /// nginx's `ssl_client_certificate`.
+    /// nginx's `ssl_client_certificate`. A file that starts with `{` is read
+    /// as a SPIFFE bundle (JWK Set, feature `spiffe-bundle`), on every
+    /// reload too: the format is told by content.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca.push(Source::File(path.into()));
+        self
+    }
+
+    /// Adds the X.509 authorities of a parsed SPIFFE bundle as a CA
+    /// bundle (advertised); [`TrustStore::spiffe_bundles`] keeps its
+    /// refresh hint and sequence number.
+    pub fn ca_spiffe_bundle(mut self, bundle: SpiffeBundle) -> Self {
+        let name = format!("SPIFFE bundle #{}", self.ca.len() + 1);
+        self.ca.push(Source::Spiffe { name, bundle });
         self
     }
 
@@ -373,6 +399,7 @@ struct Loaded {
     crls: Vec<CertRevocationList<'static>>,
     crl_ders: Vec<CertificateRevocationListDer<'static>>,
     crl_info: Vec<CrlInfo>,
+    spiffe_bundles: Vec<SpiffeBundle>,
 }
 
 impl Loaded {
@@ -381,7 +408,13 @@ impl Loaded {
         source: &Source,
         advertise: bool,
     ) -> Result<(), TrustStoreError> {
+        if let Source::Spiffe { bundle, .. } = source {
+            return self.add_spiffe_bundle(source, bundle.clone(), advertise);
+        }
         let bytes = source.read()?;
+        if spiffe_bundle::looks_like_json(&bytes) {
+            return self.add_spiffe_bundle(source, parse_spiffe_bundle(source, &bytes)?, advertise);
+        }
         let mut count = 0;
         for (index, item) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
             let der = item.map_err(|error| TrustStoreError::Pem {
@@ -396,6 +429,26 @@ impl Loaded {
                 source_name: source.name(),
             });
         }
+        Ok(())
+    }
+
+    /// The `x509-svid` authorities of `bundle`, read from `source`.
+    fn add_spiffe_bundle(
+        &mut self,
+        source: &Source,
+        bundle: SpiffeBundle,
+        advertise: bool,
+    ) -> Result<(), TrustStoreError> {
+        if bundle.x509_authorities().is_empty() {
+            return Err(TrustStoreError::SpiffeBundle {
+                source_name: source.name(),
+                error: SpiffeBundleError::NoX509Authorities,
+            });
+        }
+        for (index, der) in bundle.x509_authorities().iter().enumerate() {
+            self.add_certificate(source, index + 1, der.clone(), advertise)?;
+        }
+        self.spiffe_bundles.push(bundle);
         Ok(())
     }
 
@@ -534,10 +587,26 @@ impl Loaded {
                 crl_ders: self.crl_ders,
                 crl_info: self.crl_info,
                 breakpoints,
+                spiffe_bundles: self.spiffe_bundles,
             }),
             generation: 1,
         }
     }
+}
+
+/// `bytes` (JSON) of `source` as a SPIFFE bundle.
+fn parse_spiffe_bundle(source: &Source, bytes: &[u8]) -> Result<SpiffeBundle, TrustStoreError> {
+    #[cfg(feature = "spiffe-bundle")]
+    let parsed = SpiffeBundle::parse(bytes);
+    #[cfg(not(feature = "spiffe-bundle"))]
+    let parsed = {
+        let _ = bytes;
+        Err(SpiffeBundleError::Unsupported)
+    };
+    parsed.map_err(|error| TrustStoreError::SpiffeBundle {
+        source_name: source.name(),
+        error,
+    })
 }
 
 fn looks_like_pem(bytes: &[u8]) -> bool {
@@ -605,6 +674,14 @@ pub enum TrustStoreError {
         index: usize,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A CA source is SPIFFE bundle JSON that cannot be used.
+    #[error("{source_name}: SPIFFE bundle refused: {error}")]
+    SpiffeBundle {
+        /// The file or in-memory source.
+        source_name: String,
+        /// What is wrong with it.
+        error: SpiffeBundleError,
     },
     /// [`reload`](crate::ReloadableTrustStore::reload) was called on a store
     /// that was not built from files.

@@ -15,6 +15,7 @@
 //!   integration tests, and `capture::Capture`, the tracing subscriber of the
 //!   logging tests.
 //! * [`ocsp::OpensslOcsp`]: a real `openssl ocsp` responder on 127.0.0.1.
+//! * [`spiffe_bundle_json`]: a SPIFFE bundle (JWK Set) of CAs, shaped as SPIRE writes it.
 //! * [`Name`]: subjects rcgen cannot express (multi-valued RDNs, repeated attributes,
 //!   any string type).
 //!
@@ -70,6 +71,7 @@ pub mod name;
 pub mod ocsp;
 pub mod openssl;
 mod pki;
+mod spiffe;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod util;
@@ -81,6 +83,7 @@ pub use key::{KeyAlgorithm, RSA_2048_TEST_KEY_PEM};
 pub use leaf::{GENERALIZED_TIME, Leaf, LeafBuilder, UTC_TIME, self_signed_client};
 pub use name::{AttributeValue, Name};
 pub use pki::{PemPair, Pki, PkiFiles, bundle_pem};
+pub use spiffe::spiffe_bundle_json;
 
 pub use rcgen;
 pub use rustls_pki_types;

@@ -17,4 +17,6 @@ mod reload_hints;
 mod resumption;
 mod rotation;
 mod slot_exhaustion;
+#[cfg(feature = "spiffe-bundle")]
+mod spiffe_bundle;
 mod trust_store;

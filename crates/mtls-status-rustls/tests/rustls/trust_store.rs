@@ -11,10 +11,10 @@ use mtls_status_rustls::{
 use mtls_testpki::Pki;
 
 /// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "mtls-status-rustls-{name}-{}-{:?}",
             std::process::id(),
@@ -25,7 +25,7 @@ impl TempDir {
         Self(dir)
     }
 
-    fn write(&self, file: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, file: &str, content: impl AsRef<[u8]>) -> PathBuf {
         let path = self.0.join(file);
         std::fs::write(&path, content).expect("write");
         path
