@@ -13,8 +13,9 @@ use crate::error::CliError;
 /// The PEM blocks of a file: their kinds and DER contents.
 type Sections = Vec<(SectionKind, Vec<u8>)>;
 
-/// The largest input file read (certificates, keys, CRLs, bundles).
-const MAX_FILE: u64 = 16 * 1024 * 1024;
+/// The largest input file read (certificates, keys, CRLs, bundles): the
+/// trust store's limit, which large real CRLs fit.
+const MAX_FILE: u64 = mtls_status_rustls::DEFAULT_MAX_FILE_SIZE;
 
 /// Reads `path`, given with `flag`.
 pub(crate) fn read(path: &Path, flag: &str) -> Result<Vec<u8>, CliError> {
@@ -28,7 +29,7 @@ pub(crate) fn read(path: &Path, flag: &str) -> Result<Vec<u8>, CliError> {
         .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE {
         return Err(CliError::Unsupported(format!(
-            "{flag} {}: larger than {} MiB, which is not a certificate, key or CRL file",
+            "{flag} {}: larger than {} MiB, the most read from a certificate, key or CRL file",
             path.display(),
             MAX_FILE / (1024 * 1024)
         )));

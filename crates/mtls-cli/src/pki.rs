@@ -141,10 +141,8 @@ fn client_results(
         trust::CLIENT_CA,
         std::slice::from_ref(&files.crl_bundle),
     )?;
-    let classifier = trust::build_classifier(
-        Classifier::builder(store, trust::provider()).cache_capacity(0),
-        trust::VERIFY_DEPTH,
-    )?;
+    let classifier =
+        trust::build_classifier(Classifier::builder(store, trust::provider()).cache_capacity(0))?;
     let clients = [
         (&files.client_valid, "valid, issued by the root"),
         (

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mtls_status_rustls::{
-    Classifier, ClassifierBuilder, ClassifierError, CrlScope, EkuPolicy, ReloadableTrustStore,
-    TrustStoreError, TrustStoreFiles,
+    Classifier, ClassifierBuilder, CrlScope, EkuPolicy, ReloadableTrustStore, TrustStoreError,
+    TrustStoreFiles,
 };
 use rustls::crypto::CryptoProvider;
 
@@ -17,9 +17,6 @@ use crate::load;
 
 /// The flag that names the CA bundles.
 pub(crate) const CLIENT_CA: &str = "--client-ca";
-
-/// The flag that sets the verify depth.
-pub(crate) const VERIFY_DEPTH: &str = "--verify-depth";
 
 /// How client certificates are verified: the flags of `serve`, `check` and
 /// `lint`, with nginx's defaults. `--ca` and `--max-depth`, the spellings
@@ -122,7 +119,7 @@ impl TrustArgs {
         if let Some(eku) = self.eku.iter().cloned().reduce(EkuPolicy::or) {
             builder = builder.required_eku(eku);
         }
-        build_classifier(tweak(builder), VERIFY_DEPTH)
+        build_classifier(tweak(builder))
     }
 
     /// A usage error unless --client-ca was given (`check`, `lint`).
@@ -181,15 +178,9 @@ fn store_error(error: &TrustStoreError, cas: &[PathBuf], ca_flag: &str) -> CliEr
     }
 }
 
-/// Builds `builder`, reporting a depth that is too large against `depth_flag`.
-pub(crate) fn build_classifier(
-    builder: ClassifierBuilder,
-    depth_flag: &str,
-) -> Result<Classifier, CliError> {
-    builder.build().map_err(|error| match error {
-        ClassifierError::DepthTooLarge { requested, .. } => {
-            CliError::Usage(format!("{depth_flag} {requested}: {error}"))
-        }
-        other => CliError::Usage(other.to_string()),
-    })
+/// Builds `builder`; its only error is a bad trust-domain name.
+pub(crate) fn build_classifier(builder: ClassifierBuilder) -> Result<Classifier, CliError> {
+    builder
+        .build()
+        .map_err(|error| CliError::Usage(error.to_string()))
 }

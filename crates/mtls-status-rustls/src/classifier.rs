@@ -16,7 +16,7 @@ use crate::cache::{CacheStats, VerdictCache};
 use crate::policy::{CrlScope, EkuPolicy, RootHints};
 use crate::reload::ReloadableTrustStore;
 use crate::verifier::DeferredVerifier;
-use crate::verify::{self, MAX_SUPPORTED_DEPTH, Settings};
+use crate::verify::{self, Settings};
 
 /// Decides what a connection's client certificate amounts to:
 /// [`ClientAuthOutcome::None`], [`Invalid`](ClientAuthOutcome::Invalid)
@@ -376,8 +376,10 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 /// assert_eq!(classifier.max_depth(), 2);
 /// assert!(classifier.classify(None).is_none());
 ///
-/// let too_deep = Classifier::builder(store, provider).max_depth(7).build();
-/// assert!(matches!(too_deep, Err(ClassifierError::DepthTooLarge { .. })));
+/// // nginx accepts any ssl_verify_depth; so does the builder (chains of
+/// // more than MAX_SUPPORTED_DEPTH intermediates are still refused).
+/// let deep = Classifier::builder(store, provider).max_depth(100).build()?;
+/// assert_eq!(deep.max_depth(), 100);
 /// # Ok::<(), ClassifierError>(())
 /// ```
 #[must_use]
@@ -396,7 +398,10 @@ impl ClassifierBuilder {
     /// leaf is issued by a trust anchor, 1 (the default) = one
     /// intermediate. Intermediates may come from the client or the CA
     /// bundle. A longer chain is [`ReasonKind::ChainTooLong`] (nginx would
-    /// report a misleading 20). At most [`MAX_SUPPORTED_DEPTH`].
+    /// report a misleading 20). Any depth is accepted, as by nginx, but no
+    /// chain with more than [`MAX_SUPPORTED_DEPTH`](crate::MAX_SUPPORTED_DEPTH) intermediates is ever
+    /// followed (rustls-webpki's limit): such a chain is `chain_too_long`
+    /// whatever the depth.
     pub fn max_depth(mut self, depth: usize) -> Self {
         self.settings.max_depth = depth;
         self
@@ -496,15 +501,10 @@ impl ClassifierBuilder {
     ///
     /// # Errors
     ///
-    /// [`ClassifierError::DepthTooLarge`] if
-    /// [`max_depth`](Self::max_depth) exceeds [`MAX_SUPPORTED_DEPTH`].
+    /// [`ClassifierError::InvalidTrustDomain`] if a
+    /// [`trust_domain`](Self::trust_domain) name is not a SPIFFE trust
+    /// domain name.
     pub fn build(self) -> Result<Classifier, ClassifierError> {
-        if self.settings.max_depth > MAX_SUPPORTED_DEPTH {
-            return Err(ClassifierError::DepthTooLarge {
-                requested: self.settings.max_depth,
-                supported: MAX_SUPPORTED_DEPTH,
-            });
-        }
         let mut trust_domains = BTreeMap::new();
         for (name, bundle) in self.trust_domains {
             let id: SpiffeId = format!("spiffe://{name}").parse().map_err(|error| {
@@ -565,16 +565,6 @@ impl fmt::Debug for ClassifierBuilder {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClassifierError {
-    /// The verify depth is beyond what rustls-webpki can follow.
-    #[error(
-        "verify depth {requested} is not supported: rustls-webpki follows at most {supported} intermediate CAs; use a depth of {supported} or less"
-    )]
-    DepthTooLarge {
-        /// The depth asked for.
-        requested: usize,
-        /// The largest depth supported.
-        supported: usize,
-    },
     /// A [`trust_domain`](ClassifierBuilder::trust_domain) name that is
     /// not a SPIFFE trust domain name.
     #[error(

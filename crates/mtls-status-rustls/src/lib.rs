@@ -149,7 +149,9 @@ pub use sighup::SighupReloader;
 pub use spiffe_bundle::{
     SPIFFE_BUNDLE_MAX_BYTES, SPIFFE_BUNDLE_MAX_KEYS, SpiffeBundle, SpiffeBundleError,
 };
-pub use trust_store::{TrustStore, TrustStoreBuilder, TrustStoreError};
+pub use trust_store::{
+    DEFAULT_MAX_FILE_SIZE, SkippedCertificate, TrustStore, TrustStoreBuilder, TrustStoreError,
+};
 pub use verify::MAX_SUPPORTED_DEPTH;
 #[cfg(feature = "watch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "watch")))]

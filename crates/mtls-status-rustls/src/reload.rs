@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 
 use crate::reload_report::{self, LintContext};
-use crate::trust_store::{TrustStore, TrustStoreBuilder, TrustStoreError};
+use crate::trust_store::{LoadPolicy, TrustStore, TrustStoreBuilder, TrustStoreError};
 
 /// The files a [`ReloadableTrustStore`] reads on every
 /// [`reload`](ReloadableTrustStore::reload).
@@ -28,6 +28,7 @@ pub struct TrustStoreFiles {
     ca: Vec<PathBuf>,
     trusted: Vec<PathBuf>,
     crls: Vec<PathBuf>,
+    policy: LoadPolicy,
 }
 
 impl TrustStoreFiles {
@@ -54,6 +55,19 @@ impl TrustStoreFiles {
         self
     }
 
+    /// See [`TrustStoreBuilder::max_file_size`]; applies to every reload.
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.policy.max_file_size = bytes;
+        self
+    }
+
+    /// See [`TrustStoreBuilder::refuse_unusable_certificates`]; applies to
+    /// every reload.
+    pub fn refuse_unusable_certificates(mut self) -> Self {
+        self.policy.refuse_unusable = true;
+        self
+    }
+
     /// The CA bundle files.
     pub fn ca_files(&self) -> &[PathBuf] {
         &self.ca
@@ -71,7 +85,7 @@ impl TrustStoreFiles {
 
     /// A builder that reads these files.
     pub fn builder(&self) -> TrustStoreBuilder {
-        let mut builder = TrustStore::builder();
+        let mut builder = TrustStore::builder().with_policy(self.policy);
         for path in &self.ca {
             builder = builder.ca_file(path);
         }

@@ -65,6 +65,7 @@ struct Inner {
     crl_info: Vec<CrlInfo>,
     breakpoints: Vec<u64>,
     spiffe_bundles: Vec<SpiffeBundle>,
+    skipped: Vec<SkippedCertificate>,
 }
 
 /// What the classifier needs to know about a CA certificate.
@@ -124,6 +125,7 @@ impl TrustStore {
                 crl_info: Vec::new(),
                 breakpoints: Vec::new(),
                 spiffe_bundles: Vec::new(),
+                skipped: Vec::new(),
             }),
             generation: 1,
         }
@@ -179,6 +181,13 @@ impl TrustStore {
     /// of PEM only.
     pub fn spiffe_bundles(&self) -> &[SpiffeBundle] {
         &self.inner.spiffe_bundles
+    }
+
+    /// The certificates of the sources that could not be used and were
+    /// left out (see
+    /// [`TrustStoreBuilder::refuse_unusable_certificates`]), in file order.
+    pub fn skipped_certificates(&self) -> &[SkippedCertificate] {
+        &self.inner.skipped
     }
 
     pub(crate) fn with_generation(mut self, generation: u64) -> Self {
@@ -251,15 +260,29 @@ impl Source {
         }
     }
 
-    fn read(&self) -> Result<std::borrow::Cow<'_, [u8]>, TrustStoreError> {
+    /// The bytes of the source; a file larger than `limit` is refused
+    /// without reading more than `limit + 1` bytes of it.
+    fn read(&self, limit: u64) -> Result<std::borrow::Cow<'_, [u8]>, TrustStoreError> {
+        use std::io::Read as _;
         match self {
             Self::File(path) => {
-                std::fs::read(path)
-                    .map(std::borrow::Cow::Owned)
-                    .map_err(|source| TrustStoreError::Io {
+                let io = |source| TrustStoreError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let mut bytes = Vec::new();
+                std::fs::File::open(path)
+                    .map_err(io)?
+                    .take(limit.saturating_add(1))
+                    .read_to_end(&mut bytes)
+                    .map_err(io)?;
+                if bytes.len() as u64 > limit {
+                    return Err(TrustStoreError::FileTooLarge {
                         path: path.clone(),
-                        source,
-                    })
+                        limit,
+                    });
+                }
+                Ok(std::borrow::Cow::Owned(bytes))
             }
             Self::Bytes { bytes, .. } => Ok(std::borrow::Cow::Borrowed(bytes)),
             Self::Spiffe { .. } => Ok(std::borrow::Cow::Borrowed(&[])),
@@ -273,6 +296,30 @@ impl fmt::Debug for Source {
     }
 }
 
+/// The largest file a trust store reads by default: 256 MiB. Real CRLs
+/// get large (a CRL of a million entries is about 47 MB of PEM) and nginx
+/// has no limit; this one only bounds what a wrong path (a disk image, a
+/// log) can make the process allocate. See
+/// [`TrustStoreBuilder::max_file_size`].
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// How sources are read: the file size limit, and whether an unusable
+/// certificate fails the whole store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LoadPolicy {
+    pub(crate) max_file_size: u64,
+    pub(crate) refuse_unusable: bool,
+}
+
+impl Default for LoadPolicy {
+    fn default() -> Self {
+        Self {
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            refuse_unusable: false,
+        }
+    }
+}
+
 /// Builds a [`TrustStore`]. Nothing is read until [`build`](Self::build).
 #[derive(Clone, Debug, Default)]
 #[must_use]
@@ -280,6 +327,7 @@ pub struct TrustStoreBuilder {
     ca: Vec<Source>,
     trusted: Vec<Source>,
     crls: Vec<Source>,
+    policy: LoadPolicy,
 }
 
 impl TrustStoreBuilder {
@@ -354,25 +402,73 @@ impl TrustStoreBuilder {
         self
     }
 
-    /// Reads and parses everything.
+    /// Refuses files larger than `bytes` ([`DEFAULT_MAX_FILE_SIZE`] by
+    /// default) with [`TrustStoreError::FileTooLarge`].
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.policy.max_file_size = bytes;
+        self
+    }
+
+    /// Fails the whole store when one certificate of a source cannot be
+    /// used. By default such a certificate is left out, as nginx leaves
+    /// out what OpenSSL cannot use, and the rest of the bundle loads; each
+    /// one left out is logged as an error and listed by
+    /// [`TrustStore::skipped_certificates`]. A source none of whose
+    /// certificates can be used fails in either case.
+    ///
+    /// ```
+    /// use mtls_status_rustls::{TrustStore, TrustStoreError};
+    ///
+    /// // A CERTIFICATE block that holds no certificate, then a real CA.
+    /// let junk = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n";
+    /// # let ca = mtls_testpki::Ca::root("Example Root CA").build().cert_pem();
+    /// let bundle = format!("{junk}{ca}");
+    ///
+    /// let store = TrustStore::builder().ca_pem(&bundle).build()?;
+    /// assert_eq!(store.anchor_count(), 1);
+    /// assert_eq!(store.skipped_certificates()[0].index(), 1);
+    ///
+    /// let strict = TrustStore::builder().ca_pem(&bundle).refuse_unusable_certificates().build();
+    /// assert!(matches!(strict, Err(TrustStoreError::BadCertificate { index: 1, .. })));
+    /// # Ok::<(), TrustStoreError>(())
+    /// ```
+    pub fn refuse_unusable_certificates(mut self) -> Self {
+        self.policy.refuse_unusable = true;
+        self
+    }
+
+    pub(crate) fn with_policy(mut self, policy: LoadPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Reads and parses everything. Certificates that cannot be used are
+    /// left out and logged (see
+    /// [`refuse_unusable_certificates`](Self::refuse_unusable_certificates)).
     ///
     /// # Errors
     ///
     /// - [`TrustStoreError::NoCaConfigured`]: neither CA bundle nor trusted
     ///   certificates were given (use [`TrustStore::empty`] on purpose).
     /// - [`TrustStoreError::Io`]: a file cannot be read.
+    /// - [`TrustStoreError::FileTooLarge`]: a file is larger than
+    ///   [`max_file_size`](Self::max_file_size).
     /// - [`TrustStoreError::Pem`]: a file is not valid PEM.
     /// - [`TrustStoreError::NoCertificates`] / [`TrustStoreError::NoCrls`]:
     ///   a source holds nothing of the expected kind.
-    /// - [`TrustStoreError::BadCertificate`] / [`TrustStoreError::BadCrl`]:
-    ///   an item does not parse.
+    /// - [`TrustStoreError::BadCertificate`]: no certificate of a source can
+    ///   be used, or one cannot and unusable certificates are refused.
+    /// - [`TrustStoreError::BadCrl`]: a CRL does not parse.
     ///
     /// Every error names the file (or bytes) and the item.
     pub fn build(self) -> Result<TrustStore, TrustStoreError> {
         if self.ca.is_empty() && self.trusted.is_empty() {
             return Err(TrustStoreError::NoCaConfigured);
         }
-        let mut loaded = Loaded::default();
+        let mut loaded = Loaded {
+            policy: self.policy,
+            ..Loaded::default()
+        };
         for source in &self.ca {
             loaded.add_certificates(source, true)?;
         }
@@ -381,6 +477,15 @@ impl TrustStoreBuilder {
         }
         for source in &self.crls {
             loaded.add_crls(source)?;
+        }
+        for skipped in &loaded.skipped {
+            tracing::error!(
+                source = %skipped.source_name,
+                index = skipped.index,
+                reason = %skipped.reason,
+                "CA certificate cannot be used and is left out of the trust store; \
+                 clients it issued are rejected"
+            );
         }
         Ok(loaded.finish())
     }
@@ -400,6 +505,8 @@ struct Loaded {
     crl_ders: Vec<CertificateRevocationListDer<'static>>,
     crl_info: Vec<CrlInfo>,
     spiffe_bundles: Vec<SpiffeBundle>,
+    skipped: Vec<SkippedCertificate>,
+    policy: LoadPolicy,
 }
 
 impl Loaded {
@@ -411,25 +518,46 @@ impl Loaded {
         if let Source::Spiffe { bundle, .. } = source {
             return self.add_spiffe_bundle(source, bundle.clone(), advertise);
         }
-        let bytes = source.read()?;
+        let bytes = source.read(self.policy.max_file_size)?;
         if spiffe_bundle::looks_like_json(&bytes) {
             return self.add_spiffe_bundle(source, parse_spiffe_bundle(source, &bytes)?, advertise);
         }
-        let mut count = 0;
+        let (mut count, mut usable) = (0, 0);
+        let mut first_error = None;
         for (index, item) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
             let der = item.map_err(|error| TrustStoreError::Pem {
                 source_name: source.name(),
                 error,
             })?;
             count += 1;
-            self.add_certificate(source, index + 1, der, advertise)?;
+            let reason = match self.add_certificate(der, advertise) {
+                Ok(()) => {
+                    usable += 1;
+                    continue;
+                }
+                Err(reason) => reason,
+            };
+            let skipped = SkippedCertificate {
+                source_name: source.name(),
+                index: index + 1,
+                reason,
+            };
+            if self.policy.refuse_unusable {
+                return Err(skipped.into_error());
+            }
+            first_error.get_or_insert_with(|| skipped.clone());
+            self.skipped.push(skipped);
         }
         if count == 0 {
             return Err(TrustStoreError::NoCertificates {
                 source_name: source.name(),
             });
         }
-        Ok(())
+        match first_error {
+            // Nothing usable: a wrong file, not one bad CA among good ones.
+            Some(first) if usable == 0 => Err(first.into_error()),
+            _ => Ok(()),
+        }
     }
 
     /// The `x509-svid` authorities of `bundle`, read from `source`.
@@ -446,29 +574,40 @@ impl Loaded {
             });
         }
         for (index, der) in bundle.x509_authorities().iter().enumerate() {
-            self.add_certificate(source, index + 1, der.clone(), advertise)?;
+            // A bundle is one document: every authority must be usable.
+            self.add_certificate(der.clone(), advertise)
+                .map_err(|reason| TrustStoreError::BadCertificate {
+                    source_name: source.name(),
+                    index: index + 1,
+                    reason,
+                })?;
         }
         self.spiffe_bundles.push(bundle);
         Ok(())
     }
 
+    /// Adds one certificate, or says why it cannot be used.
     fn add_certificate(
         &mut self,
-        source: &Source,
-        index: usize,
         der: CertificateDer<'static>,
         advertise: bool,
-    ) -> Result<(), TrustStoreError> {
-        let bad = |reason: String| TrustStoreError::BadCertificate {
-            source_name: source.name(),
-            index,
-            reason,
-        };
+    ) -> Result<(), String> {
         // webpki must accept it (that is what verification will use) and
-        // so must the field reader (validity and names for context).
-        webpki::EndEntityCert::try_from(&der).map_err(|e| bad(format!("{e:?}")))?;
+        // so must the field reader (validity and names for context). Both
+        // are asked before anything is recorded, so a certificate left out
+        // leaves no trace (not even an advertised name).
+        webpki::EndEntityCert::try_from(&der).map_err(|e| format!("{e:?}"))?;
         let parsed = ParsedCert::parse(der.as_ref())
-            .map_err(|e| bad(format!("malformed X.509 structure: {e}")))?;
+            .map_err(|e| format!("malformed X.509 structure: {e}"))?;
+        let anchor = if parsed.is_self_issued() {
+            Some(
+                webpki::anchor_from_trusted_cert(&der)
+                    .map_err(|e| format!("{e:?}"))?
+                    .to_owned(),
+            )
+        } else {
+            None
+        };
         let basic_constraints = parsed.basic_constraints();
         let subject_dn = names::subject_dn(&der);
         let info = CaInfo {
@@ -490,10 +629,7 @@ impl Loaded {
                 .push(DistinguishedName::in_sequence(parsed.subject));
             self.accepted_names.push(subject_dn);
         }
-        if parsed.is_self_issued() {
-            let anchor = webpki::anchor_from_trusted_cert(&der)
-                .map_err(|e| bad(format!("{e:?}")))?
-                .to_owned();
+        if let Some(anchor) = anchor {
             self.anchors.push(anchor);
             self.anchor_info.push(info);
         } else {
@@ -505,7 +641,7 @@ impl Loaded {
     }
 
     fn add_crls(&mut self, source: &Source) -> Result<(), TrustStoreError> {
-        let bytes = source.read()?;
+        let bytes = source.read(self.policy.max_file_size)?;
         let ders: Vec<CertificateRevocationListDer<'static>> = if looks_like_pem(&bytes) {
             CertificateRevocationListDer::pem_slice_iter(&bytes)
                 .collect::<Result<_, _>>()
@@ -588,6 +724,7 @@ impl Loaded {
                 crl_info: self.crl_info,
                 breakpoints,
                 spiffe_bundles: self.spiffe_bundles,
+                skipped: self.skipped,
             }),
             generation: 1,
         }
@@ -611,6 +748,50 @@ fn parse_spiffe_bundle(source: &Source, bytes: &[u8]) -> Result<SpiffeBundle, Tr
 
 fn looks_like_pem(bytes: &[u8]) -> bool {
     bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// A certificate left out of a [`TrustStore`] because it cannot be used
+/// (see [`TrustStoreBuilder::refuse_unusable_certificates`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedCertificate {
+    source_name: String,
+    index: usize,
+    reason: String,
+}
+
+impl SkippedCertificate {
+    /// The file (or in-memory source) that holds it.
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// Its 1-based position in the source.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// What is wrong with it.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    fn into_error(self) -> TrustStoreError {
+        TrustStoreError::BadCertificate {
+            source_name: self.source_name,
+            index: self.index,
+            reason: self.reason,
+        }
+    }
+}
+
+impl fmt::Display for SkippedCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: certificate #{} cannot be used and was left out: {}",
+            self.source_name, self.index, self.reason
+        )
+    }
 }
 
 /// Why a trust store could not be built or reloaded. Each variant names the
@@ -646,6 +827,18 @@ pub enum TrustStoreError {
     NoCertificates {
         /// The file or in-memory source.
         source_name: String,
+    },
+    /// A file is larger than the limit
+    /// ([`TrustStoreBuilder::max_file_size`]).
+    #[error(
+        "{}: larger than {limit} bytes, the most a trust store reads (see TrustStoreBuilder::max_file_size)",
+        path.display()
+    )]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
     },
     /// A certificate does not parse.
     #[error("{source_name}: certificate #{index} cannot be parsed: {reason}")]

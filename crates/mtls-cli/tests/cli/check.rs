@@ -216,14 +216,6 @@ fn usage_and_io_errors_exit_1() {
             "--expect-name",
             "host:x",
         ],
-        vec![
-            "check",
-            "--client-ca",
-            s(&demo.files.ca_bundle),
-            "--no-cert",
-            "--verify-depth",
-            "99",
-        ],
         vec!["frobnicate"],
     ] {
         let out = mtls(&bad);

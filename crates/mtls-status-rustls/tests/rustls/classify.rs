@@ -656,6 +656,59 @@ async fn depth_limits_at_and_beyond() {
     }
 }
 
+/// nginx accepts any ssl_verify_depth; so does the classifier. Chains of
+/// more than MAX_SUPPORTED_DEPTH intermediates are still refused.
+#[tokio::test]
+async fn depths_beyond_what_is_followed_are_accepted() {
+    let pki = Arc::new(Pki::generate());
+    let deepest = mtls_status_rustls::MAX_SUPPORTED_DEPTH;
+    for (intermediates, verified) in [(deepest, true), (deepest + 1, false)] {
+        let server = classify(
+            &pki,
+            store_of(&[&pki.root]),
+            |b| b.max_depth(100),
+            Presented::leaf(&pki.deep_chain(intermediates)),
+            TLS13,
+        )
+        .await;
+        if verified {
+            assert!(server.outcome().is_verified(), "{intermediates}");
+            continue;
+        }
+        let r = reason(&server);
+        assert_eq!(r.kind(), ReasonKind::ChainTooLong);
+        assert_eq!(r.context().limit, Some(100));
+        assert!(
+            r.detail()
+                .contains(&format!("more than {deepest} intermediate CAs")),
+            "{r}"
+        );
+    }
+}
+
+/// A CA the store cannot use is left out; the clients of the others still
+/// verify in a real handshake, and the left-out CA is not advertised.
+#[tokio::test]
+async fn an_unusable_ca_leaves_the_rest_of_the_bundle_usable() {
+    let pki = Arc::new(Pki::generate());
+    let junk = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n";
+    let store = TrustStore::builder()
+        .ca_pem(format!("{junk}{}", pki.root.cert_pem()))
+        .build()
+        .expect("the root loads");
+    assert_eq!(store.skipped_certificates().len(), 1);
+    assert_eq!(store.root_hint_subjects().len(), 1);
+    let server = classify(
+        &pki,
+        ReloadableTrustStore::new(store),
+        same,
+        Presented::leaf(&pki.valid_from_root),
+        TLS13,
+    )
+    .await;
+    assert!(server.outcome().is_verified(), "{:?}", server.outcome());
+}
+
 #[tokio::test]
 async fn depth_default_is_one() {
     let pki = Arc::new(Pki::generate());

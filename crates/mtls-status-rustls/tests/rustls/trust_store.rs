@@ -138,10 +138,48 @@ fn load_errors_name_the_source_and_the_cause() {
         "garbage.pem",
         pki.root.cert_pem() + &pem_block("CERTIFICATE", b"\x30\x03\x02\x01\x01"),
     );
-    let err = TrustStore::builder()
+    // By default the unusable certificate is left out and the rest loads,
+    // as nginx loads what OpenSSL can use.
+    let store = TrustStore::builder()
         .ca_file(&garbage)
         .build()
+        .expect("the root still loads");
+    assert_eq!(store.anchor_count(), 1);
+    assert_eq!(store.accepted_ca_names().len(), 1);
+    let skipped = store.skipped_certificates();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].index(), 2);
+    assert!(skipped[0].source_name().contains("garbage.pem"));
+    assert!(
+        skipped[0]
+            .to_string()
+            .contains("certificate #2 cannot be used"),
+        "{}",
+        skipped[0]
+    );
+    // A file of nothing usable is a wrong file, not one bad CA.
+    let only_garbage = dir.write(
+        "only-garbage.pem",
+        pem_block("CERTIFICATE", b"\x30\x03\x02\x01\x01"),
+    );
+    let err = TrustStore::builder()
+        .ca_file(&only_garbage)
+        .build()
+        .expect_err("nothing usable");
+    assert!(
+        matches!(err, TrustStoreError::BadCertificate { index: 1, .. }),
+        "{err}"
+    );
+    // Strict: one unusable certificate fails the store, and a reload.
+    let err = TrustStore::builder()
+        .ca_file(&garbage)
+        .refuse_unusable_certificates()
+        .build()
         .expect_err("bad certificate");
+    let files = TrustStoreFiles::new()
+        .ca_file(&garbage)
+        .refuse_unusable_certificates();
+    assert!(ReloadableTrustStore::from_files(files).is_err());
     let text = err.to_string();
     assert!(
         matches!(err, TrustStoreError::BadCertificate { index: 2, .. }),
@@ -163,6 +201,37 @@ fn load_errors_name_the_source_and_the_cause() {
         "{err}"
     );
     assert!(err.to_string().contains("bad.crl"), "{err}");
+
+    // Files are read up to a limit, which real CRLs fit (default 256 MiB).
+    let root_file = dir.write("root.pem", pki.root.cert_pem());
+    let err = TrustStore::builder()
+        .ca_file(&root_file)
+        .max_file_size(100)
+        .build()
+        .expect_err("over the limit");
+    assert!(
+        matches!(err, TrustStoreError::FileTooLarge { limit: 100, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("root.pem"), "{err}");
+    let files = TrustStoreFiles::new()
+        .ca_file(&root_file)
+        .max_file_size(100);
+    assert!(matches!(
+        ReloadableTrustStore::from_files(files),
+        Err(TrustStoreError::FileTooLarge { .. })
+    ));
+    // Larger than the old 16 MiB cap: PEM text around the blocks counts.
+    let big = dir.write(
+        "big.pem",
+        pki.root.cert_pem() + &"# padding\n".repeat(2 * 1024 * 1024),
+    );
+    assert!(std::fs::metadata(&big).expect("size").len() > 16 * 1024 * 1024);
+    let store = TrustStore::builder()
+        .ca_file(&big)
+        .build()
+        .expect("a 20 MB file loads");
+    assert_eq!(store.anchor_count(), 1);
 
     let no_crl = dir.write("no.crl", pki.root.cert_pem());
     let err = TrustStore::builder()
