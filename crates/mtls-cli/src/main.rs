@@ -17,6 +17,7 @@
 
 mod at;
 mod check;
+mod crl_refresh;
 mod error;
 mod expect_name;
 mod lint;

@@ -25,6 +25,7 @@ use tokio::net::TcpStream;
 use tower::ServiceExt;
 use tower_layer::Layer;
 
+use crate::crl_refresh::CrlRefreshArgs;
 use crate::error::CliError;
 use crate::ocsp::OcspArgs;
 use crate::trust::TrustArgs;
@@ -47,6 +48,10 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
         ssl_client_v_end, ssl_client_v_remain, ssl_client_escaped_cert), formatted as nginx \
         prints them. No certificate is 496, an invalid one 495, plain HTTP 497 (each 400 with \
         nginx's page under --style nginx). Rejections are logged to stderr with nginx's text.\n\n\
+        --crl-url URL fetches a CRL at start and refreshes it before its nextUpdate \
+        (--crl-from-dp: the CRL distribution points of the CAs and of the clients seen); a \
+        fetch that fails or a CRL that is not signed by its CA keeps the last good CRL, and \
+        reloads keep fetched CRLs.\n\n\
         Prints `listening on https://ADDR:PORT` once ready. The --client-ca, --crl, --cert and \
         --key files are watched (their directories: files renamed into place and Kubernetes' \
         `..data` symlink swaps are seen) and reloaded when they change; SIGHUP reloads them \
@@ -78,6 +83,10 @@ pub(crate) struct ServeArgs {
     /// OCSP for client certificates (nginx `ssl_ocsp`).
     #[command(flatten)]
     ocsp: OcspArgs,
+
+    /// CRL refresh over HTTP.
+    #[command(flatten)]
+    crl_refresh: CrlRefreshArgs,
 
     /// nginx's `ssl_verify_client`: on, optional, optional_no_ca or off.
     #[arg(
@@ -158,6 +167,16 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let provider = trust::provider();
     let classifier = args.trust.classifier(store.clone(), |builder| builder)?;
     let ocsp = args.ocsp.checker(&classifier, Some(mode))?;
+    let crl_refresher = args.crl_refresh.refresher(&classifier)?;
+    // The first fetch before serving (bounded by --crl-timeout per URL);
+    // then refreshed until the server stops.
+    let _crl_task = match &crl_refresher {
+        Some(refresher) => {
+            refresher.refresh_all().await;
+            Some(refresher.spawn())
+        }
+        None => None,
+    };
     // The configuration follows reloads: the handshake advertises the CA
     // names of the bundle in force (nginx re-reads ssl_client_certificate).
     let pair_error = |error: &dyn std::fmt::Display| {
@@ -211,6 +230,9 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
                 return Ok(());
             }
             (stream, peer) = listener.accept_tls() => {
+                if let (Some(refresher), Some(chain)) = (&crl_refresher, stream.peer_certificates()) {
+                    refresher.observe(chain);
+                }
                 // The CAs to name in 496 / 495 answers: those in force now.
                 let layer = layer
                     .clone()
@@ -234,6 +256,11 @@ fn trust_store(args: &ServeArgs) -> Result<ReloadableTrustStore, CliError> {
         ))),
         _ if !args.trust.crl.is_empty() => Err(CliError::Usage(
             "--crl needs --client-ca: CRLs are checked against the CAs of the bundle".to_owned(),
+        )),
+        _ if args.crl_refresh.enabled() => Err(CliError::Usage(
+            "--crl-url and --crl-from-dp need --client-ca: fetched CRLs are verified against \
+             the CAs of the bundle"
+                .to_owned(),
         )),
         // optional_no_ca / off without CAs: every presented chain is from an
         // untrusted issuer.

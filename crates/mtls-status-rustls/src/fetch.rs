@@ -68,6 +68,7 @@ impl HttpUrl {
     }
 
     /// The same server with `path` (which starts with `/`).
+    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
     pub(crate) fn with_path(&self, path: String) -> Self {
         Self {
             path,
@@ -76,6 +77,7 @@ impl HttpUrl {
     }
 
     /// The path, starting with `/`.
+    #[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
     pub(crate) fn path(&self) -> &str {
         &self.path
     }
@@ -111,6 +113,7 @@ pub(crate) async fn get(url: &HttpUrl, limits: Limits) -> Result<Vec<u8>, FetchE
 }
 
 /// `POST url` with `body` of `content_type`; the body of a 200 answer.
+#[cfg_attr(not(feature = "ocsp"), allow(dead_code))]
 pub(crate) async fn post(
     url: &HttpUrl,
     content_type: &str,

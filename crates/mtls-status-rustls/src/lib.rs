@@ -39,6 +39,10 @@
 //!   override, cached answers, fail closed or open), run after each
 //!   handshake by [`MtlsAcceptor::ocsp`]. Encoding by RustCrypto's
 //!   `x509-ocsp`; `http://` responders only.
+//! - `crl-refresh`: [`CrlRefresher`], CRLs fetched over `http://` from
+//!   configured URLs or the certificates' cRLDistributionPoints, verified
+//!   against their issuer, refreshed before nextUpdate and merged into the
+//!   [`ReloadableTrustStore`]; the last good CRL stays on any failure.
 //! - `metrics`: records through the [`metrics`](https://docs.rs/metrics)
 //!   facade (and turns on `mtls-status/metrics`): handshake failures by
 //!   cause (`mtls_handshake_failures_total`, from [`MtlsAcceptor`] and the
@@ -58,7 +62,8 @@
     any(
         not(feature = "tokio"),
         not(feature = "ocsp"),
-        not(feature = "spiffe-bundle")
+        not(feature = "spiffe-bundle"),
+        not(feature = "crl-refresh")
     ),
     allow(rustdoc::broken_intra_doc_links)
 )]
@@ -66,6 +71,8 @@
 // The tokio side: acceptor, listener, streams.
 #[cfg(feature = "tokio")]
 mod acceptor;
+#[cfg(feature = "crl-refresh")]
+mod crl_refresh;
 #[cfg(feature = "tokio")]
 mod eviction;
 #[cfg(feature = "fetch")]
@@ -100,6 +107,8 @@ mod search_bound;
 mod server_cert;
 #[cfg(all(unix, feature = "sighup"))]
 mod sighup;
+#[cfg(any(feature = "ocsp", feature = "crl-refresh"))]
+mod signed;
 mod spiffe_bundle;
 mod svid;
 mod times;
@@ -112,6 +121,13 @@ mod watch;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use acceptor::{AcceptError, Accepted, DEFAULT_HANDSHAKE_TIMEOUT, MtlsAcceptor};
+#[cfg(feature = "crl-refresh")]
+#[cfg_attr(docsrs, doc(cfg(feature = "crl-refresh")))]
+pub use crl_refresh::{
+    CrlRefreshConfigError, CrlRefreshTask, CrlRefresher, CrlRefresherBuilder, CrlSourceStatus,
+    DEFAULT_CRL_MAX_INTERVAL, DEFAULT_CRL_MIN_INTERVAL, DEFAULT_CRL_REFRESH_FRACTION,
+    DEFAULT_CRL_RETRY, DEFAULT_CRL_TIMEOUT, DEFAULT_MAX_CRL_BYTES, DEFAULT_MAX_CRL_SOURCES,
+};
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use idle::DEFAULT_IDLE_TIMEOUT;

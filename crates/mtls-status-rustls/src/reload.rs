@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 
 use crate::reload_report::{self, LintContext};
-use crate::trust_store::{LoadPolicy, TrustStore, TrustStoreBuilder, TrustStoreError};
+use crate::trust_store::{FetchedCrl, LoadPolicy, TrustStore, TrustStoreBuilder, TrustStoreError};
 
 /// The files a [`ReloadableTrustStore`] reads on every
 /// [`reload`](ReloadableTrustStore::reload).
@@ -119,6 +119,14 @@ impl TrustStoreFiles {
 /// `tracing::error!`. Each successful reload or replace increments the
 /// [generation](TrustStore::generation), which invalidates cached verdicts.
 ///
+/// CRLs fetched by a `CrlRefresher` (feature `crl-refresh`) are kept apart
+/// from the loaded material and merged into every store installed, so a
+/// [`reload`](Self::reload) or [`replace`](Self::replace) keeps them: per
+/// CRL issuer the most recent CRL (by cRLNumber, else thisUpdate) is in
+/// force, whether it came from a file or was fetched. A file CRL more
+/// recent than the fetched one of its issuer wins until a still more
+/// recent one is fetched.
+///
 /// ```
 /// use mtls_status_rustls::{ReloadableTrustStore, TrustStore};
 ///
@@ -137,10 +145,18 @@ pub struct ReloadableTrustStore {
 struct Shared {
     current: ArcSwap<TrustStore>,
     files: Option<TrustStoreFiles>,
-    /// Serialises writers so generations stay strictly increasing.
-    writer: Mutex<()>,
+    /// Serialises writers so generations stay strictly increasing; holds
+    /// what every installed store is made of.
+    writer: Mutex<Material>,
     /// What the reload lints assume (feature `lint`).
     lint_context: Mutex<Option<LintContext>>,
+}
+
+/// The store as loaded or replaced, and the CRLs fetched since, merged
+/// into it on every install.
+struct Material {
+    base: TrustStore,
+    fetched: Vec<FetchedCrl>,
 }
 
 impl ReloadableTrustStore {
@@ -166,9 +182,12 @@ impl ReloadableTrustStore {
         crate::metrics::trust_store_installed(&store);
         Self {
             shared: Arc::new(Shared {
-                current: ArcSwap::from_pointee(store),
+                current: ArcSwap::from_pointee(store.clone()),
                 files,
-                writer: Mutex::new(()),
+                writer: Mutex::new(Material {
+                    base: store,
+                    fetched: Vec::new(),
+                }),
                 lint_context: Mutex::new(None),
             }),
         }
@@ -217,13 +236,16 @@ impl ReloadableTrustStore {
             reload_report::trust_store_refused(&error, "", self.generation());
             return Err(error);
         };
-        let _writer = self
+        let mut material = self
             .shared
             .writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         match files.builder().build() {
-            Ok(store) => Ok(self.install(store)),
+            Ok(store) => {
+                material.base = store;
+                Ok(self.install(&material))
+            }
             Err(error) => {
                 reload_report::trust_store_refused(&error, &files.describe(), self.generation());
                 Err(error)
@@ -234,16 +256,48 @@ impl ReloadableTrustStore {
     /// Swaps `store` in and returns its generation (the previous one plus
     /// one; the generation `store` was built with is ignored).
     pub fn replace(&self, store: TrustStore) -> u64 {
-        let _writer = self
+        let mut material = self
             .shared
             .writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        self.install(store)
+        material.base = store;
+        self.install(&material)
     }
 
-    /// Installs `store`; the caller holds the writer lock.
-    fn install(&self, store: TrustStore) -> u64 {
+    /// Merges `crl` (replacing the one fetched earlier from the same
+    /// source) into the store in force and installs the result.
+    ///
+    /// # Errors
+    ///
+    /// When `crl` cannot be used ([`TrustStoreError::BadCrl`]); nothing
+    /// changes then.
+    #[cfg(feature = "crl-refresh")]
+    pub(crate) fn install_fetched_crl(&self, crl: FetchedCrl) -> Result<u64, TrustStoreError> {
+        let mut material = self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut fetched = material.fetched.clone();
+        fetched.retain(|have| have.source != crl.source);
+        fetched.push(crl);
+        // Refuse before anything changes.
+        material.base.with_fetched_crls(&fetched)?;
+        material.fetched = fetched;
+        Ok(self.install(&material))
+    }
+
+    /// Installs the merge of `material`; the caller holds the writer lock.
+    fn install(&self, material: &Material) -> u64 {
+        let store = match material.base.with_fetched_crls(&material.fetched) {
+            Ok(store) => store,
+            Err(error) => {
+                // Unreachable: fetched CRLs were merged once before.
+                tracing::error!(%error, "fetched CRLs left out of the trust store");
+                material.base.clone()
+            }
+        };
         let old = self.current();
         let generation = old.generation().saturating_add(1);
         #[cfg(feature = "metrics")]

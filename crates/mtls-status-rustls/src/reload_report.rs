@@ -3,6 +3,8 @@
 //! changed or why it was refused, the `mtls_reloads_total` counter and the
 //! `mtls_last_reload_success_timestamp_seconds` gauge (feature `metrics`),
 //! and the trust-configuration lints on the new material (feature `lint`).
+//! CRL refreshes (feature `crl-refresh`) are reported here too:
+//! `mtls_crl_refresh_total` and the next-refresh / last-success gauges.
 
 use std::fmt::Display;
 
@@ -140,3 +142,95 @@ fn lint(store: &TrustStore, context: Option<&LintContext>) {
 
 #[cfg(not(feature = "lint"))]
 fn lint(_store: &TrustStore, _context: Option<&LintContext>) {}
+
+/// Counts one CRL refresh (a no-op without the `metrics` feature).
+#[cfg(feature = "crl-refresh")]
+fn count_crl_refresh(url: &str, result: mtls_status::metrics::CrlRefreshResult, next: u64) {
+    #[cfg(feature = "metrics")]
+    mtls_status::metrics::record_crl_refresh(url, result, next);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (url, result, next);
+}
+
+/// A CRL was fetched from `url` and is in force (updated, or the one in
+/// force served again). Times in Unix seconds.
+#[cfg(feature = "crl-refresh")]
+pub(crate) fn crl_refreshed(
+    url: &str,
+    result: mtls_status::metrics::CrlRefreshResult,
+    issuer: &str,
+    this_update: u64,
+    next_update: Option<u64>,
+    next_refresh: u64,
+    now: u64,
+) {
+    count_crl_refresh(url, result, next_refresh);
+    let age_secs = now.saturating_sub(this_update);
+    let next_update_in_secs = next_update.map(|next| i128::from(next) - i128::from(now));
+    let next_refresh_in_secs = next_refresh.saturating_sub(now);
+    if next_update.is_some_and(|next| next <= now) {
+        tracing::warn!(
+            url,
+            result = result.label(),
+            issuer,
+            age_secs,
+            next_update,
+            next_refresh_in_secs,
+            "CRL fetched but already past its nextUpdate: clients of this issuer fail with \
+             crl_expired unless CRL expiry is ignored; fix the CRL publisher"
+        );
+        return;
+    }
+    tracing::info!(
+        url,
+        result = result.label(),
+        issuer,
+        age_secs,
+        next_update,
+        next_update_in_secs,
+        next_refresh_in_secs,
+        "CRL refreshed"
+    );
+}
+
+/// A CRL refresh of `url` failed or was refused; `kept` is the CRL still
+/// in force for the issuer the URL served before (issuer, thisUpdate,
+/// nextUpdate).
+#[cfg(feature = "crl-refresh")]
+pub(crate) fn crl_refresh_failed(
+    url: &str,
+    result: mtls_status::metrics::CrlRefreshResult,
+    error: &str,
+    kept: Option<(&str, u64, Option<u64>)>,
+    consecutive_failures: u32,
+    next_refresh: u64,
+    now: u64,
+) {
+    count_crl_refresh(url, result, next_refresh);
+    let next_refresh_in_secs = next_refresh.saturating_sub(now);
+    match kept {
+        Some((issuer, this_update, next_update)) => {
+            let expired = next_update.is_some_and(|next| next <= now);
+            tracing::error!(
+                url,
+                result = result.label(),
+                error,
+                kept_issuer = issuer,
+                kept_age_secs = now.saturating_sub(this_update),
+                kept_next_update = next_update,
+                kept_expired = expired,
+                consecutive_failures,
+                next_refresh_in_secs,
+                "CRL refresh failed; keeping the last good CRL"
+            );
+        }
+        None => tracing::error!(
+            url,
+            result = result.label(),
+            error,
+            consecutive_failures,
+            next_refresh_in_secs,
+            "CRL refresh failed; no CRL from this URL is in force yet"
+        ),
+    }
+}

@@ -60,7 +60,7 @@ struct Inner {
     intermediate_info: Vec<CaInfo>,
     hints: Vec<DistinguishedName>,
     accepted_names: Vec<String>,
-    crls: Vec<CertRevocationList<'static>>,
+    crls: Vec<Arc<CertRevocationList<'static>>>,
     crl_ders: Vec<CertificateRevocationListDer<'static>>,
     crl_info: Vec<CrlInfo>,
     breakpoints: Vec<u64>,
@@ -93,6 +93,29 @@ pub(crate) struct CrlInfo {
     /// `metrics`).
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) revoked: usize,
+    /// The cRLNumber (INTEGER content), when present.
+    pub(crate) number: Option<Vec<u8>>,
+}
+
+impl CrlInfo {
+    /// How `self` compares in recency to `other` (same issuer): by
+    /// cRLNumber when both have one, else by thisUpdate.
+    pub(crate) fn recency(&self, other: &CrlInfo) -> std::cmp::Ordering {
+        match (&self.number, &other.number) {
+            (Some(a), Some(b)) => mtls_status::der::compare_crl_numbers(a, b),
+            _ => self.this_update.cmp(&other.this_update),
+        }
+    }
+}
+
+/// A CRL fetched from `source` (a URL) by the CRL refresher, merged into
+/// every store a [`ReloadableTrustStore`](crate::ReloadableTrustStore)
+/// installs.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "crl-refresh"), allow(dead_code))]
+pub(crate) struct FetchedCrl {
+    pub(crate) source: String,
+    pub(crate) der: CertificateRevocationListDer<'static>,
 }
 
 impl TrustStore {
@@ -216,12 +239,65 @@ impl TrustStore {
         &self.inner.crl_ders
     }
 
-    pub(crate) fn crls(&self) -> &[CertRevocationList<'static>] {
+    pub(crate) fn crls(&self) -> &[Arc<CertRevocationList<'static>>] {
         &self.inner.crls
     }
 
     pub(crate) fn crl_info(&self) -> &[CrlInfo] {
         &self.inner.crl_info
+    }
+
+    /// This store with `fetched` CRLs merged in. Per issuer the most recent
+    /// CRL wins ([`CrlInfo::recency`]): a fetched CRL replaces this store's
+    /// CRLs of its issuer unless one of them is more recent, in which case
+    /// the fetched one is left out. CAs and the CRLs of other issuers stay.
+    pub(crate) fn with_fetched_crls(
+        &self,
+        fetched: &[FetchedCrl],
+    ) -> Result<TrustStore, TrustStoreError> {
+        if fetched.is_empty() {
+            return Ok(self.clone());
+        }
+        let inner = &*self.inner;
+        let mut loaded = Loaded {
+            certificates: inner.certificates.clone(),
+            anchors: inner.anchors.clone(),
+            anchor_info: inner.anchor_info.clone(),
+            intermediates: inner.intermediates.clone(),
+            intermediate_info: inner.intermediate_info.clone(),
+            hints: inner.hints.clone(),
+            hint_subjects: Vec::new(),
+            accepted_names: inner.accepted_names.clone(),
+            crls: inner.crls.clone(),
+            crl_ders: inner.crl_ders.clone(),
+            crl_info: inner.crl_info.clone(),
+            spiffe_bundles: inner.spiffe_bundles.clone(),
+            skipped: inner.skipped.clone(),
+            policy: LoadPolicy::default(),
+        };
+        for crl in fetched {
+            let (list, info) = parse_crl(&crl.source, 1, &crl.der)?;
+            if loaded.crl_info.iter().any(|have| {
+                have.issuer == info.issuer && have.recency(&info) == std::cmp::Ordering::Greater
+            }) {
+                continue;
+            }
+            let old = std::mem::take(&mut loaded.crls)
+                .into_iter()
+                .zip(std::mem::take(&mut loaded.crl_ders))
+                .zip(std::mem::take(&mut loaded.crl_info));
+            for ((have_list, have_der), have) in old {
+                if have.issuer != info.issuer {
+                    loaded.crls.push(have_list);
+                    loaded.crl_ders.push(have_der);
+                    loaded.crl_info.push(have);
+                }
+            }
+            loaded.crls.push(Arc::new(list));
+            loaded.crl_ders.push(crl.der.clone());
+            loaded.crl_info.push(info);
+        }
+        Ok(loaded.finish().with_generation(self.generation))
     }
 
     /// Sorted, de-duplicated times (seconds) at which some verdict against
@@ -501,7 +577,7 @@ struct Loaded {
     hints: Vec<DistinguishedName>,
     hint_subjects: Vec<Vec<u8>>,
     accepted_names: Vec<String>,
-    crls: Vec<CertRevocationList<'static>>,
+    crls: Vec<Arc<CertRevocationList<'static>>>,
     crl_ders: Vec<CertificateRevocationListDer<'static>>,
     crl_info: Vec<CrlInfo>,
     spiffe_bundles: Vec<SpiffeBundle>,
@@ -642,53 +718,19 @@ impl Loaded {
 
     fn add_crls(&mut self, source: &Source) -> Result<(), TrustStoreError> {
         let bytes = source.read(self.policy.max_file_size)?;
-        let ders: Vec<CertificateRevocationListDer<'static>> = if looks_like_pem(&bytes) {
-            CertificateRevocationListDer::pem_slice_iter(&bytes)
-                .collect::<Result<_, _>>()
-                .map_err(|error| TrustStoreError::Pem {
-                    source_name: source.name(),
-                    error,
-                })?
-        } else if bytes.is_empty() {
-            Vec::new()
-        } else {
-            vec![CertificateRevocationListDer::from(bytes.to_vec())]
-        };
+        let ders = crl_ders(&bytes).map_err(|error| TrustStoreError::Pem {
+            source_name: source.name(),
+            error,
+        })?;
         if ders.is_empty() {
             return Err(TrustStoreError::NoCrls {
                 source_name: source.name(),
             });
         }
         for (index, der) in ders.into_iter().enumerate() {
-            let bad = |reason: String| TrustStoreError::BadCrl {
-                source_name: source.name(),
-                index: index + 1,
-                reason,
-            };
-            // OwnedCertRevocationList::from_der, with the entries counted.
-            let borrowed = BorrowedCertRevocationList::from_der(der.as_ref())
-                .map_err(|e| bad(format!("{e:?}")))?;
-            let revoked = borrowed.into_iter().count();
-            let crl = borrowed.to_owned().map_err(|e| bad(format!("{e:?}")))?;
-            let parsed = ParsedCrl::parse(der.as_ref())
-                .ok_or_else(|| bad("malformed CRL structure".to_owned()))?;
-            if parsed.crl_number_critical() {
-                // rustls-webpki would use it; OpenSSL (nginx) fails every
-                // chain that needs it (36, unhandled critical CRL extension).
-                return Err(bad(
-                    "its cRLNumber extension is marked critical, which RFC 5280 5.2.3 forbids \
-                     (OpenSSL cannot use such a CRL either); have the CA reissue it"
-                        .to_owned(),
-                ));
-            }
-            self.crl_info.push(CrlInfo {
-                issuer: parsed.issuer.to_vec(),
-                issuer_dn: names::name_dn(parsed.issuer),
-                this_update: parsed.this_update.unix_time().as_secs(),
-                next_update: parsed.next_update.map(|t| t.unix_time().as_secs()),
-                revoked,
-            });
-            self.crls.push(CertRevocationList::Owned(crl));
+            let (crl, info) = parse_crl(&source.name(), index + 1, &der)?;
+            self.crl_info.push(info);
+            self.crls.push(Arc::new(crl));
             self.crl_ders.push(der);
         }
         Ok(())
@@ -744,6 +786,57 @@ fn parse_spiffe_bundle(source: &Source, bytes: &[u8]) -> Result<SpiffeBundle, Tr
         source_name: source.name(),
         error,
     })
+}
+
+/// Parses CRL #`index` of `source_name` as the classifier will use it.
+pub(crate) fn parse_crl(
+    source_name: &str,
+    index: usize,
+    der: &CertificateRevocationListDer<'_>,
+) -> Result<(CertRevocationList<'static>, CrlInfo), TrustStoreError> {
+    let bad = |reason: String| TrustStoreError::BadCrl {
+        source_name: source_name.to_owned(),
+        index,
+        reason,
+    };
+    // OwnedCertRevocationList::from_der, with the entries counted.
+    let borrowed =
+        BorrowedCertRevocationList::from_der(der.as_ref()).map_err(|e| bad(format!("{e:?}")))?;
+    let revoked = borrowed.into_iter().count();
+    let crl = borrowed.to_owned().map_err(|e| bad(format!("{e:?}")))?;
+    let parsed =
+        ParsedCrl::parse(der.as_ref()).ok_or_else(|| bad("malformed CRL structure".to_owned()))?;
+    if parsed.crl_number_critical() {
+        // rustls-webpki would use it; OpenSSL (nginx) fails every
+        // chain that needs it (36, unhandled critical CRL extension).
+        return Err(bad(
+            "its cRLNumber extension is marked critical, which RFC 5280 5.2.3 forbids \
+             (OpenSSL cannot use such a CRL either); have the CA reissue it"
+                .to_owned(),
+        ));
+    }
+    let info = CrlInfo {
+        issuer: parsed.issuer.to_vec(),
+        issuer_dn: names::name_dn(parsed.issuer),
+        this_update: parsed.this_update.unix_time().as_secs(),
+        next_update: parsed.next_update.map(|t| t.unix_time().as_secs()),
+        revoked,
+        number: parsed.crl_number().map(<[u8]>::to_vec),
+    };
+    Ok((CertRevocationList::Owned(crl), info))
+}
+
+/// Reads CRLs: PEM (any number of `X509 CRL` blocks) or one DER CRL.
+pub(crate) fn crl_ders(
+    bytes: &[u8],
+) -> Result<Vec<CertificateRevocationListDer<'static>>, pem::Error> {
+    if looks_like_pem(bytes) {
+        CertificateRevocationListDer::pem_slice_iter(bytes).collect()
+    } else if bytes.is_empty() {
+        Ok(Vec::new())
+    } else {
+        Ok(vec![CertificateRevocationListDer::from(bytes.to_vec())])
+    }
 }
 
 fn looks_like_pem(bytes: &[u8]) -> bool {

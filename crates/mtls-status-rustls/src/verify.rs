@@ -198,7 +198,7 @@ fn verify(
         ));
     }
 
-    let crl_refs: Vec<&CertRevocationList<'_>> = store.crls().iter().collect();
+    let crl_refs: Vec<&CertRevocationList<'_>> = store.crls().iter().map(|crl| &**crl).collect();
     let revocation = RevocationOptionsBuilder::new(&crl_refs)
         .ok()
         .map(|builder| {

@@ -23,6 +23,9 @@
 //! | `mtls_crl_revoked_certificates` | gauge | `issuer` | Revoked-certificate entries in the loaded CRLs, by issuer as above (summed over an issuer's CRLs; NaN once no longer loaded). `sum()` is the number of CRL entries loaded |
 //! | `mtls_reloads_total` | counter | `material`, `result` | Reload attempts (file watcher, SIGHUP or a `reload()` call) by [`ReloadMaterial`] label (`trust_store`, `server_certificate`) and [`ReloadResult`] label: `success` (read and in force) or `refused` (bad file, key not matching its certificate: the old material stays). Recorded by mtls-status-rustls (feature `metrics`) |
 //! | `mtls_last_reload_success_timestamp_seconds` | gauge | `material` | When the last successful reload of that material happened, in Unix seconds |
+//! | `mtls_crl_refresh_total` | counter | `result` | CRL fetches of a `CrlRefresher` (mtls-status-rustls feature `crl-refresh`) by [`CrlRefreshResult`] label: `updated` (a newer CRL is in force), `unchanged` (the CRL in force was served again), `failed` (fetch error: down, timeout, not 200, too large) or `refused` (not a CRL, bad signature, unknown issuer, older than the one in force); on `failed` and `refused` the last good CRL stays |
+//! | `mtls_crl_next_refresh_timestamp_seconds` | gauge | `url` | When the refresher fetches that CRL URL next (a retry after a failure), in Unix seconds |
+//! | `mtls_crl_last_refresh_success_timestamp_seconds` | gauge | `url` | When a fetch of that CRL URL last succeeded (`updated` or `unchanged`), in Unix seconds; `time() -` it is the age of the last good fetch |
 //!
 //! The trust-store gauges are process-wide: with several stores in one
 //! process they show the one installed last. mtls-status-rustls sets them
@@ -63,9 +66,9 @@ use crate::judgement::Judgement;
 use crate::outcome::ClientAuthOutcome;
 
 mod reload;
+pub use reload::{CrlRefreshResult, ReloadMaterial, ReloadResult};
 #[cfg(feature = "metrics")]
-pub use reload::record_reload;
-pub use reload::{ReloadMaterial, ReloadResult};
+pub use reload::{record_crl_refresh, record_reload};
 
 /// Request counters for a [`ClientAuthPolicy`](crate::ClientAuthPolicy):
 /// `VerifyClientLayer` of mtls-status-tower, the gRPC checks of

@@ -10,6 +10,7 @@ mod pki;
 mod probe;
 mod serve;
 mod serve_connections;
+mod serve_crl_url;
 mod serve_reload_hints;
 mod serve_watch;
 mod vocabulary;

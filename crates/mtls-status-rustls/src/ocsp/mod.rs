@@ -643,7 +643,7 @@ impl OcspChecker {
                 .find(|candidate| {
                     ParsedCert::parse(candidate.as_ref()).is_ok_and(|c| {
                         c.subject == parsed.issuer
-                            && response::verify_raw(
+                            && crate::signed::verify_raw(
                                 candidate,
                                 parsed.signature_algorithm,
                                 parsed.tbs,

@@ -16,6 +16,7 @@ use x509_ocsp::{
 
 use super::request::{SHA1, SHA256};
 use super::{ErrorKind, OcspError, OcspStatus};
+use crate::signed::verify_raw;
 
 /// A checked answer about one certificate.
 #[derive(Clone, Debug)]
@@ -262,22 +263,4 @@ fn verify_signed(
         Ok(id) => verify_raw(signer, id.value, message, signature, algs),
         Err(_) => false,
     }
-}
-
-/// [`verify_signed`] with the AlgorithmIdentifier's content as read from a
-/// certificate.
-pub(super) fn verify_raw(
-    signer: &CertificateDer<'_>,
-    algorithm_id: &[u8],
-    message: &[u8],
-    signature: &[u8],
-    algs: &WebPkiSupportedAlgorithms,
-) -> bool {
-    let Ok(signer) = webpki::EndEntityCert::try_from(signer) else {
-        return false;
-    };
-    algs.all
-        .iter()
-        .filter(|alg| alg.signature_alg_id().as_ref() == algorithm_id)
-        .any(|alg| signer.verify_signature(*alg, message, signature).is_ok())
 }

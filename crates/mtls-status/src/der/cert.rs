@@ -34,6 +34,8 @@ pub mod oid {
     pub const CRL_NUMBER: &[u8] = &[0x55, 0x1D, 0x14];
     /// id-pe-authorityInfoAccess (1.3.6.1.5.5.7.1.1).
     pub const AUTHORITY_INFO_ACCESS: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01];
+    /// id-ce-cRLDistributionPoints (2.5.29.31).
+    pub const CRL_DISTRIBUTION_POINTS: &[u8] = &[0x55, 0x1D, 0x1F];
     /// id-ad-ocsp (1.3.6.1.5.5.7.48.1), an AIA access method.
     pub const AD_OCSP: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
     /// id-kp-OCSPSigning (1.3.6.1.5.5.7.3.9), an extended key usage.
@@ -318,6 +320,71 @@ impl<'a> Certificate<'a> {
         urls
     }
 
+    /// The URIs of the cRLDistributionPoints extension (RFC 5280 4.2.1.13):
+    /// each distribution point's `fullName` `uniformResourceIdentifier`s,
+    /// in order, skipping points that name a `cRLIssuer` (indirect CRLs)
+    /// or a name relative to the issuer; empty without the extension or
+    /// when it is unreadable.
+    ///
+    /// ```
+    /// use mtls_status::der::Certificate;
+    /// use rcgen::{CertificateParams, CrlDistributionPoint, KeyPair};
+    ///
+    /// let mut params = CertificateParams::new(vec!["client.example".into()]).unwrap();
+    /// params.crl_distribution_points = vec![CrlDistributionPoint {
+    ///     uris: vec!["http://crl.example/ca.crl".into(), "ldap://crl.example/ca".into()],
+    /// }];
+    /// let der = params.self_signed(&KeyPair::generate().unwrap()).unwrap();
+    /// let cert = Certificate::parse(der.der()).unwrap();
+    /// assert_eq!(
+    ///     cert.crl_distribution_points(),
+    ///     ["http://crl.example/ca.crl", "ldap://crl.example/ca"]
+    /// );
+    /// ```
+    pub fn crl_distribution_points(&self) -> Vec<&'a str> {
+        /// `[0]` distributionPoint (EXPLICIT: a CHOICE) and its `[0]`
+        /// fullName (IMPLICIT GeneralNames), both constructed.
+        const DP_NAME: u8 = 0xA0;
+        const FULL_NAME: u8 = 0xA0;
+        /// `[2] IMPLICIT GeneralNames` cRLIssuer.
+        const CRL_ISSUER: u8 = 0xA2;
+        let mut urls = Vec::new();
+        let Some(ext) = self.extension(oid::CRL_DISTRIBUTION_POINTS) else {
+            return urls;
+        };
+        let Ok(seq) = reader::single(ext.value, tag::SEQUENCE) else {
+            return urls;
+        };
+        let mut points = Reader::new(seq.value);
+        while let Ok(point) = points.expect(tag::SEQUENCE) {
+            let mut fields = Reader::new(point.value);
+            let mut names = None;
+            let mut indirect = false;
+            while let Ok(field) = fields.read() {
+                match field.tag {
+                    DP_NAME => names = Some(field.value),
+                    CRL_ISSUER => indirect = true,
+                    _ => {}
+                }
+            }
+            let Some(name) = names.filter(|_| !indirect) else {
+                continue;
+            };
+            let Ok(full) = reader::single(name, FULL_NAME) else {
+                continue;
+            };
+            let mut general_names = Reader::new(full.value);
+            while let Ok(general_name) = general_names.read() {
+                if general_name.tag == URI_NAME
+                    && let Ok(url) = std::str::from_utf8(general_name.value)
+                {
+                    urls.push(url);
+                }
+            }
+        }
+        urls
+    }
+
     /// The algorithm (content of its AlgorithmIdentifier) and the key bits
     /// of the subject public key.
     pub fn public_key(&self) -> Option<(&'a [u8], &'a [u8])> {
@@ -459,7 +526,7 @@ pub(crate) fn unsigned(content: &[u8]) -> Option<u64> {
 }
 
 /// The bits of a BIT STRING value with no unused bits.
-fn bit_string(value: &[u8]) -> Option<&[u8]> {
+pub(crate) fn bit_string(value: &[u8]) -> Option<&[u8]> {
     match value.split_first()? {
         (0, bits) => Some(bits),
         _ => None,

@@ -1,7 +1,9 @@
-//! A certificate revocation list (RFC 5280 5.1), read in place: issuer,
-//! update times and the extensions, not the revoked entries.
+//! A certificate revocation list (RFC 5280 5.1), read in place: the signed
+//! bytes, issuer, update times and the extensions, not the revoked entries.
 
-use super::cert::{Extension, Extensions, key_identifier, oid};
+use std::cmp::Ordering;
+
+use super::cert::{Extension, Extensions, bit_string, key_identifier, oid};
 use super::reader::{Reader, tag};
 use super::time::Time;
 
@@ -11,6 +13,13 @@ const CRL_EXTENSIONS: u8 = 0xA0;
 /// A DER CRL, borrowed.
 #[derive(Clone, Copy, Debug)]
 pub struct Crl<'a> {
+    /// The whole DER of tbsCertList (the signed bytes).
+    pub tbs: &'a [u8],
+    /// The content of signatureAlgorithm (without the SEQUENCE header).
+    pub signature_algorithm: &'a [u8],
+    /// The signature bits (content of the BIT STRING after its unused-bits
+    /// octet).
+    pub signature: &'a [u8],
     /// The content of the issuer Name SEQUENCE.
     pub issuer: &'a [u8],
     /// thisUpdate.
@@ -26,8 +35,12 @@ impl<'a> Crl<'a> {
     /// Parses a DER CRL; `None` when it is malformed.
     pub fn parse(der: &'a [u8]) -> Option<Self> {
         let list = Reader::new(der).expect(tag::SEQUENCE).ok()?;
-        let tbs = Reader::new(list.value).expect(tag::SEQUENCE).ok()?;
-        let mut tbs = Reader::new(tbs.value);
+        let mut parts = Reader::new(list.value);
+        let tbs_tlv = parts.expect(tag::SEQUENCE).ok()?;
+        let signature_algorithm = parts.expect(tag::SEQUENCE).ok()?;
+        let signature = bit_string(parts.expect(tag::BIT_STRING).ok()?.value)?;
+        parts.finish().ok()?;
+        let mut tbs = Reader::new(tbs_tlv.value);
         tbs.optional(tag::INTEGER).ok()?; // version
         tbs.expect(tag::SEQUENCE).ok()?; // signature
         let issuer = tbs.expect(tag::SEQUENCE).ok()?;
@@ -46,6 +59,9 @@ impl<'a> Crl<'a> {
             .and_then(|e| super::reader::single(e.value, tag::SEQUENCE).ok())
             .map_or(&[][..], |list| list.value);
         Some(Self {
+            tbs: tbs_tlv.raw,
+            signature_algorithm: signature_algorithm.value,
+            signature,
             issuer: issuer.value,
             this_update,
             next_update,
@@ -73,4 +89,32 @@ impl<'a> Crl<'a> {
             .find(|e| e.oid == oid::CRL_NUMBER)
             .is_some_and(|e| e.critical)
     }
+
+    /// The cRLNumber (content of its INTEGER), when present and readable.
+    pub fn crl_number(&self) -> Option<&'a [u8]> {
+        let ext = self.extensions().find(|e| e.oid == oid::CRL_NUMBER)?;
+        super::reader::single(ext.value, tag::INTEGER)
+            .ok()
+            .map(|n| n.value)
+    }
+}
+
+/// Orders two cRLNumbers (INTEGER contents, non-negative as RFC 5280 5.2.3
+/// requires, up to 20 octets) by value.
+///
+/// ```
+/// use std::cmp::Ordering;
+/// use mtls_status::der::compare_crl_numbers;
+///
+/// assert_eq!(compare_crl_numbers(&[0x00, 0x80], &[0x7f]), Ordering::Greater);
+/// assert_eq!(compare_crl_numbers(&[0x01, 0x00], &[0x01, 0x00]), Ordering::Equal);
+/// assert_eq!(compare_crl_numbers(&[0x05], &[0x01, 0x00]), Ordering::Less);
+/// ```
+pub fn compare_crl_numbers(a: &[u8], b: &[u8]) -> Ordering {
+    fn significant(n: &[u8]) -> &[u8] {
+        let start = n.iter().position(|&b| b != 0).unwrap_or(n.len());
+        n.get(start..).unwrap_or_default()
+    }
+    let (a, b) = (significant(a), significant(b));
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }

@@ -23,7 +23,7 @@ pub use cert::{
     Certificate, CertificateError, Extension, KeyUsage, issuer_and_subject, oid as ext_oid,
     split_spki,
 };
-pub use crl::Crl;
+pub use crl::{Crl, compare_crl_numbers};
 pub use oid::{dotted, is_valid_oid};
 pub use reader::{DerError, Reader, Tlv, single, tag};
 pub use time::Time;
