@@ -55,7 +55,7 @@ fn alert_rules_pass_promtool_check_and_unit_tests() {
         return;
     };
     let checked = promtool(&bin, &["check", "rules", "mtls-alerts.yml"]);
-    assert!(checked.contains("SUCCESS: 5 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 6 rules found"), "{checked}");
     let tested = promtool(&bin, &["test", "rules", "mtls-alerts.test.yml"]);
     assert!(tested.contains("SUCCESS"), "{tested}");
 }

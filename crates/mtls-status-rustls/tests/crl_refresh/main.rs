@@ -572,3 +572,74 @@ fn settings_are_checked() {
     assert_eq!(refresher.sources()[0].url, "http://crl.example/ca.crl");
     assert_eq!(refresher.sources()[0].last_result, None);
 }
+
+#[test]
+fn distribution_points_of_trust_store_cas_are_followed() {
+    let ((), seen) = run(|| async {
+        let root = Ca::root("DP CA Root").build();
+        // The root's CRL is published where the intermediate says.
+        let server = CrlServer::start(root.crl().build().pem()).await;
+        let url = server.url();
+        let intermediate = root
+            .intermediate("DP Intermediate")
+            .customize(|params| {
+                params.crl_distribution_points = vec![CrlDistributionPoint {
+                    uris: vec![url.clone()],
+                }];
+            })
+            .build();
+        let store = ReloadableTrustStore::new(
+            TrustStore::builder()
+                .ca_pem(root.cert_pem() + &intermediate.cert_pem())
+                .build()
+                .expect("trust store"),
+        );
+        let setup = Setup::new(root, store);
+        // Depth 1: clients of the intermediate.
+        let classifier = Classifier::builder(setup.store.clone(), provider())
+            .max_depth(1)
+            .build()
+            .expect("classifier");
+        let refresher = CrlRefresher::builder(&classifier)
+            .from_distribution_points()
+            .timeout(Duration::from_secs(2))
+            .min_interval(Duration::from_secs(60))
+            .max_interval(Duration::from_secs(600))
+            .build()
+            .expect("refresher");
+        assert_eq!(refresher.sources().len(), 1, "the intermediate's DP");
+        assert_eq!(refresher.sources()[0].url, url);
+
+        let client = intermediate.leaf("client").build();
+        let status = refresher.refresh_all().await;
+        let status = only(&status);
+        assert_eq!(status.last_result, Some(CrlRefreshResult::Updated));
+        assert_eq!(status.issuer.as_deref(), Some("CN=DP CA Root"));
+        // Scheduled within the max interval (±10 % jitter), not at
+        // nextUpdate 30 days out.
+        let fetched = status.last_success.expect("success").as_secs();
+        let next = status.next_refresh.as_secs();
+        assert!(
+            next >= fetched + 50 && next <= fetched + 661,
+            "{fetched} → {next}"
+        );
+
+        // The intermediate itself publishes no CRL: its clients' status is
+        // unknown (nginx: unable to get certificate CRL), not revoked.
+        let chain = [client.cert_der(), intermediate.cert_der()];
+        assert_eq!(
+            classifier.classify(Some(&chain)).reason().map(|r| r.kind()),
+            Some(ReasonKind::UnknownRevocationStatus)
+        );
+        // The root revokes the intermediate: every client under it is revoked.
+        server.serve(setup.root.crl().revoke(&intermediate).build().pem());
+        refresher.refresh_all().await;
+        let outcome = classifier.classify(Some(&chain));
+        assert_eq!(
+            outcome.reason().map(|r| r.kind()),
+            Some(ReasonKind::Revoked),
+            "{outcome:?}"
+        );
+    });
+    assert_eq!(seen.refreshes("updated"), 2);
+}
