@@ -37,13 +37,12 @@ use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
 };
 use mtls_testpki::Pki;
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+mod support;
+use support::{BoxError, Latencies, client_config, env_or, timed_get};
 
 /// A request not answered within this counts as locked out.
 const GIVE_UP: Duration = Duration::from_secs(15);
@@ -80,7 +79,7 @@ fn main() -> Result<(), BoxError> {
         }
     };
     let pki = Pki::generate();
-    let client = client_config(&pki)?;
+    let client = client_config(&pki, &pki.valid_from_root)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -123,10 +122,7 @@ fn main() -> Result<(), BoxError> {
     }
 
     println!();
-    println!(
-        "{:<34} {:>9} {:>10} {:>10} {:>10}",
-        "valid client", "answered", "median", "p90", "max"
-    );
+    println!("{}", Latencies::header("valid client", 34));
     for (label, latencies) in &rows {
         println!("{label:<34} {}", latencies.summary());
     }
@@ -148,47 +144,6 @@ fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Latencies of answered requests, and how many were not answered.
-struct Latencies {
-    answered: Vec<Duration>,
-    failed: usize,
-}
-
-impl Latencies {
-    fn answered(&self) -> usize {
-        self.answered.len()
-    }
-
-    fn sorted(&self) -> Vec<Duration> {
-        let mut sorted = self.answered.clone();
-        sorted.sort();
-        sorted
-    }
-
-    fn median(&self) -> Option<Duration> {
-        let sorted = self.sorted();
-        sorted.get(sorted.len() / 2).copied()
-    }
-
-    fn summary(&self) -> String {
-        let sorted = self.sorted();
-        let at = |q: f64| {
-            sorted
-                .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
-                .map_or("-".to_owned(), |d| {
-                    format!("{:.2} ms", d.as_secs_f64() * 1e3)
-                })
-        };
-        format!(
-            "{:>9} {:>10} {:>10} {:>10}",
-            format!("{}/{}", sorted.len(), sorted.len() + self.failed),
-            at(0.5),
-            at(0.9),
-            at(1.0)
-        )
-    }
-}
-
 /// `n` sequential requests, each on a new connection.
 async fn requests(client: &Arc<ClientConfig>, addr: SocketAddr, n: usize) -> Latencies {
     let mut latencies = Latencies {
@@ -196,44 +151,12 @@ async fn requests(client: &Arc<ClientConfig>, addr: SocketAddr, n: usize) -> Lat
         failed: 0,
     };
     for _ in 0..n {
-        let started = Instant::now();
-        match tokio::time::timeout(GIVE_UP, get(client, addr)).await {
-            Ok(Ok(())) => latencies.answered.push(started.elapsed()),
-            Ok(Err(_)) | Err(_) => latencies.failed += 1,
+        match timed_get(client, addr, "/", GIVE_UP).await {
+            Some(latency) => latencies.answered.push(latency),
+            None => latencies.failed += 1,
         }
     }
     latencies
-}
-
-async fn get(client: &Arc<ClientConfig>, addr: SocketAddr) -> Result<(), BoxError> {
-    let tcp = TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    let name = ServerName::try_from("localhost")?;
-    let mut tls = TlsConnector::from(Arc::clone(client))
-        .connect(name, tcp)
-        .await?;
-    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut response = Vec::new();
-    tls.read_to_end(&mut response).await?;
-    if !response.starts_with(b"HTTP/1.1 200 ") {
-        return Err("not a 200".into());
-    }
-    Ok(())
-}
-
-fn client_config(pki: &Pki) -> Result<Arc<ClientConfig>, BoxError> {
-    let mut roots = RootCertStore::empty();
-    roots.add(pki.root.cert_der())?;
-    let client = &pki.valid_from_root;
-    let mut config =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_protocol_versions(&[&rustls::version::TLS13])?
-            .with_root_certificates(roots)
-            .with_client_auth_cert(client.chain(), client.key_der())?;
-    // Every request a full handshake.
-    config.resumption = rustls::client::Resumption::disabled();
-    Ok(Arc::new(config))
 }
 
 #[derive(Clone, Copy)]
@@ -461,14 +384,5 @@ async fn attacker(
                 }
             }
         }
-    }
-}
-
-fn env_or(name: &str, default: usize) -> Result<usize, BoxError> {
-    match std::env::var(name) {
-        Ok(value) => Ok(value
-            .parse()
-            .map_err(|error| format!("{name}={value}: {error}"))?),
-        Err(_) => Ok(default),
     }
 }
