@@ -55,6 +55,11 @@
 //!   CA files or bytes are such JSON (told from PEM by content, reloaded
 //!   like PEM), for [`ClassifierBuilder::trust_domain`]. serde_json and
 //!   base64.
+//! - `workload-api`: [`WorkloadApiSource`], the SPIFFE Workload API (a
+//!   SPIRE agent's socket) as the source of the per-trust-domain bundles
+//!   and of the server's own X509-SVID, streamed and rotated without
+//!   restart, the last good material kept while the agent is away. The
+//!   `spiffe` crate's client (tonic); tokio.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without `tokio` the links above to the tokio side have no target.
@@ -63,7 +68,8 @@
         not(feature = "tokio"),
         not(feature = "ocsp"),
         not(feature = "spiffe-bundle"),
-        not(feature = "crl-refresh")
+        not(feature = "crl-refresh"),
+        not(feature = "workload-api")
     ),
     allow(rustdoc::broken_intra_doc_links)
 )]
@@ -117,6 +123,8 @@ mod verifier;
 mod verify;
 #[cfg(feature = "watch")]
 mod watch;
+#[cfg(feature = "workload-api")]
+mod workload_api;
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
@@ -173,4 +181,11 @@ pub use verify::MAX_SUPPORTED_DEPTH;
 #[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
 pub use watch::{
     DEFAULT_POLL_INTERVAL, DEFAULT_WATCH_DEBOUNCE, FileWatcher, WatchError, WatchOptions,
+};
+#[cfg(feature = "workload-api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "workload-api")))]
+pub use workload_api::{
+    DEFAULT_WORKLOAD_API_CONNECT_TIMEOUT, DEFAULT_WORKLOAD_API_MAX_BACKOFF,
+    DEFAULT_WORKLOAD_API_MIN_BACKOFF, DEFAULT_WORKLOAD_API_START_TIMEOUT, WorkloadApiSource,
+    WorkloadApiSourceBuilder, WorkloadApiSourceError, WorkloadApiStatus,
 };

@@ -5,8 +5,12 @@
 //! and the trust-configuration lints on the new material (feature `lint`).
 //! CRL refreshes (feature `crl-refresh`) are reported here too:
 //! `mtls_crl_refresh_total` and the next-refresh / last-success gauges.
+//! Updates and failures of the SPIFFE Workload API stream (feature
+//! `workload-api`) are reported here too, as material `workload_api`.
 
 use std::fmt::Display;
+#[cfg(feature = "workload-api")]
+use std::time::Duration;
 
 use mtls_status::metrics::{ReloadMaterial, ReloadResult};
 use rustls_pki_types::CertificateDer;
@@ -89,6 +93,45 @@ pub(crate) fn server_cert_refused(error: &dyn Display) {
     tracing::error!(
         %error,
         "server certificate reload refused; keeping the certificate and key in force"
+    );
+}
+
+/// A Workload API update was applied: `changed` names what it changed
+/// (`svid`, `bundle <trust domain>`; empty when it repeated the material in
+/// force). The SVID and bundles it installed were reported as such.
+#[cfg(feature = "workload-api")]
+pub(crate) fn workload_api_applied(endpoint: &str, spiffe_id: &str, changed: &[String]) {
+    count(ReloadMaterial::WorkloadApi, ReloadResult::Success);
+    tracing::info!(
+        endpoint,
+        spiffe_id,
+        changed = ?changed,
+        "workload API update applied"
+    );
+}
+
+/// A Workload API update (or part of it) was unusable; the SVID and bundles
+/// in force stay.
+#[cfg(feature = "workload-api")]
+pub(crate) fn workload_api_refused(endpoint: &str, error: &dyn Display) {
+    count(ReloadMaterial::WorkloadApi, ReloadResult::Refused);
+    tracing::warn!(
+        endpoint,
+        %error,
+        "workload API update refused; keeping the last good SVID and bundles"
+    );
+}
+
+/// The Workload API could not be reached or its stream broke; the SVID and
+/// bundles in force stay until it is back.
+#[cfg(feature = "workload-api")]
+pub(crate) fn workload_api_failed(endpoint: &str, error: &dyn Display, retry_in: Duration) {
+    count(ReloadMaterial::WorkloadApi, ReloadResult::Refused);
+    tracing::warn!(
+        endpoint,
+        %error,
+        retry_in_ms = u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
+        "workload API unavailable; keeping the last good SVID and bundles, reconnecting"
     );
 }
 

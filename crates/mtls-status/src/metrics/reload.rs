@@ -11,10 +11,16 @@ pub enum ReloadMaterial {
     TrustStore,
     /// The server's certificate chain and private key.
     ServerCertificate,
+    /// An update of the SPIFFE Workload API stream (SVID and bundles), or
+    /// the stream failing (mtls-status-rustls feature `workload-api`). The
+    /// SVID and bundles it installs are also counted as
+    /// `server_certificate` and `trust_store`.
+    WorkloadApi,
 }
 
 impl ReloadMaterial {
-    /// The label value: `trust_store` or `server_certificate`.
+    /// The label value: `trust_store`, `server_certificate` or
+    /// `workload_api`.
     ///
     /// ```
     /// use mtls_status::metrics::ReloadMaterial;
@@ -24,6 +30,7 @@ impl ReloadMaterial {
         match self {
             Self::TrustStore => "trust_store",
             Self::ServerCertificate => "server_certificate",
+            Self::WorkloadApi => "workload_api",
         }
     }
 }
@@ -36,7 +43,8 @@ pub enum ReloadResult {
     /// changed).
     Success,
     /// Something was wrong (unreadable or bad file, a key that does not
-    /// match its certificate): the material in force stays.
+    /// match its certificate, a Workload API stream that broke or sent
+    /// something unusable): the material in force stays.
     Refused,
 }
 
