@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use mtls_testpki::Pki;
 
-use crate::load::{LoadGenerator, Sample};
+use crate::load::LoadGenerator;
 use crate::nginx::Nginx;
 use crate::servers::{ServerUnderTest, Variant};
 use crate::settings::{ClientChain, Settings};
@@ -88,19 +88,7 @@ fn main() -> Result<(), BoxError> {
     servers.push(ServerUnderTest::rustls(Variant::Deferred, &setup)?);
 
     let load = LoadGenerator::new(&setup, &settings)?;
-    let per_sample = Duration::from_secs_f64(settings.secs_per_server / settings.rounds as f64);
-    let mut samples: Vec<Vec<Sample>> = servers.iter().map(|_| Vec::new()).collect();
-    for round in 0..settings.rounds {
-        // Each round starts with the next server, so none is always first
-        // (or always right after nginx).
-        for offset in 0..servers.len() {
-            let index = (round + offset) % servers.len();
-            let server = &servers[index];
-            let sample = load.measure(server, settings.warmup, per_sample)?;
-            println!("round {}: {:<34} {sample}", round + 1, server.label);
-            samples[index].push(sample);
-        }
-    }
+    let samples = load.rounds(&servers, &settings)?;
     drop(load);
     println!("load average after: {}", load_average());
     report::print(&servers, &samples);

@@ -86,6 +86,29 @@ impl LoadGenerator {
         })
     }
 
+    /// Measures every server `settings.rounds` times, the servers back to
+    /// back in each round (each round starting with the next server, so none
+    /// is always first, or always right after nginx); the samples of each
+    /// server, in `servers` order.
+    pub(crate) fn rounds(
+        &self,
+        servers: &[ServerUnderTest],
+        settings: &Settings,
+    ) -> Result<Vec<Vec<Sample>>, BoxError> {
+        let per_sample = Duration::from_secs_f64(settings.secs_per_server / settings.rounds as f64);
+        let mut samples: Vec<Vec<Sample>> = servers.iter().map(|_| Vec::new()).collect();
+        for round in 0..settings.rounds {
+            for offset in 0..servers.len() {
+                let index = (round + offset) % servers.len();
+                let server = &servers[index];
+                let sample = self.measure(server, settings.warmup, per_sample)?;
+                println!("round {}: {:<34} {sample}", round + 1, server.label);
+                samples[index].push(sample);
+            }
+        }
+        Ok(samples)
+    }
+
     /// Drives `connections` connection loops against `server`: `warmup`, then
     /// counts completed connections for `duration`.
     pub(crate) fn measure(

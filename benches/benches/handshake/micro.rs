@@ -72,7 +72,8 @@ pub(crate) fn breakdown(setup: &Setup) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn time_per_call(step: &dyn Fn() -> bool) -> Duration {
+/// The mean time of one call of `step`, calling it for [`BUDGET`].
+pub(crate) fn time_per_call(step: &dyn Fn() -> bool) -> Duration {
     let start = Instant::now();
     let mut calls: u32 = 0;
     while start.elapsed() < BUDGET {

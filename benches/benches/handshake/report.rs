@@ -74,7 +74,8 @@ fn summarize(server: &ServerUnderTest, samples: &[Sample]) -> Summary {
     }
 }
 
-pub(crate) fn print(servers: &[ServerUnderTest], samples: &[Vec<Sample>]) {
+/// The table: per server, the medians over rounds.
+pub(crate) fn table(servers: &[ServerUnderTest], samples: &[Vec<Sample>]) {
     let summaries: Vec<Summary> = servers
         .iter()
         .zip(samples)
@@ -106,7 +107,47 @@ pub(crate) fn print(servers: &[ServerUnderTest], samples: &[Vec<Sample>]) {
             s.errors
         );
     }
+}
 
+/// The heading of the [`ratio`] lines.
+pub(crate) fn ratio_header() {
+    println!();
+    println!(
+        "{:<40} {:>22} {:>22} {:>8}",
+        "ratio (median of per-round ratios)", "handshakes/s", "per server CPU-second", "target"
+    );
+}
+
+/// One ratio line, `num / den` in handshakes per wall-clock second and per
+/// server CPU-second, each the median (and range) of per-round ratios, and
+/// whether both medians reach `target`. Nothing when a side is missing.
+pub(crate) fn ratio(name: &str, num: Option<&Vec<Sample>>, den: Option<&Vec<Sample>>, target: f64) {
+    let (Some(num), Some(den)) = (num, den) else {
+        return;
+    };
+    let pairs = || num.iter().zip(den);
+    let wall = Spread::of(pairs().map(|(n, d)| n.per_second() / d.per_second()));
+    let cpu = Spread::of(
+        pairs().filter_map(|(n, d)| Some(d.cpu_per_handshake_us()? / n.cpu_per_handshake_us()?)),
+    );
+    let verdict = match (&wall, &cpu) {
+        (Some(wall), Some(cpu)) if wall.median >= target && cpu.median >= target => "met",
+        (Some(wall), None) if wall.median >= target => "met",
+        _ => "NOT met",
+    };
+    println!(
+        "{:<40} {:>22} {:>22} {:>8}  {verdict}",
+        name,
+        Spread::show(wall.as_ref()),
+        Spread::show(cpu.as_ref()),
+        format!(">= {target}"),
+    );
+}
+
+/// The handshake bench's report: the table, the DESIGN.md §5 ratios and
+/// the server CPU above the floor (d).
+pub(crate) fn print(servers: &[ServerUnderTest], samples: &[Vec<Sample>]) {
+    table(servers, samples);
     let find = |prefix: &str| {
         servers
             .iter()
@@ -120,34 +161,7 @@ pub(crate) fn print(servers: &[ServerUnderTest], samples: &[Vec<Sample>]) {
         find("(c)"),
         find("(d)"),
     );
-    println!();
-    println!(
-        "{:<40} {:>22} {:>22} {:>8}",
-        "ratio (median of per-round ratios)", "handshakes/s", "per server CPU-second", "target"
-    );
-    let ratio = |name: &str, num: Option<&Vec<Sample>>, den: Option<&Vec<Sample>>, target: f64| {
-        let (Some(num), Some(den)) = (num, den) else {
-            return;
-        };
-        let pairs = || num.iter().zip(den);
-        let wall = Spread::of(pairs().map(|(n, d)| n.per_second() / d.per_second()));
-        let cpu = Spread::of(
-            pairs()
-                .filter_map(|(n, d)| Some(d.cpu_per_handshake_us()? / n.cpu_per_handshake_us()?)),
-        );
-        let verdict = match (&wall, &cpu) {
-            (Some(wall), Some(cpu)) if wall.median >= target && cpu.median >= target => "met",
-            (Some(wall), None) if wall.median >= target => "met",
-            _ => "NOT met",
-        };
-        println!(
-            "{:<40} {:>22} {:>22} {:>8}  {verdict}",
-            name,
-            Spread::show(wall.as_ref()),
-            Spread::show(cpu.as_ref()),
-            format!(">= {target}"),
-        );
-    };
+    ratio_header();
     ratio("(b) ours / (a) plain rustls", ours, plain, 0.97);
     ratio("(b0) ours, no cache / (a) plain rustls", cold, plain, 0.97);
     ratio("(b) ours / (c) nginx", ours, nginx, 1.5);

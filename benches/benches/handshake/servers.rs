@@ -48,10 +48,7 @@ impl ServerUnderTest {
                 "(a) rustls+WebPki",
                 Acceptor::Plain(TlsAcceptor::from(Arc::new(setup.plain_config()?))),
             ),
-            Variant::Mtls => (
-                "(b) MtlsAcceptor",
-                Acceptor::Mtls(setup.mtls_acceptor(true)?),
-            ),
+            Variant::Mtls => return Self::mtls("(b) MtlsAcceptor", setup.mtls_acceptor(true)?),
             Variant::MtlsCold => (
                 "(b0) MtlsAcceptor, no cache",
                 Acceptor::Mtls(setup.mtls_acceptor(false)?),
@@ -61,6 +58,15 @@ impl ServerUnderTest {
                 Acceptor::Plain(TlsAcceptor::from(Arc::new(setup.deferred_config()?))),
             ),
         };
+        Self::serving(label, acceptor)
+    }
+
+    /// A server of its own `acceptor` (e.g. with OCSP), answering as (b).
+    pub(crate) fn mtls(label: &str, acceptor: MtlsAcceptor) -> Result<Self, BoxError> {
+        Self::serving(label, Acceptor::Mtls(acceptor))
+    }
+
+    fn serving(label: &str, acceptor: Acceptor) -> Result<Self, BoxError> {
         let server = RustlsServer::start(label, acceptor)?;
         Ok(Self {
             label: label.to_owned(),
@@ -150,7 +156,7 @@ struct RustlsServer {
 }
 
 impl RustlsServer {
-    fn start(label: &'static str, acceptor: Acceptor) -> Result<Self, BoxError> {
+    fn start(label: &str, acceptor: Acceptor) -> Result<Self, BoxError> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;

@@ -8,7 +8,7 @@ use mtls_status_rustls::{
     Classifier, DEFAULT_ALPN, MtlsAcceptor, ReloadableTrustStore, TrustStore, server_config,
     server_config_with_alpn,
 };
-use mtls_testpki::{Leaf, Pki};
+use mtls_testpki::{Ca, Leaf, Pki};
 use rustls::client::Resumption;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -34,17 +34,23 @@ pub(crate) struct Setup {
 impl Setup {
     pub(crate) fn new(pki: &Pki, chain: ClientChain) -> Result<Self, BoxError> {
         let client = match chain {
-            ClientChain::ViaIntermediate => pki.valid_via_intermediate.clone(),
-            ClientChain::FromRoot => pki.valid_from_root.clone(),
+            ClientChain::ViaIntermediate => &pki.valid_via_intermediate,
+            ClientChain::FromRoot => &pki.valid_from_root,
         };
-        Ok(Self {
+        Ok(Self::with_leaves(&pki.root, &pki.server, client))
+    }
+
+    /// Servers trusting `root` and presenting `server`; the client presents
+    /// `client` (its chain, leaf first).
+    pub(crate) fn with_leaves(root: &Ca, server: &Leaf, client: &Leaf) -> Self {
+        Self {
             provider: Arc::new(rustls::crypto::ring::default_provider()),
-            root: pki.root.cert_der(),
-            root_pem: pki.root.cert_pem(),
+            root: root.cert_der(),
+            root_pem: root.cert_pem(),
             client_chain: client.chain(),
-            client,
-            server: pki.server.clone(),
-        })
+            client: client.clone(),
+            server: server.clone(),
+        }
     }
 
     fn trust_store(&self) -> Result<ReloadableTrustStore, BoxError> {
