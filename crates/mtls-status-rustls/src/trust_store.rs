@@ -324,15 +324,27 @@ impl fmt::Debug for TrustStore {
 #[derive(Clone)]
 enum Source {
     File(PathBuf),
-    Bytes { name: String, bytes: Vec<u8> },
-    Spiffe { name: String, bundle: SpiffeBundle },
+    Bytes {
+        name: String,
+        bytes: Vec<u8>,
+    },
+    Spiffe {
+        name: String,
+        bundle: SpiffeBundle,
+    },
+    Der {
+        name: String,
+        certs: Vec<CertificateDer<'static>>,
+    },
 }
 
 impl Source {
     fn name(&self) -> String {
         match self {
             Self::File(path) => path.display().to_string(),
-            Self::Bytes { name, .. } | Self::Spiffe { name, .. } => name.clone(),
+            Self::Bytes { name, .. } | Self::Spiffe { name, .. } | Self::Der { name, .. } => {
+                name.clone()
+            }
         }
     }
 
@@ -361,7 +373,7 @@ impl Source {
                 Ok(std::borrow::Cow::Owned(bytes))
             }
             Self::Bytes { bytes, .. } => Ok(std::borrow::Cow::Borrowed(bytes)),
-            Self::Spiffe { .. } => Ok(std::borrow::Cow::Borrowed(&[])),
+            Self::Spiffe { .. } | Self::Der { .. } => Ok(std::borrow::Cow::Borrowed(&[])),
         }
     }
 }
@@ -426,6 +438,18 @@ impl TrustStoreBuilder {
     /// reload too: the format is told by content.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca.push(Source::File(path.into()));
+        self
+    }
+
+    /// Adds DER CA certificates (advertised), as [`ca_pem`](Self::ca_pem)
+    /// adds PEM ones: for certificates that arrive decoded, such as the
+    /// bundles of the SPIFFE Workload API.
+    pub fn ca_der(mut self, certs: impl IntoIterator<Item = CertificateDer<'static>>) -> Self {
+        let name = format!("CA certificates (DER #{})", self.ca.len() + 1);
+        self.ca.push(Source::Der {
+            name,
+            certs: certs.into_iter().collect(),
+        });
         self
     }
 
@@ -594,18 +618,26 @@ impl Loaded {
         if let Source::Spiffe { bundle, .. } = source {
             return self.add_spiffe_bundle(source, bundle.clone(), advertise);
         }
-        let bytes = source.read(self.policy.max_file_size)?;
-        if spiffe_bundle::looks_like_json(&bytes) {
-            return self.add_spiffe_bundle(source, parse_spiffe_bundle(source, &bytes)?, advertise);
-        }
-        let (mut count, mut usable) = (0, 0);
+        let ders: Vec<CertificateDer<'static>> = match source {
+            Source::Der { certs, .. } => certs.clone(),
+            _ => {
+                let bytes = source.read(self.policy.max_file_size)?;
+                if spiffe_bundle::looks_like_json(&bytes) {
+                    let bundle = parse_spiffe_bundle(source, &bytes)?;
+                    return self.add_spiffe_bundle(source, bundle, advertise);
+                }
+                CertificateDer::pem_slice_iter(&bytes)
+                    .collect::<Result<_, _>>()
+                    .map_err(|error| TrustStoreError::Pem {
+                        source_name: source.name(),
+                        error,
+                    })?
+            }
+        };
+        let count = ders.len();
+        let mut usable = 0;
         let mut first_error = None;
-        for (index, item) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
-            let der = item.map_err(|error| TrustStoreError::Pem {
-                source_name: source.name(),
-                error,
-            })?;
-            count += 1;
+        for (index, der) in ders.into_iter().enumerate() {
             let reason = match self.add_certificate(der, advertise) {
                 Ok(()) => {
                     usable += 1;

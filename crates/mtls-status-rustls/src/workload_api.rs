@@ -781,9 +781,5 @@ impl Follower {
 fn trust_store(
     bundle: &[CertificateDer<'static>],
 ) -> Result<TrustStore, crate::trust_store::TrustStoreError> {
-    let pem: String = bundle
-        .iter()
-        .map(|der| mtls_status::identity::certificate_pem(der))
-        .collect();
-    TrustStore::builder().ca_pem(pem).build()
+    TrustStore::builder().ca_der(bundle.iter().cloned()).build()
 }

@@ -84,15 +84,9 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     out
 }
 
-/// A DER certificate as PEM, as OpenSSL's `PEM_write_bio_X509` writes it:
-/// `-----BEGIN CERTIFICATE-----`, base64 in lines of 64 characters,
-/// `-----END CERTIFICATE-----`, every line ending in LF.
-///
-/// ```
-/// let pem = mtls_status::identity::certificate_pem(&[0x30, 0x00]);
-/// assert_eq!(pem, "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n");
-/// ```
-pub fn pem(der: &[u8]) -> String {
+/// `PEM_write_bio_X509`: `-----BEGIN CERTIFICATE-----`, base64 in lines of 64
+/// characters, `-----END CERTIFICATE-----`, every line ending in LF.
+pub(crate) fn pem(der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 60);
     out.push_str("-----BEGIN CERTIFICATE-----\n");

@@ -55,6 +55,6 @@ pub use client::ClientIdentity;
 pub(crate) use dn::format_name;
 pub use dn::{oneline, rfc2253};
 pub use error::IdentityError;
-pub use format::{format_serial, pem as certificate_pem};
+pub use format::format_serial;
 pub use spiffe::{SpiffeId, SpiffeIdError};
 pub use time::format_time;
