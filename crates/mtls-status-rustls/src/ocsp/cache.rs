@@ -19,6 +19,14 @@ pub(super) struct Key {
 }
 
 impl Key {
+    pub(super) fn of(cert_id: &x509_ocsp::CertId) -> Self {
+        Self {
+            issuer_name_hash: cert_id.issuer_name_hash.as_bytes().to_vec(),
+            issuer_key_hash: cert_id.issuer_key_hash.as_bytes().to_vec(),
+            serial: cert_id.serial_number.as_bytes().to_vec(),
+        }
+    }
+
     /// What an entry costs against the byte budget: the key, the answer
     /// and the map's bookkeeping.
     fn cost(&self, answer: &OcspAnswer) -> usize {
@@ -39,6 +47,9 @@ enum Slot {
         /// Unix seconds after which the entry is not used.
         expires: u64,
         cost: usize,
+        /// SHA-256 of the certificate whose issuer was confirmed (by its
+        /// signature) before this answer was asked for.
+        certificate: [u8; 32],
     },
     InFlight(Flight),
 }
@@ -94,6 +105,26 @@ impl Cache {
         Lookup::Wait(flight)
     }
 
+    /// The fresh answer for `key` if it was obtained for the certificate
+    /// whose SHA-256 is `certificate`: then the issuer that `key` names is
+    /// the one its signature was checked against.
+    pub(super) fn confirmed(
+        &self,
+        key: &Key,
+        certificate: &[u8; 32],
+        now: u64,
+    ) -> Option<Arc<OcspAnswer>> {
+        match self.lock().slots.get(key) {
+            Some(Slot::Ready {
+                answer,
+                expires,
+                certificate: c,
+                ..
+            }) if now < *expires && c == certificate => Some(Arc::clone(answer)),
+            _ => None,
+        }
+    }
+
     /// Ends `flight` for `key`: a good result is kept until `expires`
     /// (if the budget allows), a failure is forgotten so the next asker
     /// tries again.
@@ -104,6 +135,7 @@ impl Cache {
         result: &Result<Arc<OcspAnswer>, OcspError>,
         expires: u64,
         now: u64,
+        certificate: [u8; 32],
     ) {
         let mut inner = self.lock();
         let ours =
@@ -125,6 +157,7 @@ impl Cache {
                 answer: Arc::clone(answer),
                 expires,
                 cost,
+                certificate,
             },
         );
     }
@@ -199,7 +232,7 @@ mod tests {
         let Lookup::Wait(flight) = cache.lookup(k, now) else {
             panic!("expected a flight")
         };
-        cache.land(k, &flight, &Ok(answer()), expires, now);
+        cache.land(k, &flight, &Ok(answer()), expires, now, [0; 32]);
     }
 
     #[test]
@@ -214,9 +247,15 @@ mod tests {
             panic!()
         };
         assert!(Arc::ptr_eq(&first, &second));
-        cache.land(&k, &first, &Ok(answer()), 200, 100);
+        cache.land(&k, &first, &Ok(answer()), 200, 100, [7; 32]);
+        assert!(cache.confirmed(&k, &[7; 32], 199).is_some());
+        assert!(
+            cache.confirmed(&k, &[8; 32], 199).is_none(),
+            "another certificate"
+        );
         assert!(matches!(cache.lookup(&k, 199), Lookup::Cached(_)));
-        // Expired: a new flight.
+        // Expired: a new flight, and no confirmation.
+        assert!(cache.confirmed(&k, &[7; 32], 200).is_none());
         assert!(matches!(cache.lookup(&k, 200), Lookup::Wait(_)));
 
         // Failures are not kept.
@@ -225,7 +264,7 @@ mod tests {
             panic!()
         };
         let error = OcspError::new(super::super::ErrorKind::Http, "down");
-        cache.land(&k2, &flight, &Err(error), 200, 100);
+        cache.land(&k2, &flight, &Err(error), 200, 100, [0; 32]);
         let Lookup::Wait(again) = cache.lookup(&k2, 100) else {
             panic!()
         };

@@ -19,6 +19,7 @@ use crate::Classifier;
 use crate::fetch::{self, HttpUrl, Limits};
 use crate::verify::MAX_SUPPORTED_DEPTH;
 use cache::{Cache, Key, Lookup};
+use sha2::{Digest, Sha256};
 
 /// The default [`OcspCheckerBuilder::timeout`]: 5 seconds for a whole
 /// exchange with the responder.
@@ -446,11 +447,19 @@ impl OcspCheckerBuilder {
     }
 }
 
-/// One certificate to look up, and its issuer.
+/// One certificate to look up: its issuer, confirmed, and what the cache
+/// knows the certificate by.
 struct Target {
     index: usize,
     cert: CertificateDer<'static>,
     issuer: CertificateDer<'static>,
+    cert_id: x509_ocsp::CertId,
+    key: Key,
+    /// SHA-256 of `cert`, kept with its answer: a cached answer for these
+    /// very bytes confirms the issuer without checking the signature again.
+    digest: [u8; 32],
+    /// That answer, when it confirmed the issuer.
+    cached: Option<Arc<OcspAnswer>>,
 }
 
 impl OcspChecker {
@@ -541,7 +550,7 @@ impl OcspChecker {
     ) -> (Vec<Arc<OcspAnswer>>, Option<OcspError>) {
         let now = now.as_secs();
         let mut answers = Vec::new();
-        let targets = match self.targets(chain) {
+        let targets = match self.targets(chain, now) {
             Ok(targets) => targets,
             Err(error) => return (answers, Some(error)),
         };
@@ -565,12 +574,11 @@ impl OcspChecker {
         chain: &[CertificateDer<'static>],
         now: u64,
     ) -> Option<InvalidReason> {
-        let targets = match self.targets(chain) {
+        let targets = match self.targets(chain, now) {
             Ok(targets) => targets,
             Err(error) => return self.failed(error),
         };
         for target in targets {
-            let subject = crate::names::subject_dn(&target.cert);
             let reason = match self.lookup_one(&target, now).await {
                 Ok(answer) => match &answer.status {
                     OcspStatus::Good => continue,
@@ -587,6 +595,7 @@ impl OcspChecker {
                     None => continue,
                 },
             };
+            let subject = crate::names::subject_dn(&target.cert);
             let reason = reason.with_certificate(target.index, subject);
             tracing::info!(reason = reason.name(), "{}", reason.nginx_log_line());
             return Some(reason);
@@ -614,8 +623,9 @@ impl OcspChecker {
 
     /// The certificates to look up, each with its issuer: found by name
     /// among the rest of the chain and the trust store, and confirmed by
-    /// its signature.
-    fn targets(&self, chain: &[CertificateDer<'_>]) -> Result<Vec<Target>, OcspError> {
+    /// its signature, or by an answer cached for the same certificate
+    /// (which was confirmed so before it was asked for).
+    fn targets(&self, chain: &[CertificateDer<'_>], now: u64) -> Result<Vec<Target>, OcspError> {
         let store = self.inner.classifier.trust_store().current();
         let algs = &self
             .inner
@@ -627,41 +637,65 @@ impl OcspChecker {
             return Ok(targets);
         };
         for index in 0..=MAX_SUPPORTED_DEPTH + 1 {
-            let parsed = ParsedCert::parse(current.as_ref()).map_err(|error| {
+            let malformed = |error: String| {
                 OcspError::new(
                     ErrorKind::Malformed,
                     format!("certificate #{index}: {error}"),
                 )
-            })?;
+                .about(&crate::names::subject_dn(&current), None)
+            };
+            let parsed = ParsedCert::parse(current.as_ref())
+                .map_err(|error| malformed(error.to_string()))?;
             if parsed.is_self_issued() {
                 break;
             }
-            let issuer = chain
+            let digest: [u8; 32] = Sha256::digest(current.as_ref()).into();
+            let named: Vec<(&CertificateDer<'_>, ParsedCert<'_>)> = chain
                 .iter()
                 .skip(1)
                 .chain(store.certificates())
-                .find(|candidate| {
-                    ParsedCert::parse(candidate.as_ref()).is_ok_and(|c| {
-                        c.subject == parsed.issuer
-                            && crate::signed::verify_raw(
-                                candidate,
-                                parsed.signature_algorithm,
-                                parsed.tbs,
-                                parsed.signature,
-                                algs,
-                            )
-                    })
+                .filter_map(|candidate| {
+                    let issuer = ParsedCert::parse(candidate.as_ref()).ok()?;
+                    (issuer.subject == parsed.issuer).then_some((candidate, issuer))
                 })
-                .map(|c| c.clone().into_owned())
-                .ok_or_else(|| {
-                    OcspError::new(
-                        ErrorKind::IssuerNotFound,
-                        "its issuer is neither in the chain nor in the trust store",
-                    )
-                    .about(&crate::names::subject_dn(&current), None)
-                })?;
+                .collect();
+            let cert_id = |i: usize| request::cert_id(&parsed, &named[i].1);
+            let mut cached = None;
+            let confirmed = (0..named.len()).find_map(|i| {
+                let id = cert_id(i).ok()?;
+                cached = self.inner.cache.confirmed(&Key::of(&id), &digest, now);
+                cached.is_some().then_some((i, id))
+            });
+            let found = match confirmed {
+                Some(found) => Some(found),
+                None => named
+                    .iter()
+                    .position(|(candidate, _)| {
+                        crate::signed::verify_raw(
+                            candidate,
+                            parsed.signature_algorithm,
+                            parsed.tbs,
+                            parsed.signature,
+                            algs,
+                        )
+                    })
+                    .map(|i| cert_id(i).map(|id| (i, id)).map_err(malformed))
+                    .transpose()?,
+            };
+            let Some((i, cert_id)) = found else {
+                return Err(OcspError::new(
+                    ErrorKind::IssuerNotFound,
+                    "its issuer is neither in the chain nor in the trust store",
+                )
+                .about(&crate::names::subject_dn(&current), None));
+            };
+            let issuer = named[i].0.clone().into_owned();
             targets.push(Target {
                 index,
+                key: Key::of(&cert_id),
+                cert_id,
+                digest,
+                cached,
                 cert: current,
                 issuer: issuer.clone(),
             });
@@ -674,25 +708,16 @@ impl OcspChecker {
     }
 
     async fn lookup_one(&self, target: &Target, now: u64) -> Result<Arc<OcspAnswer>, OcspError> {
-        let subject = crate::names::subject_dn(&target.cert);
-        let malformed =
-            |error: String| OcspError::new(ErrorKind::Malformed, error).about(&subject, None);
-        let cert = ParsedCert::parse(target.cert.as_ref()).map_err(|e| malformed(e.to_string()))?;
-        let issuer =
-            ParsedCert::parse(target.issuer.as_ref()).map_err(|e| malformed(e.to_string()))?;
-        let cert_id = request::cert_id(&cert, &issuer).map_err(malformed)?;
-        let key = Key {
-            issuer_name_hash: cert_id.issuer_name_hash.as_bytes().to_vec(),
-            issuer_key_hash: cert_id.issuer_key_hash.as_bytes().to_vec(),
-            serial: cert.serial.to_vec(),
-        };
-        let flight = match self.inner.cache.lookup(&key, now) {
+        if let Some(answer) = &target.cached {
+            return Ok(Arc::clone(answer));
+        }
+        let flight = match self.inner.cache.lookup(&target.key, now) {
             Lookup::Cached(answer) => return Ok(answer),
             Lookup::Wait(flight) => flight,
         };
         let result = flight
             .get_or_init(|| async {
-                let result = self.fetch(target, &cert, &cert_id, &subject, now).await;
+                let result = self.fetch(target, now).await;
                 let expires = match &result {
                     Ok(answer) => {
                         let cap = now.saturating_add(self.inner.max_lifetime.as_secs());
@@ -700,21 +725,21 @@ impl OcspChecker {
                     }
                     Err(_) => now,
                 };
-                self.inner.cache.land(&key, &flight, &result, expires, now);
+                self.inner
+                    .cache
+                    .land(&target.key, &flight, &result, expires, now, target.digest);
                 result
             })
             .await;
         result.clone()
     }
 
-    async fn fetch(
-        &self,
-        target: &Target,
-        cert: &ParsedCert<'_>,
-        cert_id: &x509_ocsp::CertId,
-        subject: &str,
-        now: u64,
-    ) -> Result<Arc<OcspAnswer>, OcspError> {
+    async fn fetch(&self, target: &Target, now: u64) -> Result<Arc<OcspAnswer>, OcspError> {
+        let subject = &crate::names::subject_dn(&target.cert);
+        let cert_id = &target.cert_id;
+        let cert = ParsedCert::parse(target.cert.as_ref()).map_err(|error| {
+            OcspError::new(ErrorKind::Malformed, error.to_string()).about(subject, None)
+        })?;
         let url = match &self.inner.responder {
             Some(url) => url.clone(),
             None => {
