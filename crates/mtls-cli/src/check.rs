@@ -5,14 +5,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mtls_status::{
-    ClientAuthOutcome, ClientIdentity, InvalidCertificate, InvalidReason, ReasonKind,
+    ClientAuthOutcome, ClientIdentity, InvalidCertificate, InvalidReason, ReasonKind, VerifyMode,
 };
-use mtls_status_rustls::OcspChecker;
+use mtls_status_rustls::{OcspChecker, ReloadableTrustStore, TrustStore};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 use crate::error::CliError;
 use crate::expect_name::{self, ExpectedName};
 use crate::ocsp::OcspArgs;
+use crate::serve::parse_mode;
 use crate::trust::TrustArgs;
 use crate::{at, load, report};
 
@@ -23,10 +24,13 @@ use crate::{at, load, report};
     long_about = "Decide one certificate chain the way the server would, without a server.\n\n\
         Prints one line: outcome, status, reason, detail (or one JSON object with \
         --format json), using the same classifier as `mtls serve`.\n\n\
-        Exit status: 0 verified, 2 invalid (a server answers 495), 3 no certificate \
-        (--no-cert; a server in mode `on` answers 496), 4 unsupported input (e.g. a file \
-        without the expected PEM blocks, a CRL that does not parse), 1 usage or I/O error.",
-    after_help = "Examples:\n  mtls check --client-ca ca-bundle.pem --cert client.pem\n  mtls check --client-ca ca-bundle.pem --crl crl-bundle.pem --cert client.pem --format json\n  mtls check --client-ca ca-bundle.pem --cert client.pem --at 2030-01-01T00:00:00Z\n  mtls check --client-ca ca-bundle.pem --cert client.pem --expect-name uri:spiffe://example.org/ns/prod/sa/web",
+        The status and exit code are what a server with --verify-client MODE (default on) \
+        answers: exit 0 when the request passes (a verified chain; under optional_no_ca also \
+        a chain from an unknown CA; under optional and optional_no_ca also no certificate; \
+        under off anything), 2 when it answers 495, 3 when it answers 496, 4 unsupported \
+        input (e.g. a file without the expected PEM blocks, a CRL that does not parse), \
+        1 usage or I/O error.",
+    after_help = "Examples:\n  mtls check --client-ca ca-bundle.pem --cert client.pem\n  mtls check --client-ca ca-bundle.pem --crl crl-bundle.pem --cert client.pem --format json\n  mtls check --client-ca ca-bundle.pem --cert client.pem --at 2030-01-01T00:00:00Z\n  mtls check --verify-client optional_no_ca --client-ca ca-bundle.pem --cert client.pem\n  mtls check --client-ca ca-bundle.pem --cert client.pem --expect-name uri:spiffe://example.org/ns/prod/sa/web",
     group(clap::ArgGroup::new("client").required(true).args(["cert", "no_cert"]))
 )]
 pub(crate) struct CheckArgs {
@@ -47,6 +51,17 @@ pub(crate) struct CheckArgs {
     /// leaf first (other blocks, such as the key, are ignored).
     #[arg(long, value_name = "FILE")]
     cert: Option<PathBuf>,
+
+    /// nginx's `ssl_verify_client` of the server judged: on, optional,
+    /// optional_no_ca or off. The status, `ssl_client_verify` and exit
+    /// code are what that server answers.
+    #[arg(
+        long = "verify-client",
+        value_name = "MODE",
+        default_value = "on",
+        value_parser = parse_mode
+    )]
+    verify_client: VerifyMode,
 
     /// Check what happens when the client sends no certificate.
     #[arg(long = "no-cert")]
@@ -79,8 +94,16 @@ pub(crate) enum Format {
 /// Runs the check, prints the verdict and returns the exit code.
 pub(crate) fn run(args: CheckArgs) -> Result<u8, CliError> {
     let now = args.at.unwrap_or_else(UnixTime::now);
-    args.trust.require_client_ca()?;
-    let store = args.trust.load_store()?;
+    let store = if args.trust.has_cas()
+        || matches!(args.verify_client, VerifyMode::On | VerifyMode::Optional)
+    {
+        args.trust.require_client_ca()?;
+        args.trust.load_store()?
+    } else {
+        // optional_no_ca and off need no CA (as nginx): every presented
+        // chain is then from an untrusted issuer.
+        ReloadableTrustStore::new(TrustStore::empty())
+    };
     let classifier = args
         .trust
         .classifier(store, |builder| builder.cache_capacity(0))?;
@@ -94,11 +117,11 @@ pub(crate) fn run(args: CheckArgs) -> Result<u8, CliError> {
     };
 
     let line = match args.format {
-        Format::Text => report::text(&outcome, now, &args.expect_name),
-        Format::Json => report::json(&outcome, now, &args.expect_name),
+        Format::Text => report::text(&outcome, args.verify_client, now, &args.expect_name),
+        Format::Json => report::json(&outcome, args.verify_client, now, &args.expect_name),
     };
     println!("{line}");
-    Ok(report::exit_code(&outcome))
+    Ok(report::exit_code(&outcome, args.verify_client))
 }
 
 /// The chain as a client would send it: --cert (leaf first), then

@@ -7,7 +7,7 @@ use rustls_pki_types::UnixTime;
 
 use crate::error::{CliError, EXIT_ERROR, EXIT_OK};
 use crate::serve::parse_mode;
-use crate::trust::{CLIENT_CA, TrustArgs};
+use crate::trust::{CLIENT_CA, TRUSTED, TrustArgs};
 use crate::{at, load};
 
 /// Arguments of `mtls lint`.
@@ -46,6 +46,9 @@ pub(crate) fn run(args: LintArgs) -> Result<u8, CliError> {
     let mut certificates = Vec::new();
     for path in &args.trust.client_ca {
         certificates.extend(load::certificates(path, CLIENT_CA)?);
+    }
+    for path in &args.trust.trusted {
+        certificates.extend(load::certificates(path, TRUSTED)?);
     }
     let mut crls = Vec::new();
     for path in &args.trust.crl {

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use mtls_status::VerifyMode;
 use mtls_status_rustls::Classifier;
 use mtls_testpki::{Pki, PkiFiles};
 use rustls_pki_types::UnixTime;
@@ -160,9 +161,9 @@ fn client_results(
     for (pair, what) in clients {
         let chain = load::certificates(&pair.cert, "--cert")?;
         let outcome = classifier.classify_at(Some(&chain), now);
-        let line = report::text(&outcome, now, &[]);
+        let line = report::text(&outcome, VerifyMode::On, now, &[]);
         let summary = line.split(':').next().unwrap_or(&line).to_owned();
-        let exit = report::exit_code(&outcome);
+        let exit = report::exit_code(&outcome, VerifyMode::On);
         out.push((pair.cert.clone(), what, format!("{summary} (exit {exit})")));
     }
     Ok(out)

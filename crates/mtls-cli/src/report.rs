@@ -1,6 +1,9 @@
-//! The one-line verdict of `mtls check`, as text or JSON.
+//! The one-line verdict of `mtls check`, as text or JSON: the outcome of
+//! the chain and what a server in the `--verify-client` mode answers to it,
+//! decided by the one judgement of the library
+//! ([`ClientAuthPolicy::judge`]).
 
-use mtls_status::{ClientAuthOutcome, VerifyMode};
+use mtls_status::{ClientAuthOutcome, ClientAuthPolicy, Judgement, VerifyMode};
 use rustls_pki_types::UnixTime;
 use serde_json::{Value, json};
 
@@ -12,18 +15,48 @@ const OK: &str = "ok";
 /// The reason name of a missing certificate, as in the 496 problem+json.
 const CERTIFICATE_REQUIRED: &str = "certificate_required";
 
-/// `outcome status reason: detail`, e.g.
-/// `invalid 495 expired: Client certificate "CN=alice": certificate has expired ...`.
+/// What a server in `mode` does with `outcome`.
+fn judge(outcome: &ClientAuthOutcome, mode: VerifyMode) -> Judgement {
+    ClientAuthPolicy::new(mode).judge(outcome)
+}
+
+/// The status a server in `mode` answers: 200 when the request reaches the
+/// handler, else 495 / 496.
+fn status(judgement: &Judgement) -> u16 {
+    judgement.status().map_or(200, |status| status.as_u16())
+}
+
+/// `$ssl_client_verify` as the handler of a server in `mode` sees it:
+/// `NONE` under `off`, which requests no certificate.
+fn ssl_client_verify(outcome: &ClientAuthOutcome, mode: VerifyMode) -> String {
+    if mode.requests_certificate() {
+        outcome.ssl_client_verify().into_owned()
+    } else {
+        ClientAuthOutcome::None.ssl_client_verify().into_owned()
+    }
+}
+
+/// `outcome status reason: detail`, where status is what a server in
+/// `mode` answers, e.g.
+/// `invalid 495 expired: Client certificate "CN=alice": certificate has expired ...`
+/// or, under optional_no_ca, `invalid 200 unknown_leaf_issuer: ...`.
 ///
 /// Always one line: control characters from the certificate (a SAN may hold
 /// any ASCII, line breaks included) are escaped as in Rust (`\n`, `\u{1b}`).
-pub(crate) fn text(outcome: &ClientAuthOutcome, now: UnixTime, names: &[ExpectedName]) -> String {
+pub(crate) fn text(
+    outcome: &ClientAuthOutcome,
+    mode: VerifyMode,
+    now: UnixTime,
+    names: &[ExpectedName],
+) -> String {
+    let judgement = judge(outcome, mode);
     let line = format!(
-        "{} {} {}: {}",
+        "{} {} {}: {}{}",
         outcome.label(),
-        outcome.status().as_u16(),
+        status(&judgement),
         reason_name(outcome),
-        detail(outcome, now, names)
+        detail(outcome, mode, now, names),
+        mode_note(outcome, mode, &judgement),
     );
     if !line.chars().any(char::is_control) {
         return line;
@@ -41,23 +74,31 @@ pub(crate) fn text(outcome: &ClientAuthOutcome, now: UnixTime, names: &[Expected
 
 /// The same as one JSON object, plus the presented certificate's fields and
 /// the status each `--verify-client` mode would answer.
-pub(crate) fn json(outcome: &ClientAuthOutcome, now: UnixTime, names: &[ExpectedName]) -> String {
+pub(crate) fn json(
+    outcome: &ClientAuthOutcome,
+    mode: VerifyMode,
+    now: UnixTime,
+    names: &[ExpectedName],
+) -> String {
+    let judgement = judge(outcome, mode);
     let id = outcome.presented_identity();
     let reason = outcome.reason();
     let decisions: serde_json::Map<String, Value> = VerifyMode::ALL
         .iter()
         .rev()
         .map(|mode| {
-            let status = mode.decide(outcome).status().map_or(200, |s| s.as_u16());
+            let status = status(&judge(outcome, *mode));
             (mode.as_str().to_owned(), Value::from(status))
         })
         .collect();
     let value = json!({
         "outcome": outcome.label(),
-        "status": outcome.status().as_u16(),
+        "verify_client": mode.as_str(),
+        "status": status(&judgement),
+        "passes": judgement.is_pass(),
         "reason": reason_name(outcome),
-        "detail": detail(outcome, now, names),
-        "ssl_client_verify": outcome.ssl_client_verify(),
+        "detail": format!("{}{}", detail(outcome, mode, now, names), mode_note(outcome, mode, &judgement)),
+        "ssl_client_verify": ssl_client_verify(outcome, mode),
         "openssl_code": match outcome {
             ClientAuthOutcome::Verified(_) => Some(0),
             _ => reason.map(|r| r.openssl_code()),
@@ -95,7 +136,37 @@ fn reason_name(outcome: &ClientAuthOutcome) -> &'static str {
     }
 }
 
-fn detail(outcome: &ClientAuthOutcome, now: UnixTime, names: &[ExpectedName]) -> String {
+/// What `mode` changes, for modes other than `on`: empty under `on`, whose
+/// answer the detail already gives.
+fn mode_note(outcome: &ClientAuthOutcome, mode: VerifyMode, judgement: &Judgement) -> String {
+    if mode == VerifyMode::On || outcome.is_verified() && mode.requests_certificate() {
+        return String::new();
+    }
+    if !mode.requests_certificate() {
+        return " With --verify-client off no certificate is requested: the client sends none \
+                 and the request passes with ssl_client_verify=NONE."
+            .to_owned();
+    }
+    if judgement.is_pass() {
+        format!(
+            " With --verify-client {mode} the request passes: the handler runs with \
+             ssl_client_verify={}.",
+            ssl_client_verify(outcome, mode)
+        )
+    } else {
+        format!(
+            " With --verify-client {mode} the server answers {}.",
+            status(judgement)
+        )
+    }
+}
+
+fn detail(
+    outcome: &ClientAuthOutcome,
+    mode: VerifyMode,
+    now: UnixTime,
+    names: &[ExpectedName],
+) -> String {
     match outcome {
         ClientAuthOutcome::Verified(id) => {
             let mut detail = format!(
@@ -122,7 +193,7 @@ fn detail(outcome: &ClientAuthOutcome, now: UnixTime, names: &[ExpectedName]) ->
                 return "The client certificate could not be verified.".to_owned();
             };
             let mut detail = reason.detail();
-            if reason.is_untrusted_issuer() {
+            if reason.is_untrusted_issuer() && mode == VerifyMode::On {
                 detail.push_str(&format!(
                     " (--verify-client optional_no_ca would let it through with ssl_client_verify={}.)",
                     reason.ssl_client_verify()
@@ -133,11 +204,12 @@ fn detail(outcome: &ClientAuthOutcome, now: UnixTime, names: &[ExpectedName]) ->
     }
 }
 
-/// The exit code of `mtls check` for `outcome`: 0 verified, 2 invalid, 3 none.
-pub(crate) fn exit_code(outcome: &ClientAuthOutcome) -> u8 {
-    match outcome {
-        ClientAuthOutcome::Verified(_) => crate::error::EXIT_OK,
-        ClientAuthOutcome::None => crate::error::EXIT_NO_CERTIFICATE,
+/// The exit code of `mtls check` for `outcome` judged in `mode`: 0 when
+/// the request passes, 2 when the server answers 495, 3 when it answers 496.
+pub(crate) fn exit_code(outcome: &ClientAuthOutcome, mode: VerifyMode) -> u8 {
+    match judge(outcome, mode) {
+        Judgement::Pass => crate::error::EXIT_OK,
+        Judgement::CertificateRequired => crate::error::EXIT_NO_CERTIFICATE,
         _ => crate::error::EXIT_INVALID,
     }
 }

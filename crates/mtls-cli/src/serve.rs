@@ -244,14 +244,15 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
 }
 
 fn trust_store(args: &ServeArgs) -> Result<ReloadableTrustStore, CliError> {
-    if !args.trust.client_ca.is_empty() {
+    if args.trust.has_cas() {
         return args.trust.load_store();
     }
     match args.verify_client {
         VerifyMode::On | VerifyMode::Optional => Err(CliError::Usage(format!(
-            "--verify-client {} needs --client-ca BUNDLE.pem, the CAs that issue client \
-             certificates (nginx: \"no ssl_client_certificate for ssl_verify_client\"); \
-             use --verify-client optional_no_ca or off to run without one",
+            "--verify-client {} needs --client-ca BUNDLE.pem (or --trusted FILE.pem), the CAs \
+             that issue client certificates (nginx: \"no ssl_client_certificate or \
+             ssl_trusted_certificate for ssl_verify_client\"); use --verify-client \
+             optional_no_ca or off to run without one",
             args.verify_client
         ))),
         _ if !args.trust.crl.is_empty() => Err(CliError::Usage(

@@ -17,6 +17,8 @@ use crate::load;
 
 /// The flag that names the CA bundles.
 pub(crate) const CLIENT_CA: &str = "--client-ca";
+/// The flag that names trusted, not advertised, CAs.
+pub(crate) const TRUSTED: &str = "--trusted";
 
 /// How client certificates are verified: the flags of `serve`, `check` and
 /// `lint`, with nginx's defaults. `--ca` and `--max-depth`, the spellings
@@ -29,6 +31,13 @@ pub(crate) struct TrustArgs {
     /// or off.
     #[arg(long = "client-ca", alias = "ca", value_name = "BUNDLE.pem", num_args = 1..)]
     pub(crate) client_ca: Vec<PathBuf>,
+
+    /// Trusted CA certificates (PEM) that verify client chains without being
+    /// advertised in the CertificateRequest (nginx `ssl_trusted_certificate`):
+    /// e.g. the root above an advertised intermediate, or CAs kept out of the
+    /// advertised list. May stand in for --client-ca, as in nginx 1.27.2+.
+    #[arg(long = "trusted", value_name = "FILE.pem", num_args = 1..)]
+    pub(crate) trusted: Vec<PathBuf>,
 
     /// nginx's `ssl_verify_depth`: the most intermediate CAs between a
     /// client certificate and a root of the bundle.
@@ -93,9 +102,14 @@ fn parse_eku(value: &str) -> Result<EkuPolicy, String> {
 }
 
 impl TrustArgs {
-    /// The trust store of --client-ca and --crl.
+    /// The trust store of --client-ca, --trusted and --crl.
     pub(crate) fn load_store(&self) -> Result<ReloadableTrustStore, CliError> {
-        load_store(&self.client_ca, CLIENT_CA, &self.crl)
+        load_store_with(&self.client_ca, CLIENT_CA, &self.trusted, &self.crl)
+    }
+
+    /// Whether any CA was given (--client-ca or --trusted).
+    pub(crate) fn has_cas(&self) -> bool {
+        !self.client_ca.is_empty() || !self.trusted.is_empty()
     }
 
     /// A classifier over `store` with every verification flag applied.
@@ -122,11 +136,12 @@ impl TrustArgs {
         build_classifier(tweak(builder))
     }
 
-    /// A usage error unless --client-ca was given (`check`, `lint`).
+    /// A usage error unless --client-ca or --trusted was given (`check`,
+    /// `lint`).
     pub(crate) fn require_client_ca(&self) -> Result<(), CliError> {
-        if self.client_ca.is_empty() {
+        if !self.has_cas() {
             return Err(CliError::Usage(format!(
-                "{CLIENT_CA} BUNDLE.pem is required: the CAs that issue client certificates"
+                "{CLIENT_CA} BUNDLE.pem is required (or {TRUSTED} FILE.pem): the CAs that issue client certificates"
             )));
         }
         Ok(())
@@ -146,23 +161,45 @@ pub(crate) fn load_store(
     ca_flag: &str,
     crls: &[PathBuf],
 ) -> Result<ReloadableTrustStore, CliError> {
+    load_store_with(cas, ca_flag, &[], crls)
+}
+
+/// As [`load_store`], plus trusted-only CA files (`--trusted`).
+pub(crate) fn load_store_with(
+    cas: &[PathBuf],
+    ca_flag: &str,
+    trusted: &[PathBuf],
+    crls: &[PathBuf],
+) -> Result<ReloadableTrustStore, CliError> {
     let mut files = TrustStoreFiles::new();
     for path in cas {
         load::certificates(path, ca_flag)?;
         files = files.ca_file(path);
     }
+    for path in trusted {
+        load::certificates(path, TRUSTED)?;
+        files = files.trusted_file(path);
+    }
     for path in crls {
         load::crls(path, "--crl")?;
         files = files.crl_file(path);
     }
-    ReloadableTrustStore::from_files(files).map_err(|error| store_error(&error, cas, ca_flag))
+    ReloadableTrustStore::from_files(files)
+        .map_err(|error| store_error(&error, cas, trusted, ca_flag))
 }
 
-fn store_error(error: &TrustStoreError, cas: &[PathBuf], ca_flag: &str) -> CliError {
+fn store_error(
+    error: &TrustStoreError,
+    cas: &[PathBuf],
+    trusted: &[PathBuf],
+    ca_flag: &str,
+) -> CliError {
     match error {
         TrustStoreError::Io { path, .. } => {
             let flag = if cas.iter().any(|ca| ca == path) {
                 ca_flag
+            } else if trusted.iter().any(|ca| ca == path) {
+                TRUSTED
             } else {
                 "--crl"
             };

@@ -18,7 +18,7 @@ fn check(demo: &Demo, cert: &std::path::Path, extra: &[&str]) -> Output {
     mtls(args)
 }
 
-fn json(out: &Output) -> serde_json::Value {
+pub(crate) fn json(out: &Output) -> serde_json::Value {
     assert_eq!(out.stdout.lines().count(), 1, "one line: {}", out.stdout);
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("JSON ({e}): {}", out.stdout))
 }

@@ -278,6 +278,28 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+/// One HTTPS request presenting `leaf`: the CA names of the
+/// CertificateRequest (DER subjects) and the response status.
+pub(crate) fn advertised_and_status(
+    server: &Server,
+    demo: &Demo,
+    leaf: &Leaf,
+) -> (Vec<Vec<u8>>, u16) {
+    let client = tls_client(demo, Some(leaf), &[b"http/1.1"]);
+    let addr = server.addr;
+    let reply = runtime().block_on(async {
+        let mut tls = client.connect(addr).await.expect("TLS handshake");
+        let raw = tls::request(&mut tls, tls::GET.as_bytes())
+            .await
+            .expect("HTTPS request");
+        parse_http1(&raw)
+    });
+    let names = client
+        .last_advertised()
+        .expect("the server sent a CertificateRequest");
+    (names, reply.status)
+}
+
 /// `GET /` over HTTP/1.1 on TLS, presenting `client` (if any).
 pub(crate) fn https_get(server: &Server, demo: &Demo, client: Option<&Leaf>) -> Reply {
     let client = tls_client(demo, client, &[b"http/1.1"]);

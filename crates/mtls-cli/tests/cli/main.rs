@@ -3,6 +3,7 @@
 //! (rustls with ring, and curl / openssl when they are installed).
 
 mod check;
+mod check_modes;
 mod common;
 mod lint;
 mod metrics;

@@ -3,30 +3,7 @@
 //! `ssl_client_certificate` on reload).
 #![cfg(unix)]
 
-use mtls_testpki::Leaf;
-use mtls_testpki::tls;
-
-use crate::common::{
-    Demo, Server, demo, hangup, have, parse_http1, presented_certificate, runtime, tls_client,
-};
-
-/// One HTTPS request presenting `leaf`: the CA names of the
-/// CertificateRequest (DER subjects) and the response status.
-fn advertised_and_status(server: &Server, demo: &Demo, leaf: &Leaf) -> (Vec<Vec<u8>>, u16) {
-    let client = tls_client(demo, Some(leaf), &[b"http/1.1"]);
-    let addr = server.addr;
-    let reply = runtime().block_on(async {
-        let mut tls = client.connect(addr).await.expect("TLS handshake");
-        let raw = tls::request(&mut tls, tls::GET.as_bytes())
-            .await
-            .expect("HTTPS request");
-        parse_http1(&raw)
-    });
-    let names = client
-        .last_advertised()
-        .expect("the server sent a CertificateRequest");
-    (names, reply.status)
-}
+use crate::common::{Server, advertised_and_status, demo, hangup, have, presented_certificate};
 
 #[test]
 fn sighup_changes_the_advertised_ca_names() {
