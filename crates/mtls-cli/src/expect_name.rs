@@ -72,7 +72,14 @@ pub(crate) fn present(id: &ClientIdentity) -> Vec<String> {
     let ips = id.ip_addresses().iter().map(|ip| format!("ip:{ip}"));
     let emails = id.emails().iter().map(|e| format!("email:{e}"));
     let uris = id.uris().iter().map(|u| format!("uri:{u}"));
-    dns.chain(ips).chain(emails).chain(uris).collect()
+    let upns = id.user_principal_names().iter().map(|u| format!("upn:{u}"));
+    let dirs = id.directory_names().iter().map(|d| format!("dirname:{d}"));
+    dns.chain(ips)
+        .chain(emails)
+        .chain(uris)
+        .chain(upns)
+        .chain(dirs)
+        .collect()
 }
 
 fn dns_matches(san: &str, name: &str) -> bool {

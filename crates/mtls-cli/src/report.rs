@@ -118,6 +118,8 @@ pub(crate) fn json(
         "ip_addresses": id.map(|id| id.ip_addresses().iter().map(ToString::to_string).collect::<Vec<_>>()),
         "emails": id.map(|id| id.emails()),
         "uris": id.map(|id| id.uris()),
+        "user_principal_names": id.map(|id| id.user_principal_names()),
+        "directory_names": id.map(|id| id.directory_names()),
         "spiffe_id": id.and_then(|id| id.spiffe_id()).map(|s| s.as_str()),
         "chain_length": id.map(|id| id.chain().len()),
         "certificate_index": reason.and_then(|r| r.context().certificate_index),

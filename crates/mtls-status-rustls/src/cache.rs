@@ -300,6 +300,8 @@ fn identity_bytes(identity: &ClientIdentity) -> usize {
         .iter()
         .chain(identity.uris())
         .chain(identity.emails())
+        .chain(identity.user_principal_names())
+        .chain(identity.directory_names())
         .map(|name| name.len() + 24)
         .sum();
     let leaf = identity.leaf().as_ref().len();

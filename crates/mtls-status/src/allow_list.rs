@@ -15,6 +15,8 @@ use crate::identity::ClientIdentity;
 /// | [`dns`](Self::dns) | a DNS SAN | ASCII case-insensitive, a trailing `.` ignored; no wildcard expansion |
 /// | [`uri`](Self::uri) | a URI SAN | exact |
 /// | [`email`](Self::email) | an email (rfc822Name) SAN | local part exact, domain case-insensitive |
+/// | [`user_principal_name`](Self::user_principal_name) | a User Principal Name (otherName UPN) SAN | local part exact, domain case-insensitive |
+/// | [`directory_name`](Self::directory_name) | a directoryName SAN, RFC 2253 | exact |
 /// | [`spiffe_id`](Self::spiffe_id) | the SPIFFE ID (`spiffe://trust.domain/path`) | exact |
 /// | [`spiffe_trust_domain`](Self::spiffe_trust_domain) | the SPIFFE ID's trust domain | case-insensitive |
 /// | [`fingerprint_sha256`](Self::fingerprint_sha256) | SHA-256 of the certificate (DER) | hex, case-insensitive, colons optional |
@@ -40,6 +42,8 @@ pub struct AllowList {
     dns_names: Vec<String>,
     uris: Vec<String>,
     emails: Vec<String>,
+    user_principal_names: Vec<String>,
+    directory_names: Vec<String>,
     spiffe_ids: Vec<String>,
     trust_domains: Vec<String>,
     fingerprints: Vec<[u8; 32]>,
@@ -89,6 +93,21 @@ impl AllowList {
     /// domain case-insensitive).
     pub fn email(mut self, address: impl Into<String>) -> Self {
         self.emails.push(address.into());
+        self
+    }
+
+    /// Allows a client with the User Principal Name SAN `upn` (otherName
+    /// UPN, as Active Directory issues it: `alice@corp.example`; local part
+    /// exact, domain case-insensitive).
+    pub fn user_principal_name(mut self, upn: impl Into<String>) -> Self {
+        self.user_principal_names.push(upn.into());
+        self
+    }
+
+    /// Allows a client with the directoryName SAN `dn`, in RFC 2253 form as
+    /// [`subject_dn`](Self::subject_dn) (exact match).
+    pub fn directory_name(mut self, dn: impl Into<String>) -> Self {
+        self.directory_names.push(dn.into());
         self
     }
 
@@ -158,6 +177,8 @@ impl AllowList {
             && self.dns_names.is_empty()
             && self.uris.is_empty()
             && self.emails.is_empty()
+            && self.user_principal_names.is_empty()
+            && self.directory_names.is_empty()
             && self.spiffe_ids.is_empty()
             && self.trust_domains.is_empty()
             && self.fingerprints.is_empty()
@@ -193,7 +214,16 @@ impl AllowList {
                 .emails()
                 .iter()
                 .any(|email| self.emails.iter().any(|allowed| email_eq(allowed, email)));
-        dns || uri || email
+        let upn = client.user_principal_names().iter().any(|upn| {
+            self.user_principal_names
+                .iter()
+                .any(|allowed| email_eq(allowed, upn))
+        });
+        let directory_name = client
+            .directory_names()
+            .iter()
+            .any(|dn| self.directory_names.iter().any(|allowed| allowed == dn));
+        dns || uri || email || upn || directory_name
     }
 
     fn matches_spiffe(&self, client: &ClientIdentity) -> bool {

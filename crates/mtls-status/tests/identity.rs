@@ -879,3 +879,90 @@ fn formats_match_openssl() {
         let _ = std::fs::remove_file(&path);
     }
 }
+
+// ---------------------------------------------------------------------------
+// otherName UPN and directoryName
+// ---------------------------------------------------------------------------
+
+/// Microsoft's User Principal Name, 1.3.6.1.4.1.311.20.2.3.
+const UPN: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x14, 0x02, 0x03];
+/// id-on-permanentIdentifier, 1.3.6.1.5.5.7.8.3: an otherName that is no UPN.
+const PERMANENT_IDENTIFIER: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x08, 0x03];
+
+/// A certificate whose subjectAltName holds a UPN, another otherName, a
+/// directoryName and a DNS name (rcgen has no directoryName, so the
+/// extension is written here).
+fn upn_cert() -> CertificateDer<'static> {
+    let other_name =
+        |oid: &[u8], value: Vec<u8>| tlv(0xA0, &[tlv(0x06, oid), tlv(0xA0, &value)].concat());
+    let directory = name(&[&[atav(CN, utf8("svc"))], &[atav(O, utf8("Example"))]]);
+    let general_names = tlv(
+        0x30,
+        &[
+            other_name(UPN, utf8("alice@Corp.Example")),
+            other_name(PERMANENT_IDENTIFIER, tlv(0x30, &utf8("x"))),
+            tlv(0xA4, &directory),
+            tlv(0x82, b"svc.example"),
+        ]
+        .concat(),
+    );
+    let mut p = params();
+    p.distinguished_name.push(DnType::CommonName, "upn");
+    p.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+        &[2, 5, 29, 17],
+        general_names,
+    )];
+    self_signed(p)
+}
+
+#[test]
+fn user_principal_name_and_directory_name() {
+    let cert = upn_cert();
+    let id = identity(&cert);
+    assert_eq!(id.user_principal_names(), ["alice@Corp.Example"]);
+    assert_eq!(id.directory_names(), ["O=Example,CN=svc"]);
+    assert_eq!(id.dns_names(), ["svc.example"]);
+    assert!(identity(&san_cert()).user_principal_names().is_empty());
+    assert!(identity(&san_cert()).directory_names().is_empty());
+
+    use mtls_status::AllowList;
+    assert!(
+        AllowList::new()
+            .user_principal_name("alice@corp.example")
+            .allows(&id)
+    );
+    assert!(
+        !AllowList::new()
+            .user_principal_name("Alice@Corp.Example")
+            .allows(&id)
+    );
+    assert!(
+        AllowList::new()
+            .directory_name("O=Example,CN=svc")
+            .allows(&id)
+    );
+    assert!(!AllowList::new().directory_name("CN=svc").allows(&id));
+    assert!(
+        !AllowList::new()
+            .user_principal_name("x@corp.example")
+            .allows(&id)
+    );
+
+    if !openssl_available() {
+        eprintln!("openssl not on PATH: skipping the OpenSSL cross-check");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("mtls-upn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("upn.der");
+    std::fs::write(&path, cert.as_ref()).expect("write temp cert");
+    let text = openssl_x509(&path, &["-ext", "subjectAltName"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    // OpenSSL names the same UPN and the same directory name (printed
+    // oneline there, RFC 2253 here).
+    assert!(
+        text.contains("othername: UPN::alice@Corp.Example"),
+        "{text}"
+    );
+    assert!(text.contains("DirName:/CN=svc/O=Example"), "{text}");
+}

@@ -60,6 +60,8 @@ pub struct ClientIdentity {
     uris: Vec<String>,
     emails: Vec<String>,
     ip_addresses: Vec<IpAddr>,
+    user_principal_names: Vec<String>,
+    directory_names: Vec<String>,
     spiffe_id: Option<SpiffeId>,
     is_ca: bool,
     /// Forwarding header values, built on first use and then shared by
@@ -109,6 +111,8 @@ impl ClientIdentity {
             uris: parsed.sans.uris,
             emails: parsed.sans.emails,
             ip_addresses: parsed.sans.ip_addresses,
+            user_principal_names: parsed.sans.user_principal_names,
+            directory_names: parsed.sans.directory_names,
             spiffe_id,
             is_ca: parsed.is_ca,
             headers: crate::forward::HeaderCache::default(),
@@ -281,6 +285,20 @@ impl ClientIdentity {
     /// IP addresses of the subjectAltName extension, in order.
     pub fn ip_addresses(&self) -> &[IpAddr] {
         &self.ip_addresses
+    }
+
+    /// User Principal Names of the subjectAltName extension (otherName
+    /// 1.3.6.1.4.1.311.20.2.3, a UTF8String; the login of Active Directory
+    /// and smart-card certificates, `openssl x509 -ext subjectAltName`
+    /// prints `othername: UPN::alice@corp.example`), in order.
+    pub fn user_principal_names(&self) -> &[String] {
+        &self.user_principal_names
+    }
+
+    /// Directory names (directoryName) of the subjectAltName extension, in
+    /// RFC 2253 form as [`subject_dn`](Self::subject_dn), in order.
+    pub fn directory_names(&self) -> &[String] {
+        &self.directory_names
     }
 
     /// The SPIFFE ID: the certificate's URI SAN when it has exactly one

@@ -4,14 +4,24 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::der::{Reader, tag};
 
+/// `[0] otherName` (implicit, constructed): a type OID and `[0]` a value.
+const OTHER_NAME: u8 = 0xA0;
 /// `[1] rfc822Name IA5String` (implicit, primitive).
 const RFC822_NAME: u8 = 0x81;
 /// `[2] dNSName IA5String`.
 const DNS_NAME: u8 = 0x82;
+/// `[4] directoryName Name` (explicit: a CHOICE).
+const DIRECTORY_NAME: u8 = 0xA4;
 /// `[6] uniformResourceIdentifier IA5String`.
 const URI: u8 = 0x86;
 /// `[7] iPAddress OCTET STRING`.
 const IP_ADDRESS: u8 = 0x87;
+
+/// Microsoft's User Principal Name (1.3.6.1.4.1.311.20.2.3), the otherName
+/// of smart-card and Active Directory certificates: a UTF8String.
+const OID_UPN: &[u8] = &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x14, 0x02, 0x03];
+/// `[0] EXPLICIT` around an otherName's value.
+const OTHER_NAME_VALUE: u8 = 0xA0;
 
 /// The names of a subjectAltName extension that the identity exposes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,15 +30,20 @@ pub(crate) struct SubjectAltNames {
     pub(crate) uris: Vec<String>,
     pub(crate) emails: Vec<String>,
     pub(crate) ip_addresses: Vec<IpAddr>,
+    pub(crate) user_principal_names: Vec<String>,
+    /// RFC 2253, as the subject DN is printed.
+    pub(crate) directory_names: Vec<String>,
 }
 
 impl SubjectAltNames {
     /// Parses the extension value (`GeneralNames`, the content of
     /// `extnValue`). A structurally malformed extension gives `None` (no
     /// names at all, as OpenSSL's `X509_get_ext_d2i` gives none). Within a
-    /// well-formed list, entries of other kinds (otherName, directoryName,
-    /// ...) are skipped, as are text names that are not ASCII and IP
-    /// addresses that are neither 4 nor 16 octets long.
+    /// well-formed list, entries of other kinds (registeredID, x400Address,
+    /// otherNames other than the UPN, ...) are skipped, as are text names
+    /// that are not ASCII, IP addresses that are neither 4 nor 16 octets
+    /// long, a UPN that is not a UTF8String and a directoryName that is not
+    /// a well-formed name.
     pub(crate) fn parse(extn_value: &[u8]) -> Option<Self> {
         let outer = crate::der::single(extn_value, tag::SEQUENCE).ok()?;
         let mut names = Reader::new(outer.value);
@@ -45,11 +60,30 @@ impl SubjectAltNames {
                 DNS_NAME => out.dns_names.extend(text()),
                 URI => out.uris.extend(text()),
                 IP_ADDRESS => out.ip_addresses.extend(ip(name.value)),
+                OTHER_NAME => out.user_principal_names.extend(upn(name.value)),
+                DIRECTORY_NAME => out.directory_names.extend(
+                    crate::identity::dn::Name::from_der(name.value)
+                        .ok()
+                        .map(|dn| dn.rfc2253()),
+                ),
                 _ => {}
             }
         }
         Some(out)
     }
+}
+
+/// The UPN of an otherName's content, if it is one.
+fn upn(content: &[u8]) -> Option<String> {
+    let mut fields = Reader::new(content);
+    let oid = fields.expect(tag::OID).ok()?;
+    if oid.value != OID_UPN {
+        return None;
+    }
+    let value = fields.expect(OTHER_NAME_VALUE).ok()?;
+    fields.finish().ok()?;
+    let text = crate::der::single(value.value, tag::UTF8_STRING).ok()?;
+    std::str::from_utf8(text.value).ok().map(str::to_owned)
 }
 
 fn ip(octets: &[u8]) -> Option<IpAddr> {
@@ -94,6 +128,31 @@ mod tests {
                 IpAddr::V6(Ipv6Addr::UNSPECIFIED)
             ]
         );
+    }
+
+    #[test]
+    fn parses_upn_and_directory_name() {
+        let mut list = Vec::new();
+        let upn_value = |text: &[u8]| {
+            let mut content = tlv(tag::OID, OID_UPN);
+            content.extend(tlv(OTHER_NAME_VALUE, &tlv(tag::UTF8_STRING, text)));
+            tlv(OTHER_NAME, &content)
+        };
+        list.extend(upn_value("j\u{fc}rgen@corp.example".as_bytes()));
+        list.extend(upn_value(b"\xFF"));
+        let cn = tlv(
+            tag::SET,
+            &tlv(
+                tag::SEQUENCE,
+                &[tlv(tag::OID, &[0x55, 4, 3]), tlv(0x0C, b"dir")].concat(),
+            ),
+        );
+        list.extend(tlv(DIRECTORY_NAME, &tlv(tag::SEQUENCE, &cn)));
+        list.extend(tlv(DIRECTORY_NAME, &tlv(tag::SEQUENCE, &[0x05, 0x00])));
+        let sans = SubjectAltNames::parse(&tlv(tag::SEQUENCE, &list)).expect("valid");
+        // The unreadable UPN and directoryName are skipped, not the list.
+        assert_eq!(sans.user_principal_names, ["j\u{fc}rgen@corp.example"]);
+        assert_eq!(sans.directory_names, ["CN=dir"]);
     }
 
     #[test]
