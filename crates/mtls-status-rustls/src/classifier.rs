@@ -320,6 +320,14 @@ impl Classifier {
     }
 }
 
+/// The classifier of a trusted front proxy's forwarded chains
+/// (`mtls_status::proxy`): the same verdict as for a handshake here.
+impl mtls_status::proxy::ClassifyChain for Classifier {
+    fn classify_chain(&self, chain: &[CertificateDer<'_>]) -> Arc<ClientAuthOutcome> {
+        self.classify(Some(chain))
+    }
+}
+
 /// A cached `Invalid` verdict about time carries the time it was computed
 /// at; give it the time of this classification instead.
 fn restamp(hit: Arc<ClientAuthOutcome>, now: UnixTime) -> Arc<ClientAuthOutcome> {

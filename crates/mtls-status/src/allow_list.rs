@@ -290,7 +290,7 @@ fn parse_fingerprint(hex: &str) -> Option<[u8; 32]> {
     digits.next().is_none().then_some(out)
 }
 
-fn hex_value(digit: u8) -> Option<u8> {
+pub(crate) fn hex_value(digit: u8) -> Option<u8> {
     match digit {
         b'0'..=b'9' => Some(digit - b'0'),
         b'a'..=b'f' => Some(digit - b'a' + 10),

@@ -308,6 +308,40 @@ impl Answer {
         }
     }
 
+    /// 400: a trusted front proxy forwarded a client-certificate header
+    /// that cannot be read (malformed, duplicated, too large); see
+    /// [`proxy`](crate::proxy). The `reason` is the error's stable name.
+    ///
+    /// ```
+    /// use mtls_status::{Answer, AnswerStyle};
+    /// use mtls_status::proxy::ProxyHeaderError;
+    ///
+    /// let error = ProxyHeaderError::Duplicate { header: http::HeaderName::from_static("x-ssl-client-cert") };
+    /// let answer = Answer::bad_proxy_header(AnswerStyle::Explicit, &error);
+    /// assert_eq!(answer.status().as_u16(), 400);
+    /// assert!(std::str::from_utf8(answer.body()).unwrap().contains(r#""reason":"proxy_header_duplicate""#));
+    /// ```
+    pub fn bad_proxy_header(style: AnswerStyle, error: &crate::proxy::ProxyHeaderError) -> Self {
+        match style {
+            AnswerStyle::Explicit => Self::problem(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                error.name(),
+                &format!(
+                    "The front proxy forwarded a client certificate this server cannot read: {error}. \
+                     This is a proxy configuration problem, not one of the client's certificate."
+                ),
+                json!({}),
+            ),
+            AnswerStyle::Nginx => Self::nginx_page(
+                StatusCode::BAD_REQUEST,
+                "400 Bad Request",
+                "400 Bad Request",
+                None,
+            ),
+        }
+    }
+
     /// The HTTP answer for a [`Judgement`]: `None` for
     /// [`Judgement::Pass`]. 496 / 495 / 403 / 500 (or nginx's pages), with
     /// the accepted CAs of `options` in the details.

@@ -368,7 +368,7 @@ pub fn xfcc_element(identity: &ClientIdentity, by: Option<&str>, with_cert: bool
     parts.join(";")
 }
 
-fn xfcc_value(value: &str, always_quote: bool) -> String {
+pub(crate) fn xfcc_value(value: &str, always_quote: bool) -> String {
     let special = |c: char| matches!(c, ',' | ';' | '=' | '"' | '\\') || c.is_ascii_whitespace();
     if !always_quote && !value.is_empty() && !value.contains(special) {
         return value.to_owned();

@@ -16,6 +16,7 @@ pub mod judgement;
 pub mod metrics;
 mod mode;
 mod outcome;
+pub mod proxy;
 mod reason;
 mod service_accessors;
 mod spiffe_authorizer;
