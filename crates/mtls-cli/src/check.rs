@@ -14,6 +14,7 @@ use crate::error::CliError;
 use crate::expect_name::{self, ExpectedName};
 use crate::ocsp::OcspArgs;
 use crate::serve::parse_mode;
+use crate::spiffe::TrustDomainArgs;
 use crate::trust::TrustArgs;
 use crate::{at, load, report};
 
@@ -30,12 +31,16 @@ use crate::{at, load, report};
         under off anything), 2 when it answers 495, 3 when it answers 496, 4 unsupported \
         input (e.g. a file without the expected PEM blocks, a CRL that does not parse), \
         1 usage or I/O error.",
-    after_help = "Examples:\n  mtls check --client-ca ca-bundle.pem --cert client.pem\n  mtls check --client-ca ca-bundle.pem --crl crl-bundle.pem --cert client.pem --format json\n  mtls check --client-ca ca-bundle.pem --cert client.pem --at 2030-01-01T00:00:00Z\n  mtls check --verify-client optional_no_ca --client-ca ca-bundle.pem --cert client.pem\n  mtls check --client-ca ca-bundle.pem --cert client.pem --expect-name uri:spiffe://example.org/ns/prod/sa/web",
+    after_help = "Examples:\n  mtls check --client-ca ca-bundle.pem --cert client.pem\n  mtls check --client-ca ca-bundle.pem --crl crl-bundle.pem --cert client.pem --format json\n  mtls check --client-ca ca-bundle.pem --cert client.pem --at 2030-01-01T00:00:00Z\n  mtls check --verify-client optional_no_ca --client-ca ca-bundle.pem --cert client.pem\n  mtls check --client-ca ca-bundle.pem --cert client.pem --expect-name uri:spiffe://example.org/ns/prod/sa/web\n  mtls check --trust-domain prod.example.org=prod.json --trust-domain partner.example.net=partner.pem --cert svid.pem",
     group(clap::ArgGroup::new("client").required(true).args(["cert", "no_cert"]))
 )]
 pub(crate) struct CheckArgs {
     #[command(flatten)]
     trust: TrustArgs,
+
+    /// SPIFFE: a bundle per trust domain, instead of --client-ca.
+    #[command(flatten)]
+    spiffe: TrustDomainArgs,
 
     /// OCSP: the same lookup as `mtls serve --ocsp`; the responder's
     /// answers are printed before the verdict (to stderr with --format json).
@@ -94,7 +99,10 @@ pub(crate) enum Format {
 /// Runs the check, prints the verdict and returns the exit code.
 pub(crate) fn run(args: CheckArgs) -> Result<u8, CliError> {
     let now = args.at.unwrap_or_else(UnixTime::now);
-    let store = if args.trust.has_cas()
+    let spiffe = args.spiffe.load()?;
+    let store = if let Some(spiffe) = &spiffe {
+        spiffe.all.clone()
+    } else if args.trust.has_cas()
         || matches!(args.verify_client, VerifyMode::On | VerifyMode::Optional)
     {
         args.trust.require_client_ca()?;
@@ -104,9 +112,13 @@ pub(crate) fn run(args: CheckArgs) -> Result<u8, CliError> {
         // chain is then from an untrusted issuer.
         ReloadableTrustStore::new(TrustStore::empty())
     };
-    let classifier = args
-        .trust
-        .classifier(store, |builder| builder.cache_capacity(0))?;
+    let classifier = args.trust.classifier(store, |builder| {
+        let builder = builder.cache_capacity(0);
+        match &spiffe {
+            Some(spiffe) => spiffe.apply(builder),
+            None => builder,
+        }
+    })?;
 
     let chain = presented_chain(&args)?;
     let outcome = classifier.classify_at(chain.as_deref(), now);

@@ -28,6 +28,7 @@ mod pki;
 mod probe;
 mod report;
 mod serve;
+mod spiffe;
 mod trust;
 mod vars;
 

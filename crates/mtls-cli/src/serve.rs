@@ -28,6 +28,7 @@ use tower_layer::Layer;
 use crate::crl_refresh::CrlRefreshArgs;
 use crate::error::CliError;
 use crate::ocsp::OcspArgs;
+use crate::spiffe::{SpiffeAuthzArgs, SpiffeTrust, TrustDomainArgs};
 use crate::trust::TrustArgs;
 use crate::{load, trust, vars};
 
@@ -52,16 +53,22 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
         (--crl-from-dp: the CRL distribution points of the CAs and of the clients seen); a \
         fetch that fails or a CRL that is not signed by its CA keeps the last good CRL, and \
         reloads keep fetched CRLs.\n\n\
-        Prints `listening on https://ADDR:PORT` once ready. The --client-ca, --crl, --cert and \
+        Prints `listening on https://ADDR:PORT` once ready. The --client-ca, --trust-domain, --crl, --cert and \
         --key files are watched (their directories: files renamed into place and Kubernetes' \
         `..data` symlink swaps are seen) and reloaded when they change; SIGHUP reloads them \
         too. A reload installs only whole material (every file parses; a certificate with its \
         matching key) and otherwise keeps the old one; the CA names sent in the handshake \
         follow the trust store in force. Every reload attempt is logged. --no-watch leaves \
-        reloads to SIGHUP. --metrics-listen ADDR:PORT serves Prometheus metrics at \
+        reloads to SIGHUP.\n\n\
+        SPIFFE: --trust-domain TD=FILE (repeatable) verifies each client's X509-SVID against \
+        the bundle of its SPIFFE ID's trust domain only (FILE: PEM or SPIFFE bundle JSON), \
+        instead of --client-ca; --spiffe-id, --spiffe-trust-domain and --spiffe-path-prefix \
+        (each repeatable) let in the verified clients any of them allows and answer 403 to \
+        the others. `mtls pki --spiffe DIR` writes a demo.\n\n\
+        --metrics-listen ADDR:PORT serves Prometheus metrics at \
         /metrics (names: the table of mtls_status::metrics). Log level: MTLS_LOG \
         (error, warn, info, debug, trace; default info).",
-    after_help = "Example:\n  mtls serve --listen 127.0.0.1:8443 --cert server.pem --key server.key \\\n      --client-ca ca-bundle.pem --crl crl-bundle.pem\n  curl --cacert root.pem --cert client.pem --key client.key https://localhost:8443/"
+    after_help = "Example:\n  mtls serve --listen 127.0.0.1:8443 --cert server.pem --key server.key \\\n      --client-ca ca-bundle.pem --crl crl-bundle.pem\n  curl --cacert root.pem --cert client.pem --key client.key https://localhost:8443/\n  mtls serve --cert spiffe-server.pem --key spiffe-server.key \\\n      --trust-domain prod.example.org=spiffe-a-bundle.json \\\n      --trust-domain partner.example.net=spiffe-b-bundle.pem --spiffe-trust-domain prod.example.org"
 )]
 pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the real one is printed).
@@ -79,6 +86,14 @@ pub(crate) struct ServeArgs {
     /// The trust flags of `check` and `lint`.
     #[command(flatten)]
     trust: TrustArgs,
+
+    /// SPIFFE: a bundle per trust domain, instead of --client-ca.
+    #[command(flatten)]
+    spiffe: TrustDomainArgs,
+
+    /// SPIFFE ID authorizers (403 for verified clients none allows).
+    #[command(flatten)]
+    authz: SpiffeAuthzArgs,
 
     /// OCSP for client certificates (nginx `ssl_ocsp`).
     #[command(flatten)]
@@ -161,11 +176,20 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     if let Some(addr) = &args.metrics_listen {
         crate::metrics::serve(addr).await?;
     }
-    let store = trust_store(&args)?;
+    let spiffe = args.spiffe.load()?;
+    let store = match &spiffe {
+        Some(spiffe) => spiffe_store(&args, spiffe)?,
+        None => trust_store(&args)?,
+    };
     log_lints(&args, &store)?;
 
     let provider = trust::provider();
-    let classifier = args.trust.classifier(store.clone(), |builder| builder)?;
+    let classifier = args
+        .trust
+        .classifier(store.clone(), |builder| match &spiffe {
+            Some(spiffe) => spiffe.apply(builder),
+            None => builder,
+        })?;
     let ocsp = args.ocsp.checker(&classifier, Some(mode))?;
     let crl_refresher = args.crl_refresh.refresher(&classifier)?;
     // The first fetch before serving (bounded by --crl-timeout per URL);
@@ -197,7 +221,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     };
     // Before "listening on": a file change or SIGHUP that comes once the
     // port answers is seen. Both stop when dropped, at the end of serve.
-    let (_watcher, _sighup) = reload_on_changes(&args, &store, &server_cert)?;
+    let (_watcher, _sighup) = reload_on_changes(&args, &store, spiffe.as_ref(), &server_cert)?;
     let mut listener = MtlsListener::builder(acceptor.clone())
         .plain_http_response(Answer::plain_http(args.style).to_http1_bytes())
         .bind(args.listen.as_str())
@@ -217,10 +241,15 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         style = args.style.as_str(),
         client_cas = ?store.current().accepted_ca_names(),
         crls = store.current().crl_count(),
+        trust_domains = spiffe.iter().flat_map(SpiffeTrust::names).collect::<Vec<_>>().join(","),
         "mtls serve ready"
     );
 
     let layer = VerifyClientLayer::new().mode(mode).style(args.style);
+    let layer = match args.authz.authorizer() {
+        Some(policy) => layer.authorize(policy),
+        None => layer,
+    };
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -241,6 +270,18 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
             }
         }
     }
+}
+
+/// With --trust-domain: the store over every bundle (advertised, linted).
+fn spiffe_store(args: &ServeArgs, spiffe: &SpiffeTrust) -> Result<ReloadableTrustStore, CliError> {
+    if args.crl_refresh.enabled() {
+        return Err(CliError::Usage(
+            "--crl-url and --crl-from-dp need --client-ca: they are not supported with \
+             --trust-domain"
+                .to_owned(),
+        ));
+    }
+    Ok(spiffe.all.clone())
 }
 
 fn trust_store(args: &ServeArgs) -> Result<ReloadableTrustStore, CliError> {
@@ -353,6 +394,7 @@ async fn echo<B>(request: Request<B>) -> Result<Response<Full<Bytes>>, Infallibl
 fn reload_on_changes(
     args: &ServeArgs,
     store: &ReloadableTrustStore,
+    spiffe: Option<&SpiffeTrust>,
     server_cert: &ServerCertificate,
 ) -> Result<(Option<FileWatcher>, Option<Sighup>), CliError> {
     // Lints of reloaded stores run with the mode and depth served.
@@ -360,6 +402,11 @@ fn reload_on_changes(
     let set = Reloadables::new()
         .trust_store(store)
         .server_certificate(server_cert);
+    // Each trust domain's bundle reloads on its own.
+    let set = spiffe
+        .into_iter()
+        .flat_map(SpiffeTrust::domain_stores)
+        .fold(set, Reloadables::trust_store);
     let watcher = if args.no_watch {
         tracing::info!("--no-watch: files are reloaded on SIGHUP only");
         None

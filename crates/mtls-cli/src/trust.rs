@@ -28,7 +28,7 @@ pub(crate) struct TrustArgs {
     /// CA bundle(s) (PEM) client certificates are verified against and whose
     /// subjects are advertised (nginx `ssl_client_certificate`). Required by
     /// check and lint, and by serve unless --verify-client is optional_no_ca
-    /// or off.
+    /// or off (check and serve: or --trust-domain).
     #[arg(long = "client-ca", alias = "ca", value_name = "BUNDLE.pem", num_args = 1..)]
     pub(crate) client_ca: Vec<PathBuf>,
 
@@ -188,7 +188,7 @@ pub(crate) fn load_store_with(
         .map_err(|error| store_error(&error, cas, trusted, ca_flag))
 }
 
-fn store_error(
+pub(crate) fn store_error(
     error: &TrustStoreError,
     cas: &[PathBuf],
     trusted: &[PathBuf],

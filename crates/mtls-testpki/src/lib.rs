@@ -83,7 +83,7 @@ pub use key::{KeyAlgorithm, RSA_2048_TEST_KEY_PEM};
 pub use leaf::{GENERALIZED_TIME, Leaf, LeafBuilder, UTC_TIME, self_signed_client};
 pub use name::{AttributeValue, Name};
 pub use pki::{PemPair, Pki, PkiFiles, bundle_pem};
-pub use spiffe::spiffe_bundle_json;
+pub use spiffe::{SpiffePki, SpiffePkiFiles, spiffe_bundle_json};
 
 pub use rcgen;
 pub use rustls_pki_types;

@@ -213,24 +213,10 @@ impl Pki {
     /// Any I/O error creating the directory or writing a file.
     pub fn write_to_dir(&self, dir: impl AsRef<Path>) -> io::Result<PkiFiles> {
         let dir = dir.as_ref();
-        fs::create_dir_all(dir)?;
-        let write = |name: &str, contents: &str| -> io::Result<PathBuf> {
-            let path = dir.join(name);
-            fs::write(&path, contents)?;
-            Ok(path)
-        };
-        let leaf = |stem: &str, leaf: &Leaf| -> io::Result<PemPair> {
-            Ok(PemPair {
-                cert: write(&format!("{stem}.pem"), &leaf.chain_pem())?,
-                key: write(&format!("{stem}.key"), &leaf.key_pem())?,
-            })
-        };
-        let ca = |stem: &str, ca: &Ca| -> io::Result<PemPair> {
-            Ok(PemPair {
-                cert: write(&format!("{stem}.pem"), &ca.cert_pem())?,
-                key: write(&format!("{stem}.key"), &ca.key_pem())?,
-            })
-        };
+        let out = DirWriter::create(dir)?;
+        let write = |name: &str, contents: &str| out.file(name, contents);
+        let leaf = |stem: &str, leaf: &Leaf| out.leaf(stem, leaf);
+        let ca = |stem: &str, ca: &Ca| out.ca(stem, ca);
         Ok(PkiFiles {
             dir: dir.to_path_buf(),
             root: ca("root", &self.root)?,
@@ -250,6 +236,41 @@ impl Pki {
             intermediate_crl: write("intermediate.crl.pem", &self.intermediate_crl.pem())?,
             crl_bundle: write("crl-bundle.pem", &self.crl_bundle_pem())?,
             expired_root_crl: write("root-expired.crl.pem", &self.expired_root_crl.pem())?,
+        })
+    }
+}
+
+/// Writes the files of a scenario into one directory, created first.
+pub(crate) struct DirWriter<'a>(&'a Path);
+
+impl<'a> DirWriter<'a> {
+    /// Creates `dir` (if missing).
+    pub(crate) fn create(dir: &'a Path) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        Ok(Self(dir))
+    }
+
+    /// Writes `contents` to `name` in the directory.
+    pub(crate) fn file(&self, name: &str, contents: &str) -> io::Result<PathBuf> {
+        let path = self.0.join(name);
+        fs::write(&path, contents)?;
+        Ok(path)
+    }
+
+    /// `stem.pem` (`leaf`'s chain without the root) and `stem.key`.
+    pub(crate) fn leaf(&self, stem: &str, leaf: &Leaf) -> io::Result<PemPair> {
+        self.pair(stem, &leaf.chain_pem(), &leaf.key_pem())
+    }
+
+    /// `stem.pem` (`ca`'s certificate) and `stem.key`.
+    pub(crate) fn ca(&self, stem: &str, ca: &Ca) -> io::Result<PemPair> {
+        self.pair(stem, &ca.cert_pem(), &ca.key_pem())
+    }
+
+    fn pair(&self, stem: &str, cert: &str, key: &str) -> io::Result<PemPair> {
+        Ok(PemPair {
+            cert: self.file(&format!("{stem}.pem"), cert)?,
+            key: self.file(&format!("{stem}.key"), key)?,
         })
     }
 }

@@ -14,4 +14,5 @@ mod serve_connections;
 mod serve_crl_url;
 mod serve_reload_hints;
 mod serve_watch;
+mod spiffe;
 mod vocabulary;
