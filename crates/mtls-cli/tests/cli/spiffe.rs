@@ -369,12 +369,8 @@ fn serve_authorizes_by_id_or_path_prefix() {
 #[test]
 fn serve_rejects_bad_spiffe_flags() {
     let demo = pki("spiffe-serve-usage");
-    for (flag, value) in [
-        ("--spiffe-id", "https://prod.example.org/x"),
-        ("--spiffe-trust-domain", "prod.example.org/ns"),
-        ("--spiffe-path-prefix", "spiffe://Prod Example/x"),
-    ] {
-        let out = mtls([
+    let serve = |flag: &str, value: &str| {
+        mtls([
             "serve",
             "--cert",
             &demo.arg("spiffe-server.pem"),
@@ -384,7 +380,14 @@ fn serve_rejects_bad_spiffe_flags() {
             &format!("{A}={}", demo.arg("spiffe-a-bundle.pem")),
             flag,
             value,
-        ]);
+        ])
+    };
+    for (flag, value) in [
+        ("--spiffe-id", "https://prod.example.org/x"),
+        ("--spiffe-trust-domain", "prod.example.org/ns"),
+        ("--spiffe-path-prefix", "spiffe://Prod Example/x"),
+    ] {
+        let out = serve(flag, value);
         assert_eq!(out.code, 1, "{flag} {value}: {out:?}");
         assert!(
             out.stderr
@@ -392,6 +395,23 @@ fn serve_rejects_bad_spiffe_flags() {
             "{}",
             out.stderr
         );
+    }
+    // Trust flags that have no meaning next to per-trust-domain bundles.
+    for (flag, value, message) in [
+        (
+            "--trusted",
+            demo.arg("spiffe-b-ca.pem"),
+            "cannot be used with",
+        ),
+        (
+            "--crl-url",
+            "http://127.0.0.1:9/x.crl".to_owned(),
+            "not supported with --trust-domain",
+        ),
+    ] {
+        let out = serve(flag, &value);
+        assert_eq!(out.code, 1, "{flag}: {out:?}");
+        assert!(out.stderr.contains(message), "{flag}: {}", out.stderr);
     }
 }
 
