@@ -4,6 +4,7 @@ mod answers;
 mod client_auth;
 mod listener;
 mod make_service;
+mod proxy;
 mod rejection;
 mod serve;
 mod verified_client;
@@ -12,6 +13,7 @@ pub use answers::ClientCertAnswers;
 pub use client_auth::ClientAuth;
 pub use listener::ClientAuthListener;
 pub use make_service::{AddClientAuth, ClientAuthMakeService, ClientAuthRouterExt};
+pub use proxy::connect_info_peer;
 pub use rejection::{ClientCertRejection, MissingClientAuth};
 pub use serve::{DEFAULT_HEADER_READ_TIMEOUT, Serve, serve};
 pub use verified_client::VerifiedClient;
@@ -25,4 +27,4 @@ pub use mtls_status::{
     ClientIdentity, ForwardHeaders, SpiffeAuthorizer, VerifyMode,
 };
 pub use mtls_status_rustls as tls;
-pub use mtls_status_tower::{AddClientAuthLayer, VerifyClientLayer};
+pub use mtls_status_tower::{AddClientAuthLayer, TrustedProxyLayer, VerifyClientLayer};

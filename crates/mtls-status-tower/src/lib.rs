@@ -2,9 +2,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod add_client_auth;
+pub mod trusted_proxy;
 pub mod verify_client;
 
 pub use add_client_auth::{AddClientAuth, AddClientAuthLayer};
+pub use trusted_proxy::{PeerAddrFn, TrustedProxyLayer, TrustedProxyService};
 pub use verify_client::{ResponseFuture, VerifyClient, VerifyClientLayer, answer_response};
 
 // Declared in core, where every integration finds them; re-exported so that

@@ -1,0 +1,299 @@
+//! [`TrustedProxyLayer`]: the glue for a service behind a TLS-terminating
+//! front proxy. It takes the place of [`AddClientAuthLayer`](crate::AddClientAuthLayer)
+//! on a listener the proxy connects to: each request
+//!
+//! 1. loses every identity header (as with `AddClientAuthLayer`), after
+//!    the forwarded certificate was read, **only** if the request's TCP
+//!    peer is one of the [`TrustedProxy`]'s networks;
+//! 2. gets the outcome in its extensions, `Arc<ClientAuthOutcome>`, exactly
+//!    where a TLS handshake's outcome goes: [`VerifyClientLayer`](crate::VerifyClientLayer),
+//!    the axum extractors and handlers read it unchanged. The forwarded
+//!    chain is classified with the [`ClassifyChain`] given (the service's
+//!    mtls-status-rustls `Classifier`), unless the proxy's verdict is
+//!    trusted ([`TrustedProxyBuilder::trust_proxy_verdict`](mtls_status::proxy::TrustedProxyBuilder::trust_proxy_verdict)).
+//!
+//! A header that cannot be read is answered 400 here
+//! ([`Answer::bad_proxy_header`]); the inner service is not called.
+//!
+//! The peer address comes from the request's extensions, read by the
+//! function given to [`TrustedProxyLayer::peer_addr_from`] (e.g. axum's
+//! `ConnectInfo<SocketAddr>`: mtls-status-axum's `connect_info_peer`), or
+//! is fixed per connection with [`TrustedProxyLayer::peer_addr`]. Without
+//! either, no peer is known and nothing forwarded counts.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::net::SocketAddr;
+//! use std::sync::Arc;
+//!
+//! use http::{Request, Response};
+//! use mtls_status::ClientAuthOutcome;
+//! use mtls_status::proxy::{ProxyHeaderFormat, TrustedProxy};
+//! use mtls_status_tower::{TrustedProxyLayer, VerifyClientLayer};
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let proxy = TrustedProxy::builder(ProxyHeaderFormat::Nginx)
+//!     .trusted_peer("10.0.0.0/8".parse()?)
+//!     .build()?;
+//! // A real service passes its mtls_status_rustls::Classifier.
+//! let classifier = |_: &[rustls_pki_types::CertificateDer<'_>]| Arc::new(ClientAuthOutcome::None);
+//! // One connection from a client that is not the proxy.
+//! let peer: SocketAddr = "192.0.2.1:50000".parse()?;
+//! let service = ServiceBuilder::new()
+//!     .layer(TrustedProxyLayer::new(proxy, classifier).peer_addr(peer.ip()))
+//!     .layer(VerifyClientLayer::new())
+//!     .service(service_fn(|_: Request<()>| async {
+//!         Ok::<_, Infallible>(Response::new(bytes::Bytes::new()))
+//!     }));
+//! let request = Request::builder().header("x-ssl-client-verify", "SUCCESS").body(())?;
+//! assert_eq!(service.oneshot(request).await?.status().as_u16(), 496);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Extensions, Request, Response};
+use mtls_status::proxy::{ClassifyChain, TrustedProxy};
+use mtls_status::{Answer, AnswerStyle, ResponseFuture};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::answer_response;
+
+/// Reads a request's TCP peer address from its extensions.
+pub type PeerAddrFn = fn(&Extensions) -> Option<IpAddr>;
+
+/// Puts the outcome of what a trusted front proxy forwarded into each
+/// request; see the [module docs](self).
+#[derive(Clone)]
+#[must_use]
+pub struct TrustedProxyLayer {
+    proxy: TrustedProxy,
+    classifier: Arc<dyn ClassifyChain>,
+    peer: Peer,
+    style: AnswerStyle,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Peer {
+    Unknown,
+    Fixed(IpAddr),
+    FromExtensions(PeerAddrFn),
+}
+
+impl TrustedProxyLayer {
+    /// Reads what `proxy`'s peers forward, classifying chains with
+    /// `classifier`. Set where the peer address comes from with
+    /// [`peer_addr_from`](Self::peer_addr_from) or
+    /// [`peer_addr`](Self::peer_addr).
+    pub fn new(proxy: TrustedProxy, classifier: impl ClassifyChain + 'static) -> Self {
+        Self::with_classifier(proxy, Arc::new(classifier))
+    }
+
+    /// Like [`new`](Self::new), with a shared classifier.
+    pub fn with_classifier(proxy: TrustedProxy, classifier: Arc<dyn ClassifyChain>) -> Self {
+        Self {
+            proxy,
+            classifier,
+            peer: Peer::Unknown,
+            style: AnswerStyle::default(),
+        }
+    }
+
+    /// Every request of this connection comes from `peer` (build the layer
+    /// per connection, as `AddClientAuthLayer`).
+    pub fn peer_addr(mut self, peer: IpAddr) -> Self {
+        self.peer = Peer::Fixed(peer);
+        self
+    }
+
+    /// Reads each request's peer address from its extensions with `read`.
+    pub fn peer_addr_from(mut self, read: PeerAddrFn) -> Self {
+        self.peer = Peer::FromExtensions(read);
+        self
+    }
+
+    /// The style of the 400 answer to an unreadable header (default
+    /// [`AnswerStyle::Explicit`]).
+    pub fn answer_style(mut self, style: AnswerStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// The trusted-proxy configuration.
+    pub fn proxy(&self) -> &TrustedProxy {
+        &self.proxy
+    }
+}
+
+impl fmt::Debug for TrustedProxyLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedProxyLayer")
+            .field("proxy", &self.proxy)
+            .field("peer", &self.peer)
+            .field("style", &self.style)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for TrustedProxyLayer {
+    type Service = TrustedProxyService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TrustedProxyService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// A service wrapped by [`TrustedProxyLayer`]; see the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct TrustedProxyService<S> {
+    inner: S,
+    layer: TrustedProxyLayer,
+}
+
+impl<S> TrustedProxyService<S> {
+    mtls_status::define_inner_service_accessors!();
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TrustedProxyService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let layer = &self.layer;
+        let peer = match layer.peer {
+            Peer::Unknown => None,
+            Peer::Fixed(peer) => Some(peer),
+            Peer::FromExtensions(read) => read(request.extensions()),
+        };
+        match layer
+            .proxy
+            .outcome(peer, request.headers_mut(), &*layer.classifier)
+        {
+            Ok(outcome) => {
+                request.extensions_mut().insert(outcome);
+                ResponseFuture::inner(self.inner.call(request))
+            }
+            Err(error) => {
+                tracing::warn!(
+                    reason = error.name(),
+                    peer = ?peer,
+                    "unreadable client-certificate header from a trusted proxy: {error}"
+                );
+                ResponseFuture::answer(answer_response(Answer::bad_proxy_header(
+                    layer.style,
+                    &error,
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::future::{Ready, ready};
+    use std::net::SocketAddr;
+
+    use mtls_status::ClientAuthOutcome;
+    use mtls_status::proxy::ProxyHeaderFormat;
+    use rustls_pki_types::CertificateDer;
+
+    use super::*;
+
+    /// Answers 200 with the outcome label it received.
+    #[derive(Clone)]
+    struct Echo;
+
+    impl Service<Request<()>> for Echo {
+        type Response = Response<Bytes>;
+        type Error = Infallible;
+        type Future = Ready<Result<Response<Bytes>, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<()>) -> Self::Future {
+            let label = ClientAuthOutcome::from_extensions(request.extensions())
+                .map_or("missing", |o| o.label());
+            ready(Ok(Response::new(Bytes::from(label))))
+        }
+    }
+
+    fn from_socket_addr(extensions: &Extensions) -> Option<IpAddr> {
+        extensions.get::<SocketAddr>().map(SocketAddr::ip)
+    }
+
+    async fn call(layer: &TrustedProxyLayer, peer: &str, cert: &str) -> (u16, Bytes) {
+        let mut request = Request::builder()
+            .header("x-ssl-client-cert", cert)
+            .body(())
+            .expect("request");
+        request
+            .extensions_mut()
+            .insert(peer.parse::<SocketAddr>().expect("addr"));
+        let response = layer.layer(Echo).call(request).await.expect("infallible");
+        (response.status().as_u16(), response.into_body())
+    }
+
+    #[tokio::test]
+    async fn outcome_from_trusted_peers_and_400_for_bad_headers() {
+        let leaf = mtls_testpki::self_signed_client("c");
+        let escaped = mtls_status::ClientIdentity::from_der(leaf.cert_der())
+            .expect("identity")
+            .escaped_pem();
+        let proxy = TrustedProxy::builder(ProxyHeaderFormat::Nginx)
+            .trusted_peer("10.0.0.0/8".parse().expect("cidr"))
+            .build()
+            .expect("proxy");
+        let invalid = |_: &[CertificateDer<'_>]| {
+            Arc::new(ClientAuthOutcome::Invalid(
+                mtls_status::InvalidCertificate::new(
+                    mtls_status::ReasonKind::UnknownIssuer.into(),
+                    None,
+                ),
+            ))
+        };
+        let layer = TrustedProxyLayer::new(proxy, invalid).peer_addr_from(from_socket_addr);
+        assert_eq!(
+            call(&layer, "10.0.0.1:1", &escaped).await,
+            (200, Bytes::from("invalid"))
+        );
+        assert_eq!(
+            call(&layer, "192.0.2.1:1", &escaped).await,
+            (200, Bytes::from("none"))
+        );
+        let (status, body) = call(&layer, "10.0.0.1:1", "%Z").await;
+        assert_eq!(status, 400);
+        assert!(
+            std::str::from_utf8(&body)
+                .expect("utf-8")
+                .contains("proxy_header_malformed")
+        );
+        // From an untrusted peer the same bad header is only stripped.
+        assert_eq!(
+            call(&layer, "192.0.2.1:1", "%Z").await,
+            (200, Bytes::from("none"))
+        );
+    }
+}
