@@ -4,6 +4,7 @@
 //! itself, and the same headers from an untrusted address count for
 //! nothing.
 
+mod haproxy;
 mod nginx;
 mod process;
 mod support;

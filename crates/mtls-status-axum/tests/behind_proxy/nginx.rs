@@ -5,24 +5,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use mtls_status::proxy::ProxyHeaderFormat;
+use mtls_testpki::Pki;
 use mtls_testpki::tls::{self, TlsClient};
-use mtls_testpki::{Leaf, Pki};
 use serde_json::Value;
 
-use crate::process::{Proxy, ScratchDir, find, free_ports};
-use crate::support::{classifier, fetch_plain, fetch_tls, serve_behind_proxy, serve_tls};
-
-fn nginx_or_skip() -> Option<std::path::PathBuf> {
-    let found = find("nginx", "NGINX");
-    if found.is_none() {
-        assert!(
-            std::env::var_os("MTLS_REQUIRE_NGINX").is_none(),
-            "MTLS_REQUIRE_NGINX is set but nginx is not installed"
-        );
-        eprintln!("nginx not installed: skipped");
-    }
-    found
-}
+use crate::process::{Proxy, ScratchDir, find_or_skip, free_ports};
+use crate::support::{classifier, fetch_plain, same_outcomes, serve_behind_proxy, serve_tls};
 
 /// One TLS `server` per backend. nginx answers a failed verification
 /// itself (400) before proxying, even under `optional_no_ca` (only unknown
@@ -60,14 +48,11 @@ fn config(
     conf
 }
 
-fn fields(value: &Value) -> Value {
-    assert!(value.is_object(), "a JSON answer: {value}");
-    value.clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_nginx_the_service_sees_what_it_sees_terminating_tls() {
-    let Some(nginx) = nginx_or_skip() else { return };
+    let Some(nginx) = find_or_skip("nginx", "NGINX", "MTLS_REQUIRE_NGINX") else {
+        return;
+    };
     let pki = Pki::generate();
     let scratch = ScratchDir::new("behind-nginx");
     let files = pki
@@ -101,45 +86,7 @@ async fn behind_nginx_the_service_sees_what_it_sees_terminating_tls() {
         &[front, front_untrusted],
     );
 
-    let clients: [(&str, Option<&Leaf>, &str, Option<&str>); 5] = [
-        ("valid", Some(&pki.valid_from_root), "verified", None),
-        (
-            "via intermediate",
-            Some(&pki.valid_via_intermediate),
-            "verified",
-            None,
-        ),
-        ("expired", Some(&pki.expired), "invalid", Some("expired")),
-        (
-            "unknown CA",
-            Some(&pki.unknown_ca),
-            "invalid",
-            Some("unknown_leaf_issuer"),
-        ),
-        ("no certificate", None, "none", None),
-    ];
-    for (what, cert, label, reason) in clients {
-        let (status, own) = fetch_tls(direct.addr, &pki, cert).await;
-        assert!(status.contains(" 200 "), "{what} direct: {status}");
-        let own = fields(&own);
-        assert_eq!(own["outcome"], label, "{what} direct: {own}");
-        assert_eq!(own["reason"].as_str(), reason, "{what} direct: {own}");
-
-        let (status, behind) = fetch_tls(front, &pki, cert).await;
-        assert!(
-            status.contains(" 200 "),
-            "{what} via nginx: {status}\n{}",
-            proxy.logs()
-        );
-        assert_eq!(fields(&behind), own, "{what}: via nginx vs terminating TLS");
-
-        let (_, ignored) = fetch_tls(front_untrusted, &pki, cert).await;
-        assert_eq!(
-            fields(&ignored)["outcome"],
-            "none",
-            "{what} via an untrusted peer: {ignored}"
-        );
-    }
+    same_outcomes(&pki, direct.addr, front, front_untrusted, &|| proxy.logs()).await;
 
     // The client cannot send its own certificate header through nginx:
     // proxy_set_header replaces it (and sends none without a certificate).

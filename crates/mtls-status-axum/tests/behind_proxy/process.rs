@@ -32,6 +32,20 @@ pub(crate) fn find(name: &str, env_var: &str) -> Option<PathBuf> {
         })
 }
 
+/// [`find`], or `None` after saying the test is skipped; with
+/// `require_var` set (CI), a missing binary fails instead.
+pub(crate) fn find_or_skip(name: &str, env_var: &str, require_var: &str) -> Option<PathBuf> {
+    let found = find(name, env_var);
+    if found.is_none() {
+        assert!(
+            std::env::var_os(require_var).is_none(),
+            "{require_var} is set but {name} is not installed"
+        );
+        eprintln!("{name} not installed: skipped");
+    }
+    found
+}
+
 /// `n` ports on 127.0.0.1 that were free a moment ago.
 pub(crate) fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n)

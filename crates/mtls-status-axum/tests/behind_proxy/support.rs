@@ -163,3 +163,64 @@ pub(crate) async fn fetch_plain(addr: SocketAddr, headers: &[(&str, String)]) ->
     let status = response.lines().next().unwrap_or_default().to_owned();
     (status, json_body(&response))
 }
+
+fn fields(value: &Value) -> Value {
+    assert!(value.is_object(), "a JSON answer: {value}");
+    value.clone()
+}
+
+/// For valid, via-intermediate, expired, unknown-CA and no-certificate
+/// clients: the service behind the proxy at `front` sees what it sees
+/// terminating TLS itself at `direct`; behind `front_untrusted` (a proxy
+/// its configuration does not trust) it sees no certificate.
+pub(crate) async fn same_outcomes(
+    pki: &Pki,
+    direct: SocketAddr,
+    front: SocketAddr,
+    front_untrusted: SocketAddr,
+    logs: &dyn Fn() -> String,
+) {
+    let clients: [(&str, Option<&Leaf>, &str, Option<&str>); 5] = [
+        ("valid", Some(&pki.valid_from_root), "verified", None),
+        (
+            "via intermediate",
+            Some(&pki.valid_via_intermediate),
+            "verified",
+            None,
+        ),
+        ("expired", Some(&pki.expired), "invalid", Some("expired")),
+        (
+            "unknown CA",
+            Some(&pki.unknown_ca),
+            "invalid",
+            Some("unknown_leaf_issuer"),
+        ),
+        ("no certificate", None, "none", None),
+    ];
+    for (what, cert, label, reason) in clients {
+        let (status, own) = fetch_tls(direct, pki, cert).await;
+        assert!(status.contains(" 200 "), "{what} direct: {status}");
+        let own = fields(&own);
+        assert_eq!(own["outcome"], label, "{what} direct: {own}");
+        assert_eq!(own["reason"].as_str(), reason, "{what} direct: {own}");
+
+        let (status, behind) = fetch_tls(front, pki, cert).await;
+        assert!(
+            status.contains(" 200 "),
+            "{what} via the proxy: {status}\n{}",
+            logs()
+        );
+        assert_eq!(
+            fields(&behind),
+            own,
+            "{what}: via the proxy vs terminating TLS"
+        );
+
+        let (_, ignored) = fetch_tls(front_untrusted, pki, cert).await;
+        assert_eq!(
+            fields(&ignored)["outcome"],
+            "none",
+            "{what} via an untrusted peer: {ignored}"
+        );
+    }
+}
