@@ -1,11 +1,14 @@
 //! `mtls lint`: what an operator should hear about a CA bundle, its CRLs and
 //! the verify settings before a server starts.
 
+use std::path::PathBuf;
+
 use mtls_status::VerifyMode;
 use mtls_status::lint::{LintSettings, Severity, has_errors, lint_trust_config};
 use rustls_pki_types::UnixTime;
 
 use crate::error::{CliError, EXIT_ERROR, EXIT_OK};
+use crate::nginx_lint::{self, LintFormat};
 use crate::serve::parse_mode;
 use crate::trust::{CLIENT_CA, TRUSTED, TrustArgs};
 use crate::{at, load};
@@ -17,8 +20,13 @@ use crate::{at, load};
     long_about = "Lint a client CA bundle and its CRLs for the given verify settings.\n\n\
         Prints one line per finding, `severity[kind]: subject: message`, errors first, \
         then a summary line. Exit status: 1 if any finding is an error (or a file cannot \
-        be read), 0 otherwise.",
-    after_help = "Example:\n  mtls lint --client-ca ca-bundle.pem --crl crl-bundle.pem --verify-depth 1"
+        be read), 0 otherwise.\n\n\
+        With --nginx FILE: the same lints on the files an nginx configuration names, plus \
+        rules on its directives (verify_client_not_enforced, ssl_client_verify_unchecked, \
+        missing_ca_bundle, unreadable_file), one line per finding \
+        `FILE:LINE: severity[kind]: message [server ...]`; exit 1 if any is an error or the \
+        configuration cannot be parsed.",
+    after_help = "Examples:\n  mtls lint --client-ca ca-bundle.pem --crl crl-bundle.pem --verify-depth 1\n  mtls lint --nginx /etc/nginx/nginx.conf --format sarif > mtls-lint.sarif"
 )]
 pub(crate) struct LintArgs {
     /// The trust flags of `serve` and `check`; the lints read --client-ca,
@@ -38,10 +46,35 @@ pub(crate) struct LintArgs {
     /// Lint at this time instead of now (RFC 3339).
     #[arg(long, value_name = "RFC3339", value_parser = at::parse)]
     at: Option<UnixTime>,
+
+    /// Lint an nginx configuration instead of flags: every `server` with
+    /// client certificates, the files its ssl_client_certificate,
+    /// ssl_trusted_certificate and ssl_crl name, and its ssl_verify_client /
+    /// ssl_verify_depth (inherited from `http`), each finding at FILE:LINE.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["client_ca", "trusted", "crl", "verify_client"]
+    )]
+    nginx: Option<PathBuf>,
+
+    /// Output with --nginx: text, json or sarif (SARIF 2.1.0 for CI
+    /// annotations).
+    #[arg(long, value_enum, default_value = "text")]
+    format: LintFormat,
 }
 
 /// Prints the lints and the summary; returns the exit code.
 pub(crate) fn run(args: LintArgs) -> Result<u8, CliError> {
+    let now = args.at.unwrap_or_else(UnixTime::now);
+    if let Some(path) = &args.nginx {
+        return nginx_lint::run(path, now, args.format);
+    }
+    if args.format != LintFormat::Text {
+        return Err(CliError::Usage(
+            "--format json and sarif need --nginx FILE".to_owned(),
+        ));
+    }
     args.trust.require_client_ca()?;
     let mut certificates = Vec::new();
     for path in &args.trust.client_ca {
@@ -54,7 +87,7 @@ pub(crate) fn run(args: LintArgs) -> Result<u8, CliError> {
     for path in &args.trust.crl {
         crls.extend(load::crls(path, "--crl")?);
     }
-    let settings = LintSettings::new(args.at.unwrap_or_else(UnixTime::now))
+    let settings = LintSettings::new(now)
         .with_mode(args.verify_client)
         .with_verify_depth(args.trust.verify_depth);
     let lints = lint_trust_config(&certificates, &crls, &settings);

@@ -6,7 +6,8 @@
 //! - `mtls check`: decide one chain the way the server would, offline
 //!   (exit 0 verified, 2 invalid, 3 no certificate, 4 unsupported input,
 //!   1 usage or I/O error);
-//! - `mtls lint`: lint a client CA bundle and its CRLs;
+//! - `mtls lint`: lint a client CA bundle and its CRLs, or (`--nginx`) an
+//!   nginx configuration and the files it names;
 //! - `mtls probe`: connect to a TLS server and explain what it does with
 //!   client certificates (CertificateRequest, advertised CAs, the answer or
 //!   TLS alert without and with a certificate);
@@ -23,6 +24,8 @@ mod expect_name;
 mod lint;
 mod load;
 mod metrics;
+mod nginx;
+mod nginx_lint;
 mod ocsp;
 mod pki;
 mod probe;

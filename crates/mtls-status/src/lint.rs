@@ -190,6 +190,20 @@ define_lint_kinds! {
         UnparseableCertificate { name: "unparseable_certificate" }
         /// A CRL cannot be parsed.
         UnparseableCrl { name: "unparseable_crl" }
+        /// A server configured with a client CA bundle does not enforce
+        /// client certificates (`ssl_verify_client` off, optional or
+        /// optional_no_ca): it looks protected but lets clients through.
+        VerifyClientNotEnforced { name: "verify_client_not_enforced" }
+        /// `ssl_verify_client optional` or `optional_no_ca`, and nothing
+        /// reads `$ssl_client_verify`: clients without a valid certificate
+        /// reach the application unchecked.
+        SslClientVerifyUnchecked { name: "ssl_client_verify_unchecked" }
+        /// `ssl_verify_client on` or `optional` without a CA bundle
+        /// (`ssl_client_certificate`): nginx refuses the configuration.
+        MissingCaBundle { name: "missing_ca_bundle" }
+        /// A file the configuration names (CA bundle, trusted CAs, CRLs)
+        /// cannot be read or holds nothing of the expected kind.
+        UnreadableFile { name: "unreadable_file" }
     }
 }
 

@@ -1,0 +1,469 @@
+//! `mtls lint --nginx FILE`: the trust-store lints and nginx-level rules
+//! for every `server` block that uses client certificates, each finding at
+//! the file and line of the directive to fix.
+//!
+//! `ssl_*` directives are inherited from `http` into `server` unless the
+//! server sets its own, as nginx merges them. Files are resolved against the
+//! configuration prefix (the main file's directory, as `nginx -c FILE`).
+
+use std::path::Path;
+
+use mtls_status::VerifyMode;
+use mtls_status::lint::{Lint, LintKind, LintSettings, Severity, lint_trust_config};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
+use serde_json::{Value, json};
+
+use crate::error::{CliError, EXIT_ERROR, EXIT_OK};
+use crate::load;
+use crate::nginx::{Config, Directive, walk};
+
+/// How `mtls lint` prints its findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LintFormat {
+    /// One line per finding and a summary line.
+    Text,
+    /// One JSON object: `findings` and `summary`.
+    Json,
+    /// SARIF 2.1.0, for CI code-scanning annotations.
+    Sarif,
+}
+
+/// One directive's value and place.
+#[derive(Clone, Debug)]
+struct Setting {
+    value: String,
+    file: usize,
+    line: usize,
+}
+
+/// The client-certificate directives in force in one block.
+#[derive(Clone, Debug, Default)]
+struct SslSettings {
+    verify_client: Option<Setting>,
+    client_certificate: Option<Setting>,
+    trusted_certificate: Option<Setting>,
+    crl: Option<Setting>,
+    verify_depth: Option<Setting>,
+}
+
+impl SslSettings {
+    /// The directives set directly in `block` (not in nested blocks).
+    fn of(block: &[Directive]) -> Self {
+        let mut settings = Self::default();
+        for directive in block {
+            let slot = match directive.name.as_str() {
+                "ssl_verify_client" => &mut settings.verify_client,
+                "ssl_client_certificate" => &mut settings.client_certificate,
+                "ssl_trusted_certificate" => &mut settings.trusted_certificate,
+                "ssl_crl" => &mut settings.crl,
+                "ssl_verify_depth" => &mut settings.verify_depth,
+                _ => continue,
+            };
+            if let [value] = directive.args.as_slice() {
+                *slot = Some(Setting {
+                    value: value.clone(),
+                    file: directive.file,
+                    line: directive.line,
+                });
+            }
+        }
+        settings
+    }
+
+    /// These settings, each unset one taken from `outer` (nginx's merge).
+    fn inherit(self, outer: &Self) -> Self {
+        Self {
+            verify_client: self.verify_client.or_else(|| outer.verify_client.clone()),
+            client_certificate: self
+                .client_certificate
+                .or_else(|| outer.client_certificate.clone()),
+            trusted_certificate: self
+                .trusted_certificate
+                .or_else(|| outer.trusted_certificate.clone()),
+            crl: self.crl.or_else(|| outer.crl.clone()),
+            verify_depth: self.verify_depth.or_else(|| outer.verify_depth.clone()),
+        }
+    }
+}
+
+/// A lint at a place in the configuration, for one server.
+#[derive(Debug)]
+struct Finding {
+    lint: Lint,
+    file: usize,
+    line: usize,
+    server: String,
+}
+
+/// Whether any directive of `directives` (and their blocks) reads
+/// `$ssl_client_verify`.
+fn reads_client_verify<'a>(directives: impl IntoIterator<Item = &'a Directive>) -> bool {
+    directives.into_iter().any(|directive| {
+        std::iter::once(directive)
+            .chain(directive.block.iter().flat_map(|block| walk(block)))
+            .any(|d| {
+                d.args.iter().any(|arg| {
+                    arg.contains("$ssl_client_verify") || arg.contains("${ssl_client_verify}")
+                })
+            })
+    })
+}
+
+fn invalid(config: &Config, setting: &Setting, what: &str) -> CliError {
+    CliError::Usage(format!(
+        "{}:{}: invalid value \"{}\" in \"{what}\"",
+        config.files[setting.file].display(),
+        setting.line,
+        setting.value
+    ))
+}
+
+/// The servers of `config` with client certificates and their findings.
+fn lint_config(config: &Config, now: UnixTime) -> Result<(usize, Vec<Finding>), CliError> {
+    let mut findings = Vec::new();
+    let mut servers = 0;
+    for http in config.directives.iter().filter(|d| d.name == "http") {
+        let Some(block) = &http.block else { continue };
+        let outer = SslSettings::of(block);
+        let http_reads = reads_client_verify(block.iter().filter(|d| d.name != "server"));
+        for server in block.iter().filter(|d| d.name == "server") {
+            let Some(server_block) = &server.block else {
+                continue;
+            };
+            let ssl = SslSettings::of(server_block).inherit(&outer);
+            let mode = match &ssl.verify_client {
+                Some(setting) => setting
+                    .value
+                    .parse::<VerifyMode>()
+                    .map_err(|_| invalid(config, setting, "ssl_verify_client"))?,
+                None => VerifyMode::Off,
+            };
+            let depth = match &ssl.verify_depth {
+                Some(setting) => setting
+                    .value
+                    .parse::<usize>()
+                    .map_err(|_| invalid(config, setting, "ssl_verify_depth"))?,
+                None => 1,
+            };
+            if mode == VerifyMode::Off && ssl.client_certificate.is_none() {
+                continue;
+            }
+            servers += 1;
+            let reads = http_reads || reads_client_verify(server_block);
+            let label = server_label(config, server, server_block);
+            let mut push = |lint: Lint, at: &Setting| {
+                findings.push(Finding {
+                    lint,
+                    file: at.file,
+                    line: at.line,
+                    server: label.clone(),
+                });
+            };
+            rules(&ssl, mode, reads, &mut push);
+            trust_lints(config, &ssl, mode, depth, now, &mut push);
+        }
+    }
+    // Servers sharing http-level files share their findings: report once.
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert((f.file, f.line, f.lint.clone())));
+    findings.sort_by_key(|f| (rank(f.lint.severity()), f.file, f.line));
+    Ok((servers, findings))
+}
+
+fn rank(severity: Severity) -> u8 {
+    match severity {
+        Severity::Error => 0,
+        Severity::Warning => 1,
+        _ => 2,
+    }
+}
+
+/// `localhost (listen 127.0.0.1:443 ssl) at nginx.conf:12`.
+fn server_label(config: &Config, server: &Directive, block: &[Directive]) -> String {
+    let first = |name: &str| {
+        block
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.args.join(" "))
+    };
+    let mut label = first("server_name").unwrap_or_else(|| "\"\"".to_owned());
+    if let Some(listen) = first("listen") {
+        label.push_str(&format!(" (listen {listen})"));
+    }
+    format!(
+        "{label} at {}:{}",
+        config.files[server.file].display(),
+        server.line
+    )
+}
+
+/// The rules about the directives themselves.
+fn rules(ssl: &SslSettings, mode: VerifyMode, reads: bool, push: &mut impl FnMut(Lint, &Setting)) {
+    let mode_at = ssl
+        .verify_client
+        .as_ref()
+        .or(ssl.client_certificate.as_ref());
+    let Some(mode_at) = mode_at else { return };
+    match mode {
+        VerifyMode::On | VerifyMode::Optional if ssl.client_certificate.is_none() => {
+            let (severity, message) = if ssl.trusted_certificate.is_some() {
+                (
+                    Severity::Warning,
+                    format!(
+                        "ssl_verify_client {mode} with only ssl_trusted_certificate: nginx \
+                         1.27.2+ accepts it and names no accepted CA to clients, older nginx \
+                         refuses the configuration (\"no ssl_client_certificate for \
+                         ssl_verify_client\"); add `ssl_client_certificate ca-bundle.pem;` with \
+                         the CAs that issue client certificates"
+                    ),
+                )
+            } else {
+                (
+                    Severity::Error,
+                    format!(
+                        "ssl_verify_client {mode} without ssl_client_certificate: nginx refuses \
+                         the configuration (\"no ssl_client_certificate for ssl_verify_client\"); \
+                         add `ssl_client_certificate ca-bundle.pem;` with the CAs that issue \
+                         client certificates, or use optional_no_ca if any certificate will do"
+                    ),
+                )
+            };
+            push(
+                Lint::new(LintKind::MissingCaBundle, severity, message),
+                mode_at,
+            );
+        }
+        VerifyMode::Off => push(
+            Lint::new(
+                LintKind::VerifyClientNotEnforced,
+                Severity::Warning,
+                "ssl_client_certificate is set but ssl_verify_client is off (the default): no \
+                 client certificate is requested and every client passes; add \
+                 `ssl_verify_client on;` to this server",
+            ),
+            mode_at,
+        ),
+        VerifyMode::Optional | VerifyMode::OptionalNoCa if !reads => {
+            let who = if mode == VerifyMode::Optional {
+                "clients without a certificate"
+            } else {
+                "clients without a certificate, and with certificates from unknown CAs,"
+            };
+            push(
+                Lint::new(
+                    LintKind::SslClientVerifyUnchecked,
+                    Severity::Error,
+                    format!(
+                        "ssl_verify_client {mode} lets {who} reach the application, and nothing \
+                         in this server reads $ssl_client_verify; set `ssl_verify_client on;`, or \
+                         check it where a certificate is needed: `if ($ssl_client_verify != \
+                         SUCCESS) {{ return 403; }}`"
+                    ),
+                ),
+                mode_at,
+            );
+        }
+        VerifyMode::Optional | VerifyMode::OptionalNoCa if ssl.client_certificate.is_some() => {
+            push(
+                Lint::new(
+                    LintKind::VerifyClientNotEnforced,
+                    Severity::Info,
+                    format!(
+                        "ssl_verify_client {mode}: clients without a valid certificate pass the \
+                         TLS layer; $ssl_client_verify is read in this server, so make sure every \
+                         location that needs a certificate checks it (or set \
+                         `ssl_verify_client on;`)"
+                    ),
+                ),
+                mode_at,
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The trust-store lints on the files the server names, each at the
+/// directive that names the file to fix.
+fn trust_lints(
+    config: &Config,
+    ssl: &SslSettings,
+    mode: VerifyMode,
+    depth: usize,
+    now: UnixTime,
+    push: &mut impl FnMut(Lint, &Setting),
+) {
+    let bundle_at = ssl
+        .client_certificate
+        .as_ref()
+        .or(ssl.trusted_certificate.as_ref());
+    let Some(bundle_at) = bundle_at else { return };
+    let mut certificates: Vec<CertificateDer<'static>> = Vec::new();
+    let mut crls: Vec<CertificateRevocationListDer<'static>> = Vec::new();
+    let mut readable = true;
+    for (setting, directive) in [
+        (&ssl.client_certificate, "ssl_client_certificate"),
+        (&ssl.trusted_certificate, "ssl_trusted_certificate"),
+        (&ssl.crl, "ssl_crl"),
+    ] {
+        let Some(setting) = setting else { continue };
+        let path = config.resolve(&setting.value);
+        let loaded = if directive == "ssl_crl" {
+            load::crls(&path, directive).map(|found| crls.extend(found))
+        } else {
+            load::certificates(&path, directive).map(|found| certificates.extend(found))
+        };
+        if let Err(error) = loaded {
+            readable = false;
+            push(
+                Lint::new(
+                    LintKind::UnreadableFile,
+                    Severity::Error,
+                    format!("{error}; nginx refuses the configuration: fix the path or the file"),
+                ),
+                setting,
+            );
+        }
+    }
+    if !readable {
+        return;
+    }
+    let settings = LintSettings::new(now)
+        .with_mode(mode)
+        .with_verify_depth(depth);
+    for lint in lint_trust_config(&certificates, &crls, &settings) {
+        let at = match lint.kind() {
+            // The mode rules above say it at the directive, with the fix.
+            LintKind::OptionalMode | LintKind::OffMode | LintKind::OptionalNoCaMode => continue,
+            LintKind::CrlExpired
+            | LintKind::CrlNotYetValid
+            | LintKind::CrlMissingForCa
+            | LintKind::CrlIssuerUnknown
+            | LintKind::UnparseableCrl => ssl.crl.as_ref().unwrap_or(bundle_at),
+            LintKind::DepthBelowBundleChain => ssl.verify_depth.as_ref().unwrap_or(bundle_at),
+            _ => bundle_at,
+        };
+        push(lint, at);
+    }
+}
+
+/// Lints `path` and prints the findings in `format`; returns the exit code
+/// (1 if any finding is an error).
+pub(crate) fn run(path: &Path, now: UnixTime, format: LintFormat) -> Result<u8, CliError> {
+    let config = Config::load(path).map_err(|error| CliError::Usage(error.to_string()))?;
+    let (servers, findings) = lint_config(&config, now)?;
+    let count = |severity: Severity| {
+        findings
+            .iter()
+            .filter(|f| f.lint.severity() == severity)
+            .count()
+    };
+    let (errors, warnings, infos) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+    );
+    let file = |f: &Finding| config.files[f.file].display().to_string();
+    match format {
+        LintFormat::Text => {
+            for finding in &findings {
+                println!(
+                    "{}:{}: {} [server {}]",
+                    file(finding),
+                    finding.line,
+                    finding.lint,
+                    finding.server
+                );
+            }
+            println!(
+                "{}: {errors} error(s), {warnings} warning(s), {infos} info ({servers} server(s) \
+                 with client certificates; {} file(s) read)",
+                if errors > 0 { "failed" } else { "ok" },
+                config.files.len()
+            );
+        }
+        LintFormat::Json => {
+            let findings: Vec<Value> = findings
+                .iter()
+                .map(|f| {
+                    json!({
+                        "file": file(f),
+                        "line": f.line,
+                        "severity": f.lint.severity().name(),
+                        "kind": f.lint.kind().name(),
+                        "subject": f.lint.subject(),
+                        "message": f.lint.message(),
+                        "server": f.server,
+                    })
+                })
+                .collect();
+            let value = json!({
+                "findings": findings,
+                "summary": {
+                    "errors": errors,
+                    "warnings": warnings,
+                    "info": infos,
+                    "servers": servers,
+                    "files": config.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                },
+            });
+            println!("{value}");
+        }
+        LintFormat::Sarif => println!("{}", sarif(&config, &findings)),
+    }
+    Ok(if errors > 0 { EXIT_ERROR } else { EXIT_OK })
+}
+
+/// SARIF 2.1.0 with one rule per lint kind met and one result per finding.
+fn sarif(config: &Config, findings: &[Finding]) -> Value {
+    let mut kinds: Vec<LintKind> = findings.iter().map(|f| f.lint.kind()).collect();
+    kinds.sort_by_key(|k| k.name());
+    kinds.dedup();
+    let rules: Vec<Value> = kinds
+        .iter()
+        .map(|kind| json!({ "id": kind.name(), "name": kind.name() }))
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let level = match f.lint.severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                _ => "note",
+            };
+            let mut text = String::new();
+            if let Some(subject) = f.lint.subject() {
+                text.push_str(subject);
+                text.push_str(": ");
+            }
+            text.push_str(f.lint.message());
+            json!({
+                "ruleId": f.lint.kind().name(),
+                "level": level,
+                "message": { "text": format!("{text} [server {}]", f.server) },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri(&config.files[f.file]) },
+                        "region": { "startLine": f.line },
+                    }
+                }],
+            })
+        })
+        .collect();
+    json!({
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "mtls",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+/// A path as a SARIF artifact URI (relative paths stay relative).
+fn uri(path: &Path) -> String {
+    path.display().to_string().replace('\\', "/")
+}

@@ -1,0 +1,331 @@
+//! `mtls lint --nginx`: the configurations in `tests/nginx_lint/`, each
+//! first checked with the real `nginx -t`, then linted; every finding must
+//! be one the configuration announces with a `# expect: SEVERITY KIND`
+//! comment on the directive's line, and every announced one must be found.
+//!
+//! A case whose first line is `# nginx-t: fails: TEXT` is one nginx refuses
+//! (with TEXT in its message); the lint must say why, at the directive.
+//!
+//! The `nginx -t` half is skipped (with a message) when nginx is not
+//! installed, unless `MTLS_REQUIRE_NGINX=1`.
+
+// The shared nginx support of `nginx_compare.rs`; this test uses part of it.
+#[allow(dead_code)]
+mod nginx;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nginx::ScratchDir;
+use nginx::nginx_server::find_nginx;
+
+const MTLS: &str = env!("CARGO_BIN_EXE_mtls");
+
+/// (file relative to the case directory, line, severity, kind).
+type Expected = BTreeSet<(String, usize, String, String)>;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nginx_lint")
+}
+
+/// The fixtures and a fresh demo PKI (`ca-bundle.pem`, `server.pem`, ...)
+/// in one scratch directory, the prefix of every case.
+fn setup() -> ScratchDir {
+    let scratch = ScratchDir::new("nginx-lint");
+    copy_dir(&fixtures(), scratch.path());
+    mtls_testpki::Pki::generate()
+        .write_to_dir(scratch.path())
+        .expect("write PKI");
+    scratch
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read fixtures") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy fixture");
+        }
+    }
+}
+
+/// `nginx -t` on `conf` with prefix `dir`: whether it passed, and its output.
+fn nginx_t(nginx: &Path, dir: &Path, conf: &Path) -> (bool, String) {
+    let out = Command::new(nginx)
+        .arg("-t")
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(conf)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .output()
+        .expect("run nginx -t");
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), text)
+}
+
+fn lint(conf: &Path, format: &str) -> (i32, String, String) {
+    let out = Command::new(MTLS)
+        .args(["lint", "--nginx"])
+        .arg(conf)
+        .args(["--format", format])
+        .output()
+        .expect("run mtls lint");
+    (
+        out.status.code().expect("exited"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `# expect:` comments of `file` (relative to `dir`).
+fn expected_in(dir: &Path, file: &str, into: &mut Expected) {
+    let text = std::fs::read_to_string(dir.join(file)).expect("read case file");
+    for (index, line) in text.lines().enumerate() {
+        let Some((_, spec)) = line.split_once("# expect: ") else {
+            continue;
+        };
+        for item in spec.split(',') {
+            let (severity, kind) = item.trim().split_once(' ').expect("SEVERITY KIND");
+            into.insert((file.to_owned(), index + 1, severity.into(), kind.into()));
+        }
+    }
+}
+
+fn relative(dir: &Path, path: &str) -> String {
+    Path::new(path)
+        .strip_prefix(dir)
+        .unwrap_or_else(|_| panic!("{path} outside {}", dir.display()))
+        .display()
+        .to_string()
+}
+
+fn skip_nginx() {
+    assert!(
+        std::env::var_os("MTLS_REQUIRE_NGINX").is_none(),
+        "MTLS_REQUIRE_NGINX is set but nginx is not installed"
+    );
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "nginx_lint: nginx -t SKIPPED, nginx is not installed (set NGINX=/path/to/nginx; \
+         MTLS_REQUIRE_NGINX=1 makes this a failure)"
+    );
+}
+
+#[test]
+fn every_case_is_checked_by_nginx_and_gives_the_announced_findings() {
+    let scratch = setup();
+    let dir = scratch.path();
+    let nginx = find_nginx();
+    if nginx.is_none() {
+        skip_nginx();
+    }
+    let mut cases: Vec<String> = std::fs::read_dir(fixtures())
+        .expect("fixtures")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.ends_with(".conf").then_some(name)
+        })
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 10, "{cases:?}");
+    let mut kinds_met = BTreeSet::new();
+    for case in &cases {
+        let conf = dir.join(case);
+        let text = std::fs::read_to_string(&conf).expect("read case");
+        let refused = text
+            .lines()
+            .next()
+            .and_then(|line| line.strip_prefix("# nginx-t: fails: "));
+        if let Some(nginx) = &nginx {
+            let (passed, output) = nginx_t(nginx, dir, &conf);
+            match refused {
+                None => assert!(passed, "{case}: nginx -t refuses it:\n{output}"),
+                Some(why) => {
+                    assert!(!passed, "{case}: nginx -t accepts it");
+                    assert!(output.contains(why), "{case}: {output}");
+                }
+            }
+        }
+
+        let (code, stdout, stderr) = lint(&conf, "json");
+        let report: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{case}: JSON ({e}): {stdout}\n{stderr}"));
+        let mut expected = Expected::new();
+        let files = report["summary"]["files"].as_array().expect("files");
+        for file in files {
+            let file = relative(dir, file.as_str().expect("path"));
+            expected_in(dir, &file, &mut expected);
+        }
+        let found: Expected = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                (
+                    relative(dir, f["file"].as_str().expect("file")),
+                    f["line"].as_u64().expect("line") as usize,
+                    f["severity"].as_str().expect("severity").to_owned(),
+                    f["kind"].as_str().expect("kind").to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(found, expected, "{case}: {stdout}");
+        let errors = expected
+            .iter()
+            .any(|(_, _, severity, _)| severity == "error");
+        assert_eq!(code, i32::from(errors), "{case}: exit code; {stderr}");
+        assert_eq!(
+            report["summary"]["errors"],
+            expected.iter().filter(|e| e.2 == "error").count(),
+            "{case}"
+        );
+        for finding in report["findings"].as_array().expect("findings") {
+            let message = finding["message"].as_str().expect("message");
+            assert!(!message.is_empty(), "{case}: {finding}");
+            assert!(
+                finding["server"]
+                    .as_str()
+                    .is_some_and(|s| s.contains(" at ")),
+                "{case}: {finding}"
+            );
+        }
+        kinds_met.extend(expected.into_iter().map(|e| e.3));
+    }
+    // Every nginx-level rule has a case.
+    for kind in [
+        "verify_client_not_enforced",
+        "ssl_client_verify_unchecked",
+        "missing_ca_bundle",
+        "unreadable_file",
+        "depth_below_bundle_chain",
+        "leaf_in_bundle",
+        "crl_expired",
+        "crl_missing_for_ca",
+    ] {
+        assert!(kinds_met.contains(kind), "no case for {kind}");
+    }
+}
+
+#[test]
+fn includes_are_read_and_reported_in_their_own_file() {
+    let scratch = setup();
+    let dir = scratch.path();
+    let (code, stdout, _) = lint(&dir.join("includes.conf"), "json");
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let files: Vec<String> = report["summary"]["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| relative(dir, f.as_str().expect("path")))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "includes.conf",
+            "common.inc",
+            "servers/a.conf",
+            "servers/b.conf"
+        ]
+    );
+    assert_eq!(report["summary"]["servers"], 2);
+    assert_eq!(
+        report["findings"][0]["server"],
+        format!(
+            "a.example.org (listen 127.0.0.1:8443 ssl) at {}:1",
+            dir.join("servers/a.conf").display()
+        )
+    );
+}
+
+#[test]
+fn text_and_sarif_name_the_place_and_the_fix() {
+    let scratch = setup();
+    let dir = scratch.path();
+    let conf = dir.join("optional-unchecked.conf");
+    let (code, stdout, _) = lint(&conf, "text");
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "{}:11: error[ssl_client_verify_unchecked]: ssl_verify_client optional lets clients \
+             without a certificate reach the application",
+            conf.display()
+        )),
+        "{stdout}"
+    );
+    assert!(lines[0].contains("set `ssl_verify_client on;`"), "{stdout}");
+    assert!(lines[1].starts_with("failed: 1 error(s), 0 warning(s), 0 info (1 server(s)"));
+
+    let (code, stdout, _) = lint(&conf, "sarif");
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&stdout).expect("SARIF JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "mtls");
+    assert_eq!(
+        run["tool"]["driver"]["rules"][0]["id"],
+        "ssl_client_verify_unchecked"
+    );
+    let result = &run["results"][0];
+    assert_eq!(result["ruleId"], "ssl_client_verify_unchecked");
+    assert_eq!(result["level"], "error");
+    let location = &result["locations"][0]["physicalLocation"];
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        conf.display().to_string()
+    );
+    assert_eq!(location["region"]["startLine"], 11);
+
+    let (code, stdout, _) = lint(&dir.join("optional-checked.conf"), "sarif");
+    assert_eq!(code, 0);
+    let sarif: serde_json::Value = serde_json::from_str(&stdout).expect("SARIF JSON");
+    assert_eq!(sarif["runs"][0]["results"][0]["level"], "note");
+}
+
+#[test]
+fn a_broken_configuration_is_a_clear_error() {
+    let scratch = setup();
+    let dir = scratch.path();
+    for (text, needle) in [
+        (
+            "http {\n  server {\n",
+            "unexpected end of file, expecting \"}\"",
+        ),
+        ("http { include missing/file.conf; }", ":1: cannot open"),
+        ("include loop.conf;", "include loop"),
+        (
+            "http { server { ssl_verify_client sometimes; } }",
+            ":1: invalid value \"sometimes\" in \"ssl_verify_client\"",
+        ),
+    ] {
+        let conf = dir.join("loop.conf");
+        std::fs::write(&conf, text).expect("write");
+        let (code, stdout, stderr) = lint(&conf, "text");
+        assert_eq!(code, 1, "{text}: {stdout}");
+        assert!(stdout.is_empty(), "{text}: {stdout}");
+        assert!(stderr.contains(needle), "{text}: {stderr}");
+    }
+    // --nginx takes no trust flags, and --format json needs --nginx.
+    let out = Command::new(MTLS)
+        .args(["lint", "--nginx", "x.conf", "--client-ca", "ca.pem"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let out = Command::new(MTLS)
+        .args(["lint", "--client-ca"])
+        .arg(dir.join("ca-bundle.pem"))
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need --nginx"));
+}
