@@ -130,7 +130,12 @@ fn lint_config(config: &Config, now: UnixTime) -> Result<(usize, Vec<Finding>), 
             let Some(server_block) = &server.block else {
                 continue;
             };
-            let ssl = SslSettings::of(server_block).inherit(&outer);
+            if !is_tls(block, server_block) {
+                continue;
+            }
+            let own = SslSettings::of(server_block);
+            let inherited_bundle = own.client_certificate.is_none();
+            let ssl = own.inherit(&outer);
             let mode = match &ssl.verify_client {
                 Some(setting) => setting
                     .value
@@ -159,7 +164,19 @@ fn lint_config(config: &Config, now: UnixTime) -> Result<(usize, Vec<Finding>), 
                     server: label.clone(),
                 });
             };
-            rules(&ssl, mode, reads, &mut push);
+            // A rule about this server whose directive it inherits is
+            // reported at the server block, where the fix goes.
+            let server_at = Setting {
+                value: String::new(),
+                file: server.file,
+                line: server.line,
+            };
+            let off_at = if inherited_bundle {
+                Some(&server_at)
+            } else {
+                ssl.client_certificate.as_ref()
+            };
+            rules(&ssl, mode, reads, off_at, &mut push);
             trust_lints(config, &ssl, mode, depth, now, &mut push);
         }
     }
@@ -168,6 +185,22 @@ fn lint_config(config: &Config, now: UnixTime) -> Result<(usize, Vec<Finding>), 
     findings.retain(|f| seen.insert((f.file, f.line, f.lint.clone())));
     findings.sort_by_key(|f| (rank(f.lint.severity()), f.file, f.line));
     Ok((servers, findings))
+}
+
+/// Whether the server terminates TLS (`listen ... ssl` or `quic`, or the
+/// old `ssl on;` here or in `http`): nginx applies the `ssl_*` directives,
+/// inherited ones included, only there.
+fn is_tls(http: &[Directive], server: &[Directive]) -> bool {
+    let ssl_on = |block: &[Directive]| {
+        block
+            .iter()
+            .any(|d| d.name == "ssl" && d.args.first().is_some_and(|a| a == "on"))
+    };
+    server
+        .iter()
+        .any(|d| d.name == "listen" && d.args.iter().skip(1).any(|a| a == "ssl" || a == "quic"))
+        || ssl_on(server)
+        || ssl_on(http)
 }
 
 fn rank(severity: Severity) -> u8 {
@@ -198,11 +231,14 @@ fn server_label(config: &Config, server: &Directive, block: &[Directive]) -> Str
 }
 
 /// The rules about the directives themselves.
-fn rules(ssl: &SslSettings, mode: VerifyMode, reads: bool, push: &mut impl FnMut(Lint, &Setting)) {
-    let mode_at = ssl
-        .verify_client
-        .as_ref()
-        .or(ssl.client_certificate.as_ref());
+fn rules(
+    ssl: &SslSettings,
+    mode: VerifyMode,
+    reads: bool,
+    off_at: Option<&Setting>,
+    push: &mut impl FnMut(Lint, &Setting),
+) {
+    let mode_at = ssl.verify_client.as_ref().or(off_at);
     let Some(mode_at) = mode_at else { return };
     match mode {
         VerifyMode::On | VerifyMode::Optional if ssl.client_certificate.is_none() => {

@@ -303,7 +303,7 @@ fn a_broken_configuration_is_a_clear_error() {
         ("http { include missing/file.conf; }", ":1: cannot open"),
         ("include loop.conf;", "include loop"),
         (
-            "http { server { ssl_verify_client sometimes; } }",
+            "http { server { listen 443 ssl; ssl_verify_client sometimes; } }",
             ":1: invalid value \"sometimes\" in \"ssl_verify_client\"",
         ),
     ] {
