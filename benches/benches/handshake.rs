@@ -36,14 +36,17 @@ mod load;
 #[path = "handshake/micro.rs"]
 mod micro;
 #[path = "handshake/nginx.rs"]
+#[allow(dead_code)]
 mod nginx;
 #[path = "handshake/report.rs"]
 mod report;
 #[path = "handshake/servers.rs"]
+#[allow(dead_code)]
 mod servers;
 #[path = "handshake/settings.rs"]
 mod settings;
 #[path = "handshake/setup.rs"]
+#[allow(dead_code)]
 mod setup;
 
 use std::fs;

@@ -34,8 +34,8 @@ pub(crate) enum Variant {
 pub(crate) struct ServerUnderTest {
     pub(crate) label: String,
     pub(crate) addr: SocketAddr,
-    /// `/proc/.../schedstat` of the thread doing the server's work.
-    schedstat: PathBuf,
+    /// `/proc/.../schedstat` of the threads doing the server's work.
+    schedstat: Vec<PathBuf>,
     /// Stopped on drop.
     _rustls: Option<RustlsServer>,
     _nginx: Option<Nginx>,
@@ -66,8 +66,22 @@ impl ServerUnderTest {
         Self::serving(label, Acceptor::Mtls(acceptor))
     }
 
+    /// Like [`mtls`](Self::mtls), on a multi-thread runtime of `threads`
+    /// workers.
+    pub(crate) fn mtls_on_threads(
+        label: &str,
+        acceptor: MtlsAcceptor,
+        threads: usize,
+    ) -> Result<Self, BoxError> {
+        Self::serving_on(label, Acceptor::Mtls(acceptor), threads)
+    }
+
     fn serving(label: &str, acceptor: Acceptor) -> Result<Self, BoxError> {
-        let server = RustlsServer::start(label, acceptor)?;
+        Self::serving_on(label, acceptor, 1)
+    }
+
+    fn serving_on(label: &str, acceptor: Acceptor, threads: usize) -> Result<Self, BoxError> {
+        let server = RustlsServer::start(label, acceptor, threads)?;
         Ok(Self {
             label: label.to_owned(),
             addr: server.addr,
@@ -84,16 +98,25 @@ impl ServerUnderTest {
                 version => format!("(c) {version}"),
             },
             addr: nginx.addr(),
-            schedstat: PathBuf::from(format!("/proc/{}/schedstat", nginx.worker())),
+            schedstat: nginx
+                .workers()
+                .iter()
+                .map(|pid| PathBuf::from(format!("/proc/{pid}/schedstat")))
+                .collect(),
             _rustls: None,
             _nginx: Some(nginx),
         }
     }
 
-    /// Nanoseconds the server thread has run on a CPU so far.
+    /// Nanoseconds the server threads have run on a CPU so far.
     pub(crate) fn cpu_ns(&self) -> Option<u64> {
-        let text = fs::read_to_string(&self.schedstat).ok()?;
-        text.split_whitespace().next()?.parse().ok()
+        self.schedstat
+            .iter()
+            .map(|path| {
+                let text = fs::read_to_string(path).ok()?;
+                text.split_whitespace().next()?.parse::<u64>().ok()
+            })
+            .sum()
     }
 }
 
@@ -147,30 +170,57 @@ async fn respond<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, status: &str
     }
 }
 
-/// One server on its own thread with a current-thread tokio runtime.
+/// One server on its own thread with a current-thread tokio runtime (or a
+/// multi-thread one).
 struct RustlsServer {
     addr: SocketAddr,
-    schedstat: PathBuf,
+    schedstat: Vec<PathBuf>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
 impl RustlsServer {
-    fn start(label: &str, acceptor: Acceptor) -> Result<Self, BoxError> {
+    fn start(label: &str, acceptor: Acceptor, threads: usize) -> Result<Self, BoxError> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, started) = std::sync::mpsc::channel::<io::Result<PathBuf>>();
+        let (ready, started) = std::sync::mpsc::channel::<io::Result<Vec<PathBuf>>>();
         let thread = thread::Builder::new()
             .name(label.to_owned())
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
+                let workers = Arc::new(std::sync::Mutex::new(Vec::new()));
+                let runtime = if threads > 1 {
+                    let seen = Arc::clone(&workers);
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(threads)
+                        .on_thread_start(move || {
+                            if let (Ok(path), Ok(mut seen)) = (own_schedstat(), seen.lock()) {
+                                seen.push(path);
+                            }
+                        })
+                        .enable_all()
+                        .build()
+                } else {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                };
                 let runtime = match (runtime, own_schedstat()) {
                     (Ok(runtime), Ok(schedstat)) => {
-                        let _ = ready.send(Ok(schedstat));
+                        // Workers start on their own; wait (bounded) until each said where.
+                        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+                        while threads > 1
+                            && workers.lock().map_or(0, |seen| seen.len()) < threads
+                            && std::time::Instant::now() < deadline
+                        {
+                            thread::sleep(Duration::from_millis(5));
+                        }
+                        let paths = match workers.lock() {
+                            Ok(seen) if threads > 1 => seen.clone(),
+                            _ => vec![schedstat],
+                        };
+                        let _ = ready.send(Ok(paths));
                         runtime
                     }
                     (Err(error), _) | (_, Err(error)) => {

@@ -24,7 +24,10 @@ use crate::settings::ClientChain;
 pub(crate) struct Setup {
     provider: Arc<CryptoProvider>,
     root: CertificateDer<'static>,
-    root_pem: String,
+    /// What the mtls-status servers trust: the root, unless
+    /// [`trusting`](Self::trusting) said otherwise.
+    trust_pem: String,
+    crl_pem: Option<String>,
     /// What the client presents: leaf first.
     pub(crate) client_chain: Vec<CertificateDer<'static>>,
     client: Leaf,
@@ -46,16 +49,27 @@ impl Setup {
         Self {
             provider: Arc::new(rustls::crypto::ring::default_provider()),
             root: root.cert_der(),
-            root_pem: root.cert_pem(),
+            trust_pem: root.cert_pem(),
+            crl_pem: None,
             client_chain: client.chain(),
             client: client.clone(),
             server: server.clone(),
         }
     }
 
+    /// The mtls-status servers trust the CAs of `ca_pem` and check `crl_pem`.
+    pub(crate) fn trusting(mut self, ca_pem: String, crl_pem: Option<String>) -> Self {
+        self.trust_pem = ca_pem;
+        self.crl_pem = crl_pem;
+        self
+    }
+
     fn trust_store(&self) -> Result<ReloadableTrustStore, BoxError> {
-        let store = TrustStore::builder().ca_pem(&self.root_pem).build()?;
-        Ok(ReloadableTrustStore::new(store))
+        let mut builder = TrustStore::builder().ca_pem(&self.trust_pem);
+        if let Some(crl) = &self.crl_pem {
+            builder = builder.crl_pem(crl);
+        }
+        Ok(ReloadableTrustStore::new(builder.build()?))
     }
 
     pub(crate) fn classifier(&self, cache: bool) -> Result<Classifier, BoxError> {

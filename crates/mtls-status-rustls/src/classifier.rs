@@ -13,7 +13,7 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 use crate::cache::{CacheStats, VerdictCache};
-use crate::policy::{CrlScope, EkuPolicy, RootHints};
+use crate::policy::{CrlScope, EkuPolicy, RootHints, advertised};
 use crate::reload::ReloadableTrustStore;
 use crate::verifier::DeferredVerifier;
 use crate::verify::{self, Settings};
@@ -298,9 +298,9 @@ impl Classifier {
     /// which rebuilds verifier and `ServerConfig` when the store changes.
     pub fn verifier(&self, mode: VerifyMode) -> Arc<dyn ClientCertVerifier> {
         let hints = match &self.inner.root_hints {
-            RootHints::TrustStore => self.inner.store.current().root_hint_subjects().to_vec(),
+            RootHints::TrustStore => advertised(self.inner.store.current().root_hint_subjects()),
             RootHints::None => Vec::new(),
-            RootHints::Custom(names) => names.clone(),
+            RootHints::Custom(names) => advertised(names),
         };
         Arc::new(DeferredVerifier::new(
             mode.requests_certificate(),

@@ -102,6 +102,7 @@ mod cache;
 mod chain;
 mod classifier;
 mod config;
+mod crl_signatures;
 mod error_map;
 mod names;
 mod policy;

@@ -205,12 +205,42 @@ pub(crate) fn oid_to_string(der: &[u8]) -> String {
 pub enum RootHints {
     /// The subjects of the CA bundle (not of the trusted-only
     /// certificates), as nginx's `ssl_client_certificate`. The default.
+    ///
+    /// Unlike nginx, none when they take more than
+    /// [`MAX_ADVERTISED_CA_NAMES_BYTES`](mtls_status::ca_names::MAX_ADVERTISED_CA_NAMES_BYTES)
+    /// (a bundle of a few thousand CAs): clients refuse such a
+    /// CertificateRequest (see [`mtls_status::ca_names`]); a warning is
+    /// logged when that happens.
     #[default]
     TrustStore,
     /// No names: the client may send any certificate it has.
     None,
-    /// These names (DER-encoded subjects).
+    /// These names (DER-encoded subjects); none either when they take
+    /// more than `MAX_ADVERTISED_CA_NAMES_BYTES`.
     Custom(Vec<DistinguishedName>),
+}
+
+/// The CA names advertised: all, or none when clients would refuse that
+/// many (and beyond 64 KiB, rustls could not even encode them: its server
+/// panics).
+pub(crate) fn advertised(names: &[DistinguishedName]) -> Vec<DistinguishedName> {
+    let contents = names.iter().map(|name| {
+        mtls_status::der::single(name.as_ref(), mtls_status::der::tag::SEQUENCE)
+            .map_or(name.as_ref(), |tlv| tlv.value)
+    });
+    let size = mtls_status::ca_names::advertised_size(contents);
+    if size <= mtls_status::ca_names::MAX_ADVERTISED_CA_NAMES_BYTES {
+        return names.to_vec();
+    }
+    tracing::warn!(
+        names = names.len(),
+        bytes = size,
+        "the {} CA names to advertise take {} KiB, more than clients accept in a \
+         CertificateRequest: advertising none (clients send their certificate without a hint)",
+        names.len(),
+        size / 1024
+    );
+    Vec::new()
 }
 
 #[cfg(test)]

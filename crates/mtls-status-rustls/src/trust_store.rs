@@ -15,6 +15,8 @@ use crate::spiffe_bundle::{self, SpiffeBundle, SpiffeBundleError};
 use crate::times::Validity;
 use mtls_status::der::{Certificate as ParsedCert, Crl as ParsedCrl, KeyUsage};
 
+use crate::crl_signatures::CrlSignatures;
+
 /// Trust anchors, CA-bundle intermediates, advertised CA names and CRLs, as
 /// one immutable snapshot with a generation number.
 ///
@@ -63,6 +65,9 @@ struct Inner {
     crls: Vec<Arc<CertRevocationList<'static>>>,
     crl_ders: Vec<CertificateRevocationListDer<'static>>,
     crl_info: Vec<CrlInfo>,
+    /// Signatures of `crls` verified so far (for this store only: see the
+    /// module).
+    crl_signatures: CrlSignatures,
     breakpoints: Vec<u64>,
     spiffe_bundles: Vec<SpiffeBundle>,
     skipped: Vec<SkippedCertificate>,
@@ -146,6 +151,7 @@ impl TrustStore {
                 crls: Vec::new(),
                 crl_ders: Vec::new(),
                 crl_info: Vec::new(),
+                crl_signatures: CrlSignatures::default(),
                 breakpoints: Vec::new(),
                 spiffe_bundles: Vec::new(),
                 skipped: Vec::new(),
@@ -241,6 +247,10 @@ impl TrustStore {
 
     pub(crate) fn crls(&self) -> &[Arc<CertRevocationList<'static>>] {
         &self.inner.crls
+    }
+
+    pub(crate) fn crl_signatures(&self) -> &CrlSignatures {
+        &self.inner.crl_signatures
     }
 
     pub(crate) fn crl_info(&self) -> &[CrlInfo] {
@@ -794,6 +804,7 @@ impl Loaded {
                 hints: self.hints,
                 accepted_names: self.accepted_names,
                 crls: self.crls,
+                crl_signatures: CrlSignatures::new(&self.crl_ders),
                 crl_ders: self.crl_ders,
                 crl_info: self.crl_info,
                 breakpoints,

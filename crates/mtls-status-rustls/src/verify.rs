@@ -171,6 +171,12 @@ fn verify(
         .iter()
         .map(|a| a as &dyn SignatureVerificationAlgorithm)
         .collect();
+    // CRL signatures are checked once per store, not once per chain.
+    let remembering = store.crl_signatures().wrap(store.crl_ders(), &restoring);
+    let restoring: Vec<&dyn SignatureVerificationAlgorithm> = remembering
+        .iter()
+        .map(|a| a as &dyn SignatureVerificationAlgorithm)
+        .collect();
     let shown_leaf = canonical.get(0).unwrap_or(leaf_der);
     let leaf = webpki::EndEntityCert::try_from(shown_leaf).map_err(|e| {
         let reason = InvalidReason::new(reason_kind(&e));

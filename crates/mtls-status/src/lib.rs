@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod ca_names;
 pub mod der;
 pub mod forward;
 pub mod identity;

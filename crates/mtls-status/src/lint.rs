@@ -201,6 +201,12 @@ define_lint_kinds! {
         /// `ssl_verify_client on` or `optional` without a CA bundle
         /// (`ssl_client_certificate`): nginx refuses the configuration.
         MissingCaBundle { name: "missing_ca_bundle" }
+        /// The CA bundle's subjects take more than
+        /// [`MAX_ADVERTISED_CA_NAMES_BYTES`](crate::ca_names::MAX_ADVERTISED_CA_NAMES_BYTES)
+        /// in the CertificateRequest: clients would refuse it, so
+        /// mtls-status advertises no CA names (nginx sends them all and its
+        /// handshakes fail).
+        CaNamesTooLarge { name: "ca_names_too_large" }
         /// A file the configuration names (CA bundle, trusted CAs, CRLs)
         /// cannot be read or holds nothing of the expected kind.
         UnreadableFile { name: "unreadable_file" }
@@ -496,6 +502,7 @@ pub fn lint_trust_config(
         cert_lints(cert, settings, &mut lints);
     }
 
+    ca_names_lint(&certs, &mut lints);
     let graph = Graph::new(&certs);
     chain_lints(&certs, &graph, settings, &mut lints);
     crl_lints(&certs, crls, settings, &mut lints);
@@ -767,6 +774,30 @@ impl Graph {
             current = parent;
         }
         names.join(" <- ")
+    }
+}
+
+/// The CA names advertised for `certs` would be refused by clients.
+fn ca_names_lint(certs: &[BundleCert], lints: &mut Vec<Lint>) {
+    let mut subjects: Vec<&[u8]> = certs.iter().map(|c| c.subject.as_slice()).collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    let size = crate::ca_names::advertised_size(subjects.iter().copied());
+    if size > crate::ca_names::MAX_ADVERTISED_CA_NAMES_BYTES {
+        lints.push(Lint::new(
+            LintKind::CaNamesTooLarge,
+            Severity::Warning,
+            format!(
+                "the {} CA names of the bundle take {} KiB in the CertificateRequest, more than \
+                 the {} KiB clients accept (rustls: 64 KiB, OpenSSL: 100 KiB): mtls-status \
+                 advertises none, nginx sends them and its handshakes fail; put the CAs clients \
+                 chain to in ssl_client_certificate and the rest in ssl_trusted_certificate \
+                 (--trusted)",
+                subjects.len(),
+                size / 1024,
+                crate::ca_names::MAX_ADVERTISED_CA_NAMES_BYTES / 1024
+            ),
+        ));
     }
 }
 

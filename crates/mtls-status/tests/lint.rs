@@ -717,3 +717,32 @@ fn certificate_listed_twice_is_looked_at_once() {
         render(&lints)
     );
 }
+
+#[test]
+fn ca_names_too_large_to_advertise_is_a_warning() {
+    let small: Vec<Ca> = (0..10)
+        .map(|i| Ca::root(format!("CA {i}")).build())
+        .collect();
+    let small_refs: Vec<&Ca> = small.iter().collect();
+    let lints = lint_trust_config(&certs(&small_refs), &[], &settings_at(now()));
+    assert!(
+        of_kind(&lints, LintKind::CaNamesTooLarge).is_empty(),
+        "{}",
+        render(&lints)
+    );
+
+    let many: Vec<Ca> = (0..1000)
+        .map(|i| {
+            Ca::root(format!(
+                "Fleet CA {i:05} of a bundle far too large to advertise"
+            ))
+            .build()
+        })
+        .collect();
+    let refs: Vec<&Ca> = many.iter().collect();
+    let lints = lint_trust_config(&certs(&refs), &[], &settings_at(now()));
+    let lint = only(&lints, LintKind::CaNamesTooLarge);
+    assert_eq!(lint.severity(), Severity::Warning);
+    assert!(lint.message().contains("the 1000 CA names"), "{lint}");
+    assert!(lint.message().contains("advertises none"), "{lint}");
+}

@@ -8,7 +8,7 @@ use crate::common::{
 };
 use mtls_status::{ReasonKind, VerifyMode};
 use mtls_status_rustls::{Classifier, RootHints, server_config_with_alpn};
-use mtls_testpki::{KeyAlgorithm, Pki};
+use mtls_testpki::{Ca, KeyAlgorithm, Pki};
 use rustls::DistinguishedName;
 
 #[tokio::test]
@@ -301,4 +301,42 @@ async fn the_verifier_snapshots_hints_and_classification_follows_reloads() {
         .await;
     assert_eq!(client.result, Ok(()));
     assert!(server.outcome().is_verified());
+}
+
+/// A bundle of 1500 CAs: its names (about 110 KiB) are more than a rustls
+/// client accepts in a CertificateRequest (64 KiB; rustls's server cannot
+/// even encode them), so none are advertised and the client still gets
+/// through; the same for such names given as `RootHints::Custom`.
+#[tokio::test]
+async fn a_bundle_too_large_to_advertise_advertises_no_names() {
+    let pki = Arc::new(Pki::generate());
+    let others: Vec<Ca> = (0..1500)
+        .map(|i| {
+            Ca::root(format!(
+                "Fleet CA {i:05} of a bundle far too large to advertise"
+            ))
+            .build()
+        })
+        .collect();
+    let mut bundle: Vec<&Ca> = others.iter().collect();
+    bundle.insert(750, &pki.root);
+    let store = store_of(&bundle);
+    let names = store.current().root_hint_subjects().to_vec();
+    assert_eq!(names.len(), 1501);
+    let size: usize = names.iter().map(|n| 2 + n.as_ref().len()).sum();
+    assert!(size > 64 * 1024, "{size} bytes of names");
+
+    let client = Presented::leaf(&pki.valid_from_root);
+    let custom = Classifier::builder(store.clone(), provider())
+        .root_hints(RootHints::Custom(names))
+        .build()
+        .expect("classifier");
+    for classifier in [classifier(store), custom] {
+        let (seen, server) = Harness::new(Arc::clone(&pki))
+            .run(&classifier, VerifyMode::On, client.clone(), TLS13, None)
+            .await;
+        assert_eq!(seen.result, Ok(()));
+        assert_eq!(seen.hints, Some(vec![]), "no CA names advertised");
+        assert!(server.outcome().is_verified(), "{:?}", server.outcome());
+    }
 }
