@@ -16,7 +16,7 @@ use crate::ocsp::OcspArgs;
 use crate::serve::parse_mode;
 use crate::spiffe::TrustDomainArgs;
 use crate::trust::TrustArgs;
-use crate::{at, load, report};
+use crate::{at, load, nginx_lint, report};
 
 /// Arguments of `mtls check`.
 #[derive(Debug, clap::Args)]
@@ -72,6 +72,24 @@ pub(crate) struct CheckArgs {
     #[arg(long = "no-cert")]
     no_cert: bool,
 
+    /// Judge as a server of this nginx configuration: its ssl_verify_client,
+    /// ssl_verify_depth, ssl_client_certificate, ssl_trusted_certificate and
+    /// ssl_crl (inherited from `http`), instead of the trust flags.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["client_ca", "trusted", "crl", "verify_depth", "verify_client", "trust_domains"]
+    )]
+    nginx: Option<PathBuf>,
+
+    /// With --nginx: the server a client sending this SNI name gets.
+    #[arg(long = "server-name", value_name = "NAME", requires = "nginx")]
+    server_name: Option<String>,
+
+    /// With --nginx: the port (or address:port) the client connects to.
+    #[arg(long, value_name = "PORT", requires = "nginx")]
+    listen: Option<String>,
+
     /// Check at this time instead of now (RFC 3339, e.g. 2030-01-01T00:00:00Z).
     #[arg(long, value_name = "RFC3339", value_parser = at::parse)]
     at: Option<UnixTime>,
@@ -97,8 +115,18 @@ pub(crate) enum Format {
 }
 
 /// Runs the check, prints the verdict and returns the exit code.
-pub(crate) fn run(args: CheckArgs) -> Result<u8, CliError> {
+pub(crate) fn run(mut args: CheckArgs) -> Result<u8, CliError> {
     let now = args.at.unwrap_or_else(UnixTime::now);
+    if let Some(path) = &args.nginx {
+        let server =
+            nginx_lint::select_server(path, args.server_name.as_deref(), args.listen.as_deref())?;
+        eprintln!("mtls check: as nginx server {}", server.label);
+        args.trust.client_ca = server.client_certificate.into_iter().collect();
+        args.trust.trusted = server.trusted_certificate.into_iter().collect();
+        args.trust.crl = server.crl.into_iter().collect();
+        args.trust.verify_depth = server.depth;
+        args.verify_client = server.mode;
+    }
     let spiffe = args.spiffe.load()?;
     let store = if let Some(spiffe) = &spiffe {
         spiffe.all.clone()

@@ -6,7 +6,7 @@
 //! server sets its own, as nginx merges them. Files are resolved against the
 //! configuration prefix (the main file's directory, as `nginx -c FILE`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use mtls_status::VerifyMode;
 use mtls_status::lint::{Lint, LintKind, LintSettings, Severity, lint_trust_config};
@@ -118,10 +118,23 @@ fn invalid(config: &Config, setting: &Setting, what: &str) -> CliError {
     ))
 }
 
-/// The servers of `config` with client certificates and their findings.
-fn lint_config(config: &Config, now: UnixTime) -> Result<(usize, Vec<Finding>), CliError> {
-    let mut findings = Vec::new();
-    let mut servers = 0;
+/// One TLS `server` block with the client-certificate settings in force.
+struct TlsServer<'a> {
+    server: &'a Directive,
+    block: &'a [Directive],
+    /// Whether ssl_client_certificate comes from `http`.
+    inherited_bundle: bool,
+    ssl: SslSettings,
+    mode: VerifyMode,
+    depth: usize,
+    /// Whether the server (or `http` outside servers) reads
+    /// `$ssl_client_verify`.
+    reads: bool,
+}
+
+/// Every TLS server of `config`'s `http` blocks, in file order.
+fn tls_servers(config: &Config) -> Result<Vec<TlsServer<'_>>, CliError> {
+    let mut servers = Vec::new();
     for http in config.directives.iter().filter(|d| d.name == "http") {
         let Some(block) = &http.block else { continue };
         let outer = SslSettings::of(block);
@@ -150,35 +163,55 @@ fn lint_config(config: &Config, now: UnixTime) -> Result<(usize, Vec<Finding>), 
                     .map_err(|_| invalid(config, setting, "ssl_verify_depth"))?,
                 None => 1,
             };
-            if mode == VerifyMode::Off && ssl.client_certificate.is_none() {
-                continue;
-            }
-            servers += 1;
-            let reads = http_reads || reads_client_verify(server_block);
-            let label = server_label(config, server, server_block);
-            let mut push = |lint: Lint, at: &Setting| {
-                findings.push(Finding {
-                    lint,
-                    file: at.file,
-                    line: at.line,
-                    server: label.clone(),
-                });
-            };
-            // A rule about this server whose directive it inherits is
-            // reported at the server block, where the fix goes.
-            let server_at = Setting {
-                value: String::new(),
-                file: server.file,
-                line: server.line,
-            };
-            let off_at = if inherited_bundle {
-                Some(&server_at)
-            } else {
-                ssl.client_certificate.as_ref()
-            };
-            rules(&ssl, mode, reads, off_at, &mut push);
-            trust_lints(config, &ssl, mode, depth, now, &mut push);
+            servers.push(TlsServer {
+                server,
+                block: server_block,
+                inherited_bundle,
+                ssl,
+                mode,
+                depth,
+                reads: http_reads || reads_client_verify(server_block),
+            });
         }
+    }
+    Ok(servers)
+}
+
+/// The servers of `config` with client certificates and their findings.
+fn lint_config(config: &Config, now: UnixTime) -> Result<(usize, Vec<Finding>), CliError> {
+    let mut findings = Vec::new();
+    let mut servers = 0;
+    for tls in tls_servers(config)? {
+        let TlsServer {
+            server, ssl, mode, ..
+        } = &tls;
+        if *mode == VerifyMode::Off && ssl.client_certificate.is_none() {
+            continue;
+        }
+        servers += 1;
+        let label = server_label(config, server, tls.block);
+        let mut push = |lint: Lint, at: &Setting| {
+            findings.push(Finding {
+                lint,
+                file: at.file,
+                line: at.line,
+                server: label.clone(),
+            });
+        };
+        // A rule about this server whose directive it inherits is reported
+        // at the server block, where the fix goes.
+        let server_at = Setting {
+            value: String::new(),
+            file: server.file,
+            line: server.line,
+        };
+        let off_at = if tls.inherited_bundle {
+            Some(&server_at)
+        } else {
+            ssl.client_certificate.as_ref()
+        };
+        rules(ssl, *mode, tls.reads, off_at, &mut push);
+        trust_lints(config, ssl, *mode, tls.depth, now, &mut push);
     }
     // Servers sharing http-level files share their findings: report once.
     let mut seen = std::collections::HashSet::new();
@@ -502,4 +535,116 @@ fn sarif(config: &Config, findings: &[Finding]) -> Value {
 /// A path as a SARIF artifact URI (relative paths stay relative).
 fn uri(path: &Path) -> String {
     path.display().to_string().replace('\\', "/")
+}
+
+/// What `mtls check --nginx` needs of one server: its mode, depth and files.
+#[derive(Debug)]
+pub(crate) struct NginxServer {
+    /// `NAME (listen ...) at FILE:LINE`.
+    pub(crate) label: String,
+    pub(crate) mode: VerifyMode,
+    pub(crate) depth: usize,
+    pub(crate) client_certificate: Option<PathBuf>,
+    pub(crate) trusted_certificate: Option<PathBuf>,
+    pub(crate) crl: Option<PathBuf>,
+}
+
+/// The server of `path` that a client reaching port `listen` with SNI
+/// `server_name` gets, as nginx picks it: among the TLS servers listening
+/// on that port (all when no port is given), the first whose server_name
+/// matches exactly, then by wildcard (`*.example.org`, `www.example.*`),
+/// else the port's `default_server`, else its first server. Without
+/// --listen and --server-name there must be exactly one TLS server.
+pub(crate) fn select_server(
+    path: &Path,
+    server_name: Option<&str>,
+    listen: Option<&str>,
+) -> Result<NginxServer, CliError> {
+    let config = Config::load(path).map_err(|error| CliError::Usage(error.to_string()))?;
+    let servers = tls_servers(&config)?;
+    let on_port: Vec<&TlsServer<'_>> = servers
+        .iter()
+        .filter(|tls| {
+            listen.is_none_or(|port| {
+                listens(tls).any(|d| {
+                    d.args.first().is_some_and(|address| {
+                        address == port || address.rsplit_once(':').is_some_and(|(_, p)| p == port)
+                    })
+                })
+            })
+        })
+        .collect();
+    let names = |tls: &TlsServer<'_>| -> Vec<String> {
+        tls.block
+            .iter()
+            .filter(|d| d.name == "server_name")
+            .flat_map(|d| d.args.iter().map(|name| name.to_ascii_lowercase()))
+            .collect()
+    };
+    let chosen = match server_name.map(str::to_ascii_lowercase) {
+        Some(wanted) => on_port
+            .iter()
+            .find(|tls| names(tls).contains(&wanted))
+            .or_else(|| {
+                on_port.iter().find(|tls| {
+                    names(tls).iter().any(|name| {
+                        name.strip_prefix('*').is_some_and(|suffix| {
+                            suffix.starts_with('.') && wanted.ends_with(suffix)
+                        }) || name.strip_suffix('*').is_some_and(|prefix| {
+                            prefix.ends_with('.') && wanted.starts_with(prefix)
+                        })
+                    })
+                })
+            })
+            .or_else(|| default_server(&on_port))
+            .copied(),
+        None if listen.is_some() => default_server(&on_port).copied(),
+        None if on_port.len() == 1 => on_port.first().copied(),
+        None => None,
+    };
+    let Some(tls) = chosen else {
+        let list: Vec<String> = on_port
+            .iter()
+            .map(|tls| server_label(&config, tls.server, tls.block))
+            .collect();
+        return Err(CliError::Usage(if list.is_empty() {
+            format!("{}: no TLS server (listen ... ssl) matches", path.display())
+        } else {
+            format!(
+                "{}: {} TLS servers; pick one with --server-name NAME and/or --listen PORT: {}",
+                path.display(),
+                list.len(),
+                list.join("; ")
+            )
+        }));
+    };
+    let file = |setting: &Option<Setting>| setting.as_ref().map(|s| config.resolve(&s.value));
+    Ok(NginxServer {
+        label: server_label(&config, tls.server, tls.block),
+        mode: tls.mode,
+        depth: tls.depth,
+        client_certificate: file(&tls.ssl.client_certificate),
+        trusted_certificate: file(&tls.ssl.trusted_certificate),
+        crl: file(&tls.ssl.crl),
+    })
+}
+
+/// The `listen` directives of a server.
+fn listens<'a>(tls: &TlsServer<'a>) -> impl Iterator<Item = &'a Directive> {
+    tls.block.iter().filter(|d| d.name == "listen")
+}
+
+/// The server marked `default_server` (or the older `default`), else the
+/// first.
+fn default_server<'s>(servers: &'s [&'s TlsServer<'s>]) -> Option<&'s &'s TlsServer<'s>> {
+    servers
+        .iter()
+        .find(|tls| {
+            listens(tls).any(|d| {
+                d.args
+                    .iter()
+                    .any(|a| a == "default_server" || a == "default")
+            })
+        })
+        .or_else(|| servers.first())
 }

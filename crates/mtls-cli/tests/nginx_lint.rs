@@ -18,8 +18,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nginx::ScratchDir;
-use nginx::nginx_server::find_nginx;
+use mtls_testpki::{Leaf, Pki, PkiFiles};
+use nginx::answer::from_nginx;
+use nginx::client;
+use nginx::nginx_server::{Nginx, find_nginx, preamble, server_block};
+use nginx::situations::Presented;
+use nginx::{ScratchDir, free_ports};
 
 const MTLS: &str = env!("CARGO_BIN_EXE_mtls");
 
@@ -33,12 +37,15 @@ fn fixtures() -> PathBuf {
 /// The fixtures and a fresh demo PKI (`ca-bundle.pem`, `server.pem`, ...)
 /// in one scratch directory, the prefix of every case.
 fn setup() -> ScratchDir {
+    setup_with_pki().0
+}
+
+fn setup_with_pki() -> (ScratchDir, Pki, PkiFiles) {
     let scratch = ScratchDir::new("nginx-lint");
     copy_dir(&fixtures(), scratch.path());
-    mtls_testpki::Pki::generate()
-        .write_to_dir(scratch.path())
-        .expect("write PKI");
-    scratch
+    let pki = Pki::generate();
+    let files = pki.write_to_dir(scratch.path()).expect("write PKI");
+    (scratch, pki, files)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -328,4 +335,166 @@ fn a_broken_configuration_is_a_clear_error() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("need --nginx"));
+}
+
+/// `mtls check --nginx` predicts, cell by cell, the status and
+/// `$ssl_client_verify` the real nginx then answers with that configuration.
+#[test]
+fn check_nginx_predicts_what_nginx_answers() {
+    let Some(nginx_bin) = find_nginx() else {
+        return skip_nginx();
+    };
+    let (scratch, pki, files) = setup_with_pki();
+    let dir = scratch.path();
+    let ports = free_ports(2);
+    let addrs: Vec<std::net::SocketAddr> = ports
+        .iter()
+        .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], *port)))
+        .collect();
+    let server_files = [
+        files.server.cert.as_path(),
+        files.server.key.as_path(),
+        files.ca_bundle.as_path(),
+    ];
+    let mut conf = preamble(dir);
+    conf.push_str(&server_block(
+        addrs[0],
+        server_files,
+        "ssl_verify_client on; ssl_crl crl-bundle.pem;",
+    ));
+    conf.push_str(&server_block(
+        addrs[1],
+        server_files,
+        "ssl_verify_client optional_no_ca;",
+    ));
+    conf.push_str("}\n");
+    let nginx = Nginx::start_with_config(&nginx_bin, dir, &conf, &addrs);
+    let conf_path = nginx.dir().join("nginx.conf");
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.root.cert_der()).expect("root");
+    let on: [(Option<(&Leaf, &Path)>, u16); 5] = [
+        (None, 496),
+        (Some((&pki.valid_from_root, &files.client_valid.cert)), 200),
+        (
+            Some((&pki.valid_via_intermediate, &files.client_intermediate.cert)),
+            200,
+        ),
+        (Some((&pki.expired, &files.client_expired.cert)), 495),
+        (Some((&pki.revoked, &files.client_revoked.cert)), 495),
+    ];
+    let optional_no_ca: [(Option<(&Leaf, &Path)>, u16); 5] = [
+        (None, 200),
+        (Some((&pki.valid_from_root, &files.client_valid.cert)), 200),
+        (Some((&pki.unknown_ca, &files.client_unknown_ca.cert)), 200),
+        (
+            Some((&pki.self_signed, &files.client_self_signed.cert)),
+            200,
+        ),
+        (Some((&pki.expired, &files.client_expired.cert)), 495),
+    ];
+    for (port, cells) in [(ports[0], on), (ports[1], optional_no_ca)] {
+        for (client, status) in cells {
+            let what = format!("port {port}, {:?}", client.map(|c| c.0.common_name()));
+            let presented = client.map(|(leaf, _)| Presented {
+                leaf: leaf.clone(),
+                chain: leaf.chain(),
+            });
+            let response = client::get(
+                std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                &rustls::version::TLS13,
+                &roots,
+                presented.as_ref(),
+            )
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let answer = from_nginx(&response).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(answer.status, status, "{what}: nginx itself");
+
+            let mut args = vec![
+                "check".to_owned(),
+                "--nginx".to_owned(),
+                conf_path.display().to_string(),
+                "--listen".to_owned(),
+                port.to_string(),
+                "--format".to_owned(),
+                "json".to_owned(),
+            ];
+            match client {
+                Some((_, cert)) => args.extend(["--cert".to_owned(), cert.display().to_string()]),
+                None => args.push("--no-cert".to_owned()),
+            }
+            let out = Command::new(MTLS).args(&args).output().expect("run mtls");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let verdict: serde_json::Value = serde_json::from_str(&stdout)
+                .unwrap_or_else(|e| panic!("{what}: JSON ({e}): {stdout}"));
+            assert_eq!(verdict["status"], answer.status, "{what}: {verdict}");
+            assert_eq!(verdict["ssl_client_verify"], answer.verify_3_0(), "{what}");
+            let exit = match status {
+                200 => 0,
+                495 => 2,
+                _ => 3,
+            };
+            assert_eq!(out.status.code(), Some(exit), "{what}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains(&format!(
+                    "as nginx server localhost (listen 127.0.0.1:{port} ssl)"
+                )),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn check_nginx_picks_the_server_as_nginx_does() {
+    let scratch = setup();
+    let dir = scratch.path();
+    let conf = dir.join("pick.conf");
+    std::fs::write(
+        &conf,
+        "events {}\nhttp {\n\
+         server { listen 8443 ssl; server_name a.example.org; ssl_verify_client on; \
+         ssl_client_certificate ca-bundle.pem; }\n\
+         server { listen 127.0.0.1:8443 ssl default_server; server_name *.example.org; \
+         ssl_verify_client optional_no_ca; }\n\
+         server { listen 8444 ssl; server_name www.example.*; ssl_verify_client off; }\n\
+         server { listen 8080; ssl_verify_client on; }\n}\n",
+    )
+    .expect("write");
+    let pick = |extra: &[&str]| {
+        let out = Command::new(MTLS)
+            .args(["check", "--nginx"])
+            .arg(&conf)
+            .args(extra)
+            .arg("--cert")
+            .arg(dir.join("client-unknown-ca.pem"))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().expect("exited"), stderr)
+    };
+    let (code, stderr) = pick(&[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("3 TLS servers; pick one"), "{stderr}");
+    for (extra, line, exit) in [
+        (&["--server-name", "A.example.org"][..], 3, 2),
+        (&["--server-name", "b.example.org"][..], 4, 0),
+        (
+            &["--server-name", "nomatch.test", "--listen", "8443"][..],
+            4,
+            0,
+        ),
+        (&["--listen", "8443"][..], 4, 0),
+        (&["--server-name", "www.example.net"][..], 5, 0),
+    ] {
+        let (code, stderr) = pick(extra);
+        assert_eq!(code, exit, "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("pick.conf:{line}\n")),
+            "{extra:?}: {stderr}"
+        );
+    }
+    let (code, stderr) = pick(&["--listen", "8080"]);
+    assert_eq!(code, 1, "a plain server is no TLS server: {stderr}");
+    assert!(stderr.contains("no TLS server"), "{stderr}");
 }
