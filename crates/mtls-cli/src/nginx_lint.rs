@@ -532,9 +532,16 @@ fn sarif(config: &Config, findings: &[Finding]) -> Value {
     })
 }
 
-/// A path as a SARIF artifact URI (relative paths stay relative).
+/// A path as a SARIF artifact URI: relative paths stay relative (to the
+/// directory CI runs in, as code-scanning uploads expect), absolute ones
+/// become `file://` URIs.
 fn uri(path: &Path) -> String {
-    path.display().to_string().replace('\\', "/")
+    let text = path.display().to_string().replace('\\', "/");
+    if path.is_absolute() {
+        format!("file://{text}")
+    } else {
+        text
+    }
 }
 
 /// What `mtls check --nginx` needs of one server: its mode, depth and files.

@@ -288,9 +288,27 @@ fn text_and_sarif_name_the_place_and_the_fix() {
     let location = &result["locations"][0]["physicalLocation"];
     assert_eq!(
         location["artifactLocation"]["uri"],
-        conf.display().to_string()
+        format!("file://{}", conf.display())
     );
     assert_eq!(location["region"]["startLine"], 11);
+
+    // Run where the configuration is, as CI does: the URI stays relative.
+    let out = Command::new(MTLS)
+        .current_dir(dir)
+        .args([
+            "lint",
+            "--nginx",
+            "optional-unchecked.conf",
+            "--format",
+            "sarif",
+        ])
+        .output()
+        .expect("run");
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF JSON");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "optional-unchecked.conf"
+    );
 
     let (code, stdout, _) = lint(&dir.join("optional-checked.conf"), "sarif");
     assert_eq!(code, 0);
