@@ -417,6 +417,13 @@ fn split(words: &mut Vec<String>) -> Option<(String, Vec<String>)> {
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    // Only regular files: a FIFO or device would block or never end.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(format!("{} is not a regular file", path.display()));
+        }
+        _ => {}
+    }
     let file = std::fs::File::open(path)
         .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
     let mut bytes = Vec::new();
@@ -745,6 +752,19 @@ mod tests {
         );
         let error = Config::load(&dir.0.join("blocks.conf")).expect_err("blocks");
         assert!(error.message.contains("nested deeper than 64"), "{error}");
+
+        let error = Config::load(&dir.0).expect_err("a directory");
+        assert!(error.message.contains("not a regular file"), "{error}");
+        #[cfg(unix)]
+        {
+            let fifo = dir.0.join("fifo.conf");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|status| status.success()) {
+                let main = dir.write("fifo-main.conf", "include fifo.conf;");
+                let error = Config::load(&main).expect_err("a FIFO, without blocking");
+                assert!(error.message.contains("not a regular file"), "{error}");
+            }
+        }
 
         let big = dir.write("big.conf", "");
         std::fs::write(&big, vec![b' '; MAX_FILE_SIZE as usize + 1]).expect("write");

@@ -376,7 +376,13 @@ fn trust_lints(
     ] {
         let Some(setting) = setting else { continue };
         let path = config.resolve(&setting.value);
-        let loaded = if directive == "ssl_crl" {
+        let loaded = if std::fs::metadata(&path).is_ok_and(|meta| !meta.is_file()) {
+            // A FIFO or device named in a configuration must not block CI.
+            Err(CliError::Io(format!(
+                "{directive} {} is not a regular file",
+                path.display()
+            )))
+        } else if directive == "ssl_crl" {
             load::crls(&path, directive).map(|found| crls.extend(found))
         } else {
             load::certificates(&path, directive).map(|found| certificates.extend(found))
