@@ -31,6 +31,7 @@ mod pki;
 mod probe;
 mod report;
 mod serve;
+mod serve_proxy;
 mod spiffe;
 mod trust;
 mod vars;

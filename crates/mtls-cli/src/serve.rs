@@ -33,10 +33,10 @@ use crate::trust::TrustArgs;
 use crate::{load, trust, vars};
 
 /// How long a client has to send a complete HTTP/1 request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The longest a connection is kept open.
-const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
+pub(crate) const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
 
 /// Arguments of `mtls serve`.
 #[derive(Debug, clap::Args)]
@@ -102,6 +102,10 @@ pub(crate) struct ServeArgs {
     /// CRL refresh over HTTP.
     #[command(flatten)]
     crl_refresh: CrlRefreshArgs,
+
+    /// A plain-HTTP listener for a trusted TLS-terminating proxy.
+    #[command(flatten)]
+    proxy: Box<crate::serve_proxy::ProxyArgs>,
 
     /// nginx's `ssl_verify_client`: on, optional, optional_no_ca or off.
     #[arg(
@@ -250,6 +254,11 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         Some(policy) => layer.authorize(policy),
         None => layer,
     };
+    let _proxy = args
+        .proxy
+        .spawn(acceptor.classifier(), &store, &layer)
+        .await?
+        .map(AbortOnDrop);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -269,6 +278,15 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
                 tokio::spawn(connection(stream, peer, layer));
             }
         }
+    }
+}
+
+/// Stops a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -367,7 +385,7 @@ async fn connection(stream: MtlsStream<TcpStream>, peer: SocketAddr, layer: Veri
 }
 
 /// The handler: 200 with nginx's variables as JSON.
-async fn echo<B>(request: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
+pub(crate) async fn echo<B>(request: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
     let none = Arc::new(ClientAuthOutcome::None);
     let outcome = request
         .extensions()

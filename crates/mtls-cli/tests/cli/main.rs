@@ -12,6 +12,7 @@ mod probe;
 mod serve;
 mod serve_connections;
 mod serve_crl_url;
+mod serve_proxy;
 mod serve_reload_hints;
 mod serve_watch;
 mod spiffe;
