@@ -5,11 +5,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Extension, Router};
 use mtls_status::proxy::{ProxyHeaderFormat, TrustedProxy};
-use mtls_status::{ClientAuthOutcome, VerifyMode};
-use mtls_status_axum::{ClientAuthListener, ClientAuthRouterExt, connect_info_peer};
+use mtls_status::{ClientAuthOutcome, ForwardHeaders, VerifyMode};
+use mtls_status_axum::{
+    ClientAuthListener, ClientAuthRouterExt, VerifiedClient, VerifyClientLayer, connect_info_peer,
+};
 use mtls_status_rustls::{
     Classifier, MtlsAcceptor, MtlsListener, ReloadableTrustStore, TrustStore, server_config,
 };
@@ -50,8 +53,33 @@ async fn outcome(Extension(outcome): Extension<Arc<ClientAuthOutcome>>) -> Strin
     .to_string()
 }
 
+/// Behind `VerifyClientLayer` (mode `On`, nginx headers forwarded): the
+/// `VerifiedClient` extractor and the identity headers the handler sees.
+async fn on(client: VerifiedClient, headers: HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    json!({
+        "verified": client.identity().subject_dn(),
+        "x-ssl-client-verify": header("x-ssl-client-verify"),
+        "x-ssl-client-s-dn": header("x-ssl-client-s-dn"),
+        "x-ssl-client-cert": header("x-ssl-client-cert"),
+    })
+    .to_string()
+}
+
 fn app() -> Router {
-    Router::new().route("/", get(outcome))
+    Router::new().route("/", get(outcome)).route(
+        "/on",
+        get(on).route_layer(
+            VerifyClientLayer::new()
+                .mode(VerifyMode::On)
+                .forward(ForwardHeaders::nginx()),
+        ),
+    )
 }
 
 pub(crate) struct Server {
@@ -135,13 +163,27 @@ fn json_body(response: &str) -> Value {
 /// `GET /` over TLS to `addr`, presenting `cert` (its whole chain); the
 /// response's status line and JSON body.
 pub(crate) async fn fetch_tls(addr: SocketAddr, pki: &Pki, cert: Option<&Leaf>) -> (String, Value) {
+    fetch_tls_path(addr, pki, cert, "/").await
+}
+
+/// `GET path` over TLS, as [`fetch_tls`].
+pub(crate) async fn fetch_tls_path(
+    addr: SocketAddr,
+    pki: &Pki,
+    cert: Option<&Leaf>,
+    path: &str,
+) -> (String, Value) {
     let mut io = TlsClient::builder(pki)
         .present_opt(cert)
         .build()
         .connect(addr)
         .await
         .expect("TLS handshake");
-    let response = tls::get(&mut io).await.expect("response");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let response = tls::request(&mut io, request.as_bytes())
+        .await
+        .expect("response");
+    let response = String::from_utf8_lossy(&response).into_owned();
     let status = response.lines().next().unwrap_or_default().to_owned();
     (status, json_body(&response))
 }
@@ -214,6 +256,17 @@ pub(crate) async fn same_outcomes(
             fields(&behind),
             own,
             "{what}: via the proxy vs terminating TLS"
+        );
+
+        // The layer, extractor and forwarding behind the proxy: the same
+        // status (200 / 495 / 496) and what the handler sees.
+        let (status_on, own_on) = fetch_tls_path(direct, pki, cert, "/on").await;
+        let (status_behind, behind_on) = fetch_tls_path(front, pki, cert, "/on").await;
+        let code = |line: &str| line.split(' ').nth(1).map(str::to_owned);
+        assert_eq!(code(&status_behind), code(&status_on), "{what} /on");
+        assert_eq!(
+            behind_on, own_on,
+            "{what} /on: via the proxy vs terminating TLS"
         );
 
         let (_, ignored) = fetch_tls(front_untrusted, pki, cert).await;
