@@ -35,6 +35,12 @@
 //! | `Rfc9440` | `Client-Cert` + `Client-Cert-Chain` | structured-field byte sequences `:base64 DER:` | none |
 //! | `Alb` | `X-Amzn-Mtls-Clientcert` | URL-encoded PEM chain, `+`, `=` and `/` left as they are | none |
 //!
+//! The proxy must replace, never pass on, what the client sends under these
+//! names: nginx's `proxy_set_header` does; HAProxy needs `http-request
+//! del-header` before a conditional `set-header`; Envoy must run with
+//! `SANITIZE_SET` or `APPEND_FORWARD` (the last XFCC element is the one
+//! read), never `FORWARD_ONLY`.
+//!
 //! URL-encoded values are decoded as percent-encoding only: a `+` is a `+`
 //! (base64), never a space, as ALB documents (`+=/` are its safe
 //! characters).
