@@ -99,6 +99,7 @@ pub(crate) fn json(
         "reason": reason_name(outcome),
         "detail": format!("{}{}", detail(outcome, mode, now, names), mode_note(outcome, mode, &judgement)),
         "ssl_client_verify": ssl_client_verify(outcome, mode),
+        "nginx_log": nginx_log(&judgement),
         "openssl_code": match outcome {
             ClientAuthOutcome::Verified(_) => Some(0),
             _ => reason.map(|r| r.openssl_code()),
@@ -135,6 +136,19 @@ fn reason_name(outcome: &ClientAuthOutcome) -> &'static str {
         ClientAuthOutcome::Verified(_) => OK,
         ClientAuthOutcome::None => CERTIFICATE_REQUIRED,
         _ => outcome.reason().map_or("other", |r| r.name()),
+    }
+}
+
+/// The line nginx logs (at info) when it answers 495 / 496, e.g.
+/// `client SSL certificate verify error: (10:certificate has expired)`;
+/// `None` when the request passes.
+fn nginx_log(judgement: &Judgement) -> Option<String> {
+    match judgement {
+        Judgement::CertificateRequired => {
+            Some("client sent no required SSL certificate".to_owned())
+        }
+        Judgement::CertificateInvalid { reason, .. } => Some(reason.nginx_log_line()),
+        _ => None,
     }
 }
 

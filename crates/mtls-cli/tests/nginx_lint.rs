@@ -414,20 +414,6 @@ fn check_nginx_predicts_what_nginx_answers() {
     for (port, cells) in [(ports[0], on), (ports[1], optional_no_ca)] {
         for (client, status) in cells {
             let what = format!("port {port}, {:?}", client.map(|c| c.0.common_name()));
-            let presented = client.map(|(leaf, _)| Presented {
-                leaf: leaf.clone(),
-                chain: leaf.chain(),
-            });
-            let response = client::get(
-                std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-                &rustls::version::TLS13,
-                &roots,
-                presented.as_ref(),
-            )
-            .unwrap_or_else(|e| panic!("{what}: {e}"));
-            let answer = from_nginx(&response).unwrap_or_else(|e| panic!("{what}: {e}"));
-            assert_eq!(answer.status, status, "{what}: nginx itself");
-
             let mut args = vec![
                 "check".to_owned(),
                 "--nginx".to_owned(),
@@ -445,8 +431,33 @@ fn check_nginx_predicts_what_nginx_answers() {
             let stdout = String::from_utf8_lossy(&out.stdout);
             let verdict: serde_json::Value = serde_json::from_str(&stdout)
                 .unwrap_or_else(|e| panic!("{what}: JSON ({e}): {stdout}"));
+            let logged_before = verdict["nginx_log"]
+                .as_str()
+                .map_or(0, |line| log_count(nginx.dir(), line));
+            let presented = client.map(|(leaf, _)| Presented {
+                leaf: leaf.clone(),
+                chain: leaf.chain(),
+            });
+            let response = client::get(
+                std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                &rustls::version::TLS13,
+                &roots,
+                presented.as_ref(),
+            )
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let answer = from_nginx(&response).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(answer.status, status, "{what}: nginx itself");
             assert_eq!(verdict["status"], answer.status, "{what}: {verdict}");
             assert_eq!(verdict["ssl_client_verify"], answer.verify_3_0(), "{what}");
+            // The line nginx logged for this rejection (error_log ... info).
+            match verdict["nginx_log"].as_str() {
+                Some(line) => assert_eq!(
+                    log_count(nginx.dir(), line),
+                    logged_before + 1,
+                    "{what}: nginx logs {line:?} once for this request"
+                ),
+                None => assert_eq!(status, 200, "{what}: {verdict}"),
+            }
             let exit = match status {
                 200 => 0,
                 495 => 2,
@@ -515,4 +526,14 @@ fn check_nginx_picks_the_server_as_nginx_does() {
     let (code, stderr) = pick(&["--listen", "8080"]);
     assert_eq!(code, 1, "a plain server is no TLS server: {stderr}");
     assert!(stderr.contains("no TLS server"), "{stderr}");
+}
+
+/// How many lines of nginx's error.log contain `line` (nginx writes it
+/// before it answers, so it is there once the response is read).
+fn log_count(dir: &Path, line: &str) -> usize {
+    std::fs::read_to_string(dir.join("error.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(line))
+        .count()
 }

@@ -62,6 +62,11 @@ fn check_answers_what_serve_answers_in_every_mode() {
             };
             assert_eq!(out.code, exit, "{what}: {out:?}");
             assert_eq!(verdict["passes"], reply.status == 200, "{what}");
+            // The line nginx (and `mtls serve`) logs for a rejection.
+            match verdict["nginx_log"].as_str() {
+                Some(line) => server.wait_for_log(line),
+                None => assert_eq!(reply.status, 200, "{what}: {verdict}"),
+            }
             if reply.status == 200 {
                 passes += 1;
                 // What the handler sees, as nginx's $ssl_client_verify.
