@@ -23,7 +23,7 @@ use crate::{at, load};
         be read), 0 otherwise.\n\n\
         With --nginx FILE: the same lints on the files an nginx configuration names, plus \
         rules on its directives (verify_client_not_enforced, ssl_client_verify_unchecked, \
-        missing_ca_bundle, unreadable_file), one line per finding \
+        missing_ca_bundle, unreadable_file, ocsp_with_optional_no_ca), one line per finding \
         `FILE:LINE: severity[kind]: message [server ...]`; exit 1 if any is an error or the \
         configuration cannot be parsed.",
     after_help = "Examples:\n  mtls lint --client-ca ca-bundle.pem --crl crl-bundle.pem --verify-depth 1\n  mtls lint --nginx /etc/nginx/nginx.conf --format sarif > mtls-lint.sarif"

@@ -44,6 +44,7 @@ struct SslSettings {
     trusted_certificate: Option<Setting>,
     crl: Option<Setting>,
     verify_depth: Option<Setting>,
+    ocsp: Option<Setting>,
 }
 
 impl SslSettings {
@@ -57,6 +58,7 @@ impl SslSettings {
                 "ssl_trusted_certificate" => &mut settings.trusted_certificate,
                 "ssl_crl" => &mut settings.crl,
                 "ssl_verify_depth" => &mut settings.verify_depth,
+                "ssl_ocsp" => &mut settings.ocsp,
                 _ => continue,
             };
             if let [value] = directive.args.as_slice() {
@@ -82,6 +84,7 @@ impl SslSettings {
                 .or_else(|| outer.trusted_certificate.clone()),
             crl: self.crl.or_else(|| outer.crl.clone()),
             verify_depth: self.verify_depth.or_else(|| outer.verify_depth.clone()),
+            ocsp: self.ocsp.or_else(|| outer.ocsp.clone()),
         }
     }
 }
@@ -271,6 +274,25 @@ fn rules(
     off_at: Option<&Setting>,
     push: &mut impl FnMut(Lint, &Setting),
 ) {
+    if mode == VerifyMode::OptionalNoCa
+        && let Some(ocsp) = &ssl.ocsp
+        && ocsp.value != "off"
+    {
+        push(
+            Lint::new(
+                LintKind::OcspWithOptionalNoCa,
+                Severity::Error,
+                format!(
+                    "ssl_ocsp {} with ssl_verify_client optional_no_ca: nginx refuses the \
+                     configuration (\"ssl_ocsp\" is incompatible with \"ssl_verify_client \
+                     optional_no_ca\"); use `ssl_verify_client on;` or `optional;` to check OCSP, \
+                     or `ssl_ocsp off;`",
+                    ocsp.value
+                ),
+            ),
+            ocsp,
+        );
+    }
     let mode_at = ssl.verify_client.as_ref().or(off_at);
     let Some(mode_at) = mode_at else { return };
     match mode {
@@ -417,7 +439,33 @@ fn trust_lints(
             LintKind::DepthBelowBundleChain => ssl.verify_depth.as_ref().unwrap_or(bundle_at),
             _ => bundle_at,
         };
-        push(lint, at);
+        push(in_nginx_terms(lint), at);
+    }
+}
+
+/// A trust-store lint reworded for nginx where nginx differs from
+/// `mtls serve`: a chain over the depth limit is reported by nginx as
+/// "unable to get local issuer certificate" (OpenSSL 20), and the fix is a
+/// directive.
+fn in_nginx_terms(lint: Lint) -> Lint {
+    if lint.kind() != LintKind::DepthBelowBundleChain {
+        return lint;
+    }
+    let message = lint
+        .message()
+        .replace(
+            "rejected with \"certificate chain too long\"",
+            "rejected by nginx with \"unable to get local issuer certificate\" (OpenSSL 20, \
+             its answer to a chain over the depth limit)",
+        )
+        .replace(
+            "set the verify depth to at least ",
+            "set ssl_verify_depth to at least ",
+        );
+    let reworded = Lint::new(lint.kind(), lint.severity(), message);
+    match lint.subject() {
+        Some(subject) => reworded.with_subject(subject),
+        None => reworded,
     }
 }
 

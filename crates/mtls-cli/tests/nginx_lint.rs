@@ -215,9 +215,30 @@ fn every_case_is_checked_by_nginx_and_gives_the_announced_findings() {
         "leaf_in_bundle",
         "crl_expired",
         "crl_missing_for_ca",
+        "ocsp_with_optional_no_ca",
     ] {
         assert!(kinds_met.contains(kind), "no case for {kind}");
     }
+}
+
+#[test]
+fn a_chain_over_the_depth_is_told_in_nginx_terms() {
+    let scratch = setup();
+    let (_, stdout, _) = lint(&scratch.path().join("depth.conf"), "json");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let message = report["findings"][0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("rejected by nginx with \"unable to get local issuer certificate\""),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("set ssl_verify_depth to at least 1"),
+        "{message}"
+    );
+    assert_eq!(
+        report["findings"][0]["subject"],
+        "CN=mtls-status Test Intermediate CA"
+    );
 }
 
 #[test]

@@ -210,6 +210,9 @@ define_lint_kinds! {
         /// A file the configuration names (CA bundle, trusted CAs, CRLs)
         /// cannot be read or holds nothing of the expected kind.
         UnreadableFile { name: "unreadable_file" }
+        /// `ssl_ocsp` together with `ssl_verify_client optional_no_ca`,
+        /// which nginx refuses.
+        OcspWithOptionalNoCa { name: "ocsp_with_optional_no_ca" }
     }
 }
 
