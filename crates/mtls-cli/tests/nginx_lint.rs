@@ -385,7 +385,7 @@ fn check_nginx_predicts_what_nginx_answers() {
     };
     let (scratch, pki, files) = setup_with_pki();
     let dir = scratch.path();
-    let ports = free_ports(2);
+    let ports = free_ports(3);
     let addrs: Vec<std::net::SocketAddr> = ports
         .iter()
         .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], *port)))
@@ -405,6 +405,16 @@ fn check_nginx_predicts_what_nginx_answers() {
         addrs[1],
         server_files,
         "ssl_verify_client optional_no_ca;",
+    ));
+    // The advertised intermediate, and the root only trusted.
+    conf.push_str(&server_block(
+        addrs[2],
+        [
+            files.server.cert.as_path(),
+            files.server.key.as_path(),
+            files.intermediate.cert.as_path(),
+        ],
+        "ssl_verify_client on; ssl_trusted_certificate root.pem;",
     ));
     conf.push_str("}\n");
     let nginx = Nginx::start_with_config(&nginx_bin, dir, &conf, &addrs);
@@ -432,7 +442,21 @@ fn check_nginx_predicts_what_nginx_answers() {
         ),
         (Some((&pki.expired, &files.client_expired.cert)), 495),
     ];
-    for (port, cells) in [(ports[0], on), (ports[1], optional_no_ca)] {
+    let trusted: [(Option<(&Leaf, &Path)>, u16); 5] = [
+        (None, 496),
+        (Some((&pki.valid_from_root, &files.client_valid.cert)), 200),
+        (
+            Some((&pki.valid_via_intermediate, &files.client_intermediate.cert)),
+            200,
+        ),
+        (Some((&pki.unknown_ca, &files.client_unknown_ca.cert)), 495),
+        (Some((&pki.expired, &files.client_expired.cert)), 495),
+    ];
+    for (port, cells) in [
+        (ports[0], on),
+        (ports[1], optional_no_ca),
+        (ports[2], trusted),
+    ] {
         for (client, status) in cells {
             let what = format!("port {port}, {:?}", client.map(|c| c.0.common_name()));
             let mut args = vec![
