@@ -98,12 +98,18 @@ struct Finding {
     server: String,
 }
 
+/// Directives whose use of a variable checks nothing: logging it, or
+/// echoing it to the client.
+const NOT_A_CHECK: [&str; 2] = ["log_format", "add_header"];
+
 /// Whether any directive of `directives` (and their blocks) reads
-/// `$ssl_client_verify`.
+/// `$ssl_client_verify` in a way that can act on it (`if`, `map`, a header
+/// to the upstream...), not only log or echo it.
 fn reads_client_verify<'a>(directives: impl IntoIterator<Item = &'a Directive>) -> bool {
     directives.into_iter().any(|directive| {
         std::iter::once(directive)
             .chain(directive.block.iter().flat_map(|block| walk(block)))
+            .filter(|d| !NOT_A_CHECK.contains(&d.name.as_str()))
             .any(|d| {
                 d.args.iter().any(|arg| {
                     arg.contains("$ssl_client_verify") || arg.contains("${ssl_client_verify}")

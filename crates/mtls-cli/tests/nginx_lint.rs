@@ -284,7 +284,7 @@ fn text_and_sarif_name_the_place_and_the_fix() {
     assert_eq!(lines.len(), 2, "{stdout}");
     assert!(
         lines[0].starts_with(&format!(
-            "{}:11: error[ssl_client_verify_unchecked]: ssl_verify_client optional lets clients \
+            "{}:13: error[ssl_client_verify_unchecked]: ssl_verify_client optional lets clients \
              without a certificate reach the application",
             conf.display()
         )),
@@ -311,7 +311,7 @@ fn text_and_sarif_name_the_place_and_the_fix() {
         location["artifactLocation"]["uri"],
         format!("file://{}", conf.display())
     );
-    assert_eq!(location["region"]["startLine"], 11);
+    assert_eq!(location["region"]["startLine"], 13);
 
     // Run where the configuration is, as CI does: the URI stays relative.
     let out = Command::new(MTLS)
