@@ -16,6 +16,10 @@
 //!   chain)` (18 / 19, tolerated by `optional_no_ca`), where nginx reports
 //!   the untrusted root's CRL missing (3) and answers 495.
 //!
+//! `mtls check --nginx nginx.conf --listen PORT` must predict, for every
+//! cell, what `mtls serve` answers (status and `$ssl_client_verify`), so it
+//! predicts nginx's answer up to the same documented improvements.
+//!
 //! nginx's own answers are also checked against the expected matrix of
 //! `reference/nginx-semantics.md` §0, so a broken nginx set-up cannot make
 //! both sides agree on nonsense.
@@ -272,6 +276,7 @@ fn nginx_and_mtls_serve_agree_on_every_mode_and_situation() {
         .expect("trust the test root");
 
     scenario.wait_past_generation_second();
+    let chain_files = write_chains(scratch.path(), &scenario.situations);
 
     let versions: [(&str, &'static SupportedProtocolVersion); 2] = [
         ("TLS 1.3", &rustls::version::TLS13),
@@ -284,7 +289,7 @@ fn nginx_and_mtls_serve_agree_on_every_mode_and_situation() {
     for (label, version_id) in versions {
         let mut cells = Vec::new();
         for &kind in &kinds {
-            for situation in &scenario.situations {
+            for (index, situation) in scenario.situations.iter().enumerate() {
                 let presented = situation.presented.as_ref();
                 let nginx_answer = client::get(nginx.addr(kind), version_id, &roots, presented)
                     .and_then(|r| from_nginx(&r));
@@ -301,6 +306,21 @@ fn nginx_and_mtls_serve_agree_on_every_mode_and_situation() {
                     problems: Vec::new(),
                 };
                 cell.problems = check(kind, situation, &cell);
+                if version_id == &rustls::version::TLS13
+                    && let Ok(ours) = &cell.ours
+                {
+                    let predicted = check_nginx(
+                        &nginx.dir().join("nginx.conf"),
+                        nginx.addr(kind).port(),
+                        chain_files[index].as_deref(),
+                    );
+                    let served = (ours.status, ours.verify().to_owned());
+                    if predicted != served {
+                        cell.problems.push(format!(
+                            "mtls check --nginx predicts {predicted:?}, mtls serve answers {served:?}"
+                        ));
+                    }
+                }
                 if !cell.problems.is_empty() {
                     failing.insert(kind);
                 }
@@ -351,6 +371,70 @@ fn nginx_and_mtls_serve_agree_on_every_mode_and_situation() {
             failures.join("\n")
         );
     }
+}
+
+/// Each situation's chain as a PEM file (leaf first), `None` without a
+/// certificate.
+fn write_chains(
+    dir: &std::path::Path,
+    situations: &[Situation],
+) -> Vec<Option<std::path::PathBuf>> {
+    use base64::Engine as _;
+    let chains = dir.join("check-chains");
+    std::fs::create_dir_all(&chains).expect("mkdir");
+    situations
+        .iter()
+        .enumerate()
+        .map(|(index, situation)| {
+            let presented = situation.presented.as_ref()?;
+            let mut pem = String::new();
+            for der in &presented.chain {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+                pem.push_str("-----BEGIN CERTIFICATE-----\n");
+                for line in b64.as_bytes().chunks(64) {
+                    pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+                    pem.push('\n');
+                }
+                pem.push_str("-----END CERTIFICATE-----\n");
+            }
+            let path = chains.join(format!("{index}.pem"));
+            std::fs::write(&path, pem).expect("write chain");
+            Some(path)
+        })
+        .collect()
+}
+
+/// `mtls check --nginx CONF --listen PORT`: the status and
+/// `$ssl_client_verify` it predicts.
+fn check_nginx(
+    conf: &std::path::Path,
+    port: u16,
+    chain: Option<&std::path::Path>,
+) -> (u16, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mtls"));
+    command
+        .args(["check", "--format", "json", "--nginx"])
+        .arg(conf)
+        .args(["--listen", &port.to_string()]);
+    match chain {
+        Some(path) => command.arg("--cert").arg(path),
+        None => command.arg("--no-cert"),
+    };
+    let out = command.output().expect("run mtls check");
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "mtls check --nginx: JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        verdict["status"].as_u64().map_or(0, |s| s as u16),
+        verdict["ssl_client_verify"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
 }
 
 /// The short form of every cell, to compare the TLS 1.2 and 1.3 runs.
