@@ -14,6 +14,11 @@ use std::path::{Component, Path, PathBuf};
 
 /// Largest configuration file read.
 pub(crate) const MAX_FILE_SIZE: u64 = 4 << 20;
+/// Most bytes read for one configuration, all files together.
+pub(crate) const MAX_TOTAL_SIZE: u64 = 32 << 20;
+/// Most directives in one configuration (a large `map` or `geo` has some
+/// hundred thousand entries), which bounds the memory of the parsed tree.
+pub(crate) const MAX_DIRECTIVES: usize = 1 << 20;
 /// Most files read for one configuration (the main file and its includes).
 pub(crate) const MAX_FILES: usize = 1024;
 /// Deepest chain of includes.
@@ -56,6 +61,8 @@ impl Config {
             prefix,
             files: Vec::new(),
             stack: Vec::new(),
+            read: 0,
+            directives: 0,
         };
         let directives = loader.file(path.to_path_buf(), 0, None)?;
         Ok(Self {
@@ -72,6 +79,8 @@ impl Config {
             prefix: PathBuf::from("."),
             files: vec![PathBuf::from("test.conf")],
             stack: Vec::new(),
+            read: 0,
+            directives: 0,
         };
         loader.parse(text.as_bytes(), 0, 0)
     }
@@ -106,6 +115,10 @@ struct Loader {
     files: Vec<PathBuf>,
     /// The files being read, outermost first (for include loops).
     stack: Vec<PathBuf>,
+    /// Bytes read so far.
+    read: u64,
+    /// Directives parsed so far.
+    directives: usize,
 }
 
 #[derive(Debug, PartialEq)]
@@ -287,6 +300,13 @@ impl Loader {
             ));
         }
         let bytes = read_bounded(&path).map_err(|message| at(self, message))?;
+        self.read += bytes.len() as u64;
+        if self.read > MAX_TOTAL_SIZE {
+            return Err(at(
+                self,
+                format!("the configuration is larger than {MAX_TOTAL_SIZE} bytes in all"),
+            ));
+        }
         self.files.push(path);
         self.stack.push(canonical);
         let index = self.files.len() - 1;
@@ -343,6 +363,13 @@ impl Loader {
                 return Ok(directives);
             };
             match token {
+                Token::Semicolon | Token::Open if self.directives >= MAX_DIRECTIVES => {
+                    return Err(self.error(
+                        file,
+                        line,
+                        format!("more than {MAX_DIRECTIVES} directives"),
+                    ));
+                }
                 Token::Word(word) => {
                     if words.is_empty() {
                         start = line;
@@ -350,6 +377,7 @@ impl Loader {
                     words.push(word);
                 }
                 Token::Semicolon => {
+                    self.directives += 1;
                     let Some((name, args)) = split(&mut words) else {
                         return Err(self.error(file, line, "unexpected \";\""));
                     };
@@ -377,6 +405,7 @@ impl Loader {
                     }
                 }
                 Token::Open => {
+                    self.directives += 1;
                     let Some((name, args)) = split(&mut words) else {
                         return Err(self.error(file, line, "unexpected \"{\""));
                     };
@@ -765,6 +794,26 @@ mod tests {
                 assert!(error.message.contains("not a regular file"), "{error}");
             }
         }
+
+        // Many files under the per-file limit still meet the total one.
+        let chunk = " ".repeat(3 << 20);
+        for i in 0..12 {
+            dir.write(&format!("total/{i:02}.conf"), &chunk);
+        }
+        let main = dir.write("total.conf", "include total/*.conf;");
+        let error = Config::load(&main).expect_err("too much in all");
+        assert!(error.message.contains("in all"), "{error}");
+
+        let many = dir.write("many.conf", &"a;".repeat(MAX_DIRECTIVES + 1));
+        let error = Config::load(&many).expect_err("too many directives");
+        assert!(error.message.contains("directives"), "{error}");
+        let mut ok = "a;".repeat(MAX_DIRECTIVES);
+        ok.push('\n');
+        let ok = dir.write("many-ok.conf", &ok);
+        assert_eq!(
+            Config::load(&ok).expect("at the limit").directives.len(),
+            MAX_DIRECTIVES
+        );
 
         let big = dir.write("big.conf", "");
         std::fs::write(&big, vec![b' '; MAX_FILE_SIZE as usize + 1]).expect("write");
