@@ -11,6 +11,11 @@
 //!    chain is classified with the [`ClassifyChain`] given (the service's
 //!    mtls-status-rustls `Classifier`), unless the proxy's verdict is
 //!    trusted ([`TrustedProxyBuilder::trust_proxy_verdict`](mtls_status::proxy::TrustedProxyBuilder::trust_proxy_verdict)).
+//! 3. with the XFCC format, also gets the trusted Envoy's own
+//!    `x-forwarded-client-cert` as an [`UpstreamXfcc`](mtls_status::forward::UpstreamXfcc)
+//!    extension, which `VerifyClientLayer` forwards in
+//!    [`XfccMode::AppendForward`](mtls_status::forward::XfccMode::AppendForward)
+//!    and [`XfccMode::ForwardOnly`](mtls_status::forward::XfccMode::ForwardOnly).
 //!
 //! A header that cannot be read is answered 400 here
 //! ([`Answer::bad_proxy_header`]); the inner service is not called.
@@ -185,12 +190,18 @@ where
             Peer::Fixed(peer) => Some(peer),
             Peer::FromExtensions(read) => read(request.extensions()),
         };
+        // Envoy's XFCC from a trusted peer, for `XfccMode::AppendForward` /
+        // `ForwardOnly`; read before `outcome` strips it.
+        let upstream = layer.proxy.upstream_xfcc(peer, request.headers());
         match layer
             .proxy
             .outcome(peer, request.headers_mut(), &*layer.classifier)
         {
             Ok(outcome) => {
                 request.extensions_mut().insert(outcome);
+                if let Some(upstream) = upstream {
+                    request.extensions_mut().insert(upstream);
+                }
                 ResponseFuture::inner(self.inner.call(request))
             }
             Err(error) => {
@@ -220,9 +231,9 @@ mod tests {
 
     use super::*;
 
-    /// Answers 200 with the outcome label it received.
+    /// Answers 200 with what its function reads from the request.
     #[derive(Clone)]
-    struct Echo;
+    struct Echo(fn(&Request<()>) -> Bytes);
 
     impl Service<Request<()>> for Echo {
         type Response = Response<Bytes>;
@@ -234,25 +245,49 @@ mod tests {
         }
 
         fn call(&mut self, request: Request<()>) -> Self::Future {
-            let label = ClientAuthOutcome::from_extensions(request.extensions())
-                .map_or("missing", |o| o.label());
-            ready(Ok(Response::new(Bytes::from(label))))
+            ready(Ok(Response::new((self.0)(&request))))
         }
+    }
+
+    /// The outcome label the request carries.
+    fn label(request: &Request<()>) -> Bytes {
+        Bytes::from(
+            ClientAuthOutcome::from_extensions(request.extensions())
+                .map_or("missing", |o| o.label()),
+        )
+    }
+
+    /// The `x-forwarded-client-cert` the request carries.
+    fn xfcc(request: &Request<()>) -> Bytes {
+        request
+            .headers()
+            .get("x-forwarded-client-cert")
+            .map_or(Bytes::new(), |v| Bytes::copy_from_slice(v.as_bytes()))
     }
 
     fn from_socket_addr(extensions: &Extensions) -> Option<IpAddr> {
         extensions.get::<SocketAddr>().map(SocketAddr::ip)
     }
 
-    async fn call(layer: &TrustedProxyLayer, peer: &str, cert: &str) -> (u16, Bytes) {
+    /// A request from `peer` carrying `name: value`.
+    fn request(peer: &str, name: &str, value: &str) -> Request<()> {
         let mut request = Request::builder()
-            .header("x-ssl-client-cert", cert)
+            .header(name, value)
             .body(())
             .expect("request");
         request
             .extensions_mut()
             .insert(peer.parse::<SocketAddr>().expect("addr"));
-        let response = layer.layer(Echo).call(request).await.expect("infallible");
+        request
+    }
+
+    async fn call(layer: &TrustedProxyLayer, peer: &str, cert: &str) -> (u16, Bytes) {
+        let request = request(peer, "x-ssl-client-cert", cert);
+        let response = layer
+            .layer(Echo(label))
+            .call(request)
+            .await
+            .expect("infallible");
         (response.status().as_u16(), response.into_body())
     }
 
@@ -295,5 +330,60 @@ mod tests {
             call(&layer, "192.0.2.1:1", "%Z").await,
             (200, Bytes::from("none"))
         );
+    }
+
+    /// Behind a trusted Envoy: `AppendForward` appends our element to the
+    /// Envoy's XFCC, `ForwardOnly` passes it unchanged; the same header
+    /// from an untrusted peer is never forwarded.
+    #[tokio::test]
+    async fn xfcc_modes_behind_a_trusted_envoy() {
+        use mtls_status::forward::{XfccMode, xfcc_element, xfcc_element_with};
+        use mtls_status::{ClientIdentity, ForwardHeaders, VerifyMode};
+
+        let pki = mtls_testpki::Pki::generate();
+        let identity =
+            ClientIdentity::from_chain(pki.valid_via_intermediate.chain()).expect("identity");
+        let envoys = xfcc_element_with(&identity, Some("spiffe://front/envoy"), false, true);
+        let ours = xfcc_element(&identity, Some("spiffe://back/service"), false);
+        let proxy = TrustedProxy::builder(ProxyHeaderFormat::Xfcc)
+            .trusted_peer("10.0.0.0/8".parse().expect("cidr"))
+            .build()
+            .expect("proxy");
+        let verifying = |chain: &[CertificateDer<'_>]| {
+            let chain = chain.iter().map(|c| c.clone().into_owned()).collect();
+            Arc::new(ClientAuthOutcome::Verified(
+                ClientIdentity::from_chain(chain).expect("identity"),
+            ))
+        };
+        let call = async |mode: XfccMode, peer: &str| {
+            let verify = crate::VerifyClientLayer::new()
+                .mode(VerifyMode::Optional)
+                .forward(
+                    ForwardHeaders::xfcc()
+                        .xfcc_mode(mode)
+                        .xfcc_by("spiffe://back/service"),
+                );
+            let layer =
+                TrustedProxyLayer::new(proxy.clone(), verifying).peer_addr_from(from_socket_addr);
+            let request = request(peer, "x-forwarded-client-cert", &envoys);
+            let response = layer
+                .layer(verify.layer(Echo(xfcc)))
+                .call(request)
+                .await
+                .expect("infallible");
+            assert_eq!(response.status(), 200);
+            String::from_utf8(response.into_body().to_vec()).expect("utf-8")
+        };
+        assert_eq!(
+            call(XfccMode::AppendForward, "10.0.0.1:1").await,
+            format!("{envoys},{ours}")
+        );
+        assert_eq!(call(XfccMode::ForwardOnly, "10.0.0.1:1").await, envoys);
+        assert_eq!(call(XfccMode::SanitizeSet, "10.0.0.1:1").await, ours);
+        assert_eq!(call(XfccMode::Sanitize, "10.0.0.1:1").await, "");
+        // Untrusted: no identity, and the Envoy's header is not forwarded.
+        for mode in [XfccMode::AppendForward, XfccMode::ForwardOnly] {
+            assert_eq!(call(mode, "192.0.2.1:1").await, "", "{mode:?}");
+        }
     }
 }

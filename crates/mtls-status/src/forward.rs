@@ -1,6 +1,13 @@
 //! Identity headers for the inner service: stripping incoming copies, and
-//! setting nginx-style `X-SSL-Client-*` headers or Envoy's
-//! `x-forwarded-client-cert`.
+//! setting nginx-style `X-SSL-Client-*` headers, Envoy's
+//! `x-forwarded-client-cert` (`Cert=` and `Chain=`, in Envoy's
+//! [`XfccMode`]s) or RFC 9440's `Client-Cert` / `Client-Cert-Chain`.
+//!
+//! | [`ForwardHeaders`] | headers set (verified client) | read back by [`TrustedProxy`](crate::proxy::TrustedProxy) as |
+//! |---|---|---|
+//! | [`nginx`](ForwardHeaders::nginx) (+ [`with_cert`](ForwardHeaders::with_cert)) | `X-SSL-Client-Verify`, `-S-DN`, `-I-DN`, `-Serial`, `-Fingerprint` (+ `-Cert`: URL-encoded PEM of the leaf) | `Nginx` |
+//! | [`xfcc`](ForwardHeaders::xfcc) (+ `with_cert`, [`with_chain`](ForwardHeaders::with_chain)) | `x-forwarded-client-cert: Hash=…;Cert="…";Chain="…";Subject="…";URI=…;DNS=…` | `Xfcc` |
+//! | [`rfc9440`](ForwardHeaders::rfc9440) | `Client-Cert: :base64(DER):`, `Client-Cert-Chain: :base64:, :base64:` (intermediates as presented, if any) | `Rfc9440` |
 //!
 //! A client must never be able to choose its own identity: every header this
 //! module could set, and the spellings other proxies use, are removed from the
@@ -30,9 +37,11 @@
 
 use std::sync::OnceLock;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::identity::ClientIdentity;
+use crate::identity::{ClientIdentity, format};
 use crate::outcome::ClientAuthOutcome;
 
 /// `X-SSL-Client-Verify`: `$ssl_client_verify`.
@@ -50,6 +59,10 @@ pub const X_SSL_CLIENT_FINGERPRINT: HeaderName =
 pub const X_SSL_CLIENT_CERT: HeaderName = HeaderName::from_static("x-ssl-client-cert");
 /// Envoy's `x-forwarded-client-cert`.
 pub const X_FORWARDED_CLIENT_CERT: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
+/// RFC 9440 `Client-Cert`: the leaf, a structured-field byte sequence.
+pub const CLIENT_CERT: HeaderName = HeaderName::from_static("client-cert");
+/// RFC 9440 `Client-Cert-Chain`: the intermediates, a list of byte sequences.
+pub const CLIENT_CERT_CHAIN: HeaderName = HeaderName::from_static("client-cert-chain");
 
 /// Exact names removed from every request, besides the prefixes in
 /// [`STRIPPED_PREFIXES`] (and the same with `_` for `-`, see
@@ -139,13 +152,66 @@ pub fn strip_identity_headers(headers: &mut HeaderMap) -> usize {
     names.len()
 }
 
+/// What happens to `x-forwarded-client-cert`, as Envoy's
+/// `forward_client_cert_details`. Incoming XFCC is stripped on entry from
+/// every peer; only a trusted front proxy's (read with
+/// [`ProxyHeaderFormat::Xfcc`](crate::proxy::ProxyHeaderFormat::Xfcc)) is
+/// kept, as an [`UpstreamXfcc`] in the request's extensions, for
+/// `AppendForward` and `ForwardOnly` to use.
+///
+/// | mode | from a TLS client or an untrusted peer | from a trusted XFCC proxy |
+/// |---|---|---|
+/// | `Sanitize` | none | none |
+/// | `SanitizeSet` (default) | ours | ours |
+/// | `AppendForward` | ours | theirs, then ours (`theirs,ours`) |
+/// | `ForwardOnly` | none | theirs, unchanged |
+///
+/// "Ours" is the element of a verified client only, as Envoy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum XfccMode {
+    /// Strip, set nothing (Envoy's `SANITIZE`).
+    Sanitize,
+    /// Strip, then set our element (Envoy's `SANITIZE_SET`).
+    #[default]
+    SanitizeSet,
+    /// A trusted proxy's XFCC with our element appended (Envoy's
+    /// `APPEND_FORWARD`); from anyone else, as `SanitizeSet`.
+    AppendForward,
+    /// A trusted proxy's XFCC unchanged (Envoy's `FORWARD_ONLY`); from
+    /// anyone else, nothing: a client's own XFCC is never forwarded.
+    ForwardOnly,
+}
+
+/// The `x-forwarded-client-cert` a **trusted** front proxy sent, kept in
+/// the request's extensions by the trusted-proxy glue (mtls-status-tower's
+/// `TrustedProxyLayer`, from [`TrustedProxy::upstream_xfcc`](crate::proxy::TrustedProxy::upstream_xfcc))
+/// for [`XfccMode::AppendForward`] and [`XfccMode::ForwardOnly`]. Only
+/// made from a trusted peer's headers: there is no public constructor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamXfcc(HeaderValue);
+
+impl UpstreamXfcc {
+    pub(crate) fn new(value: HeaderValue) -> Self {
+        Self(value)
+    }
+
+    /// The header value, several field lines joined with `,`.
+    pub fn value(&self) -> &HeaderValue {
+        &self.0
+    }
+}
+
 /// Which identity headers the inner service receives. Incoming copies are
 /// always stripped by [`apply`](Self::apply), whatever is chosen here.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ForwardHeaders {
     nginx: bool,
     cert: bool,
+    chain: bool,
     xfcc: bool,
+    xfcc_mode: XfccMode,
+    rfc9440: bool,
     xfcc_by: Option<String>,
 }
 
@@ -165,10 +231,38 @@ impl ForwardHeaders {
     }
 
     /// Envoy's `x-forwarded-client-cert` with `Hash`, `Subject`, `URI` and
-    /// `DNS` for a verified client (and `Cert` with [`with_cert`](Self::with_cert)).
+    /// `DNS` for a verified client (and `Cert` with [`with_cert`](Self::with_cert),
+    /// `Chain` with [`with_chain`](Self::with_chain)), in
+    /// [`XfccMode::SanitizeSet`] unless [`xfcc_mode`](Self::xfcc_mode) says
+    /// otherwise.
     pub fn xfcc() -> Self {
         Self {
             xfcc: true,
+            ..Self::default()
+        }
+    }
+
+    /// RFC 9440 for a verified client: `Client-Cert` (the leaf's DER as a
+    /// structured-field byte sequence, `:base64:`) and, when the client
+    /// sent intermediates, `Client-Cert-Chain` (a list of byte sequences,
+    /// in the order presented).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use mtls_status::{ClientAuthOutcome, ClientIdentity, ForwardHeaders};
+    /// use mtls_status::forward::{CLIENT_CERT, CLIENT_CERT_CHAIN};
+    ///
+    /// # let pki = mtls_testpki::Pki::generate();
+    /// let identity = ClientIdentity::from_chain(pki.valid_via_intermediate.chain())?;
+    /// let mut headers = HeaderMap::new();
+    /// ForwardHeaders::rfc9440().apply(&mut headers, &ClientAuthOutcome::Verified(identity));
+    /// assert!(headers[CLIENT_CERT].to_str()?.starts_with(":MII"));
+    /// assert_eq!(headers[CLIENT_CERT_CHAIN].to_str()?.matches(':').count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rfc9440() -> Self {
+        Self {
+            rfc9440: true,
             ..Self::default()
         }
     }
@@ -178,6 +272,14 @@ impl ForwardHeaders {
     #[must_use]
     pub fn with_cert(mut self) -> Self {
         self.cert = true;
+        self
+    }
+
+    /// Also forward the whole chain the client presented: XFCC `Chain=`
+    /// (URL-encoded PEM of every certificate, leaf first, as Envoy).
+    #[must_use]
+    pub fn with_chain(mut self) -> Self {
+        self.chain = true;
         self
     }
 
@@ -195,6 +297,33 @@ impl ForwardHeaders {
         self
     }
 
+    /// Also set RFC 9440's `Client-Cert` / `Client-Cert-Chain`.
+    #[must_use]
+    pub fn with_rfc9440(mut self) -> Self {
+        self.rfc9440 = true;
+        self
+    }
+
+    /// What happens to `x-forwarded-client-cert` (default
+    /// [`XfccMode::SanitizeSet`]); see [`XfccMode`].
+    #[must_use]
+    pub fn xfcc_mode(mut self, mode: XfccMode) -> Self {
+        self.xfcc = true;
+        self.xfcc_mode = mode;
+        self
+    }
+
+    /// Whether [`apply_with_upstream`](Self::apply_with_upstream) uses a
+    /// trusted proxy's XFCC (modes `AppendForward` and `ForwardOnly`), so
+    /// that the glue looks it up only then.
+    pub fn uses_upstream_xfcc(&self) -> bool {
+        self.xfcc
+            && matches!(
+                self.xfcc_mode,
+                XfccMode::AppendForward | XfccMode::ForwardOnly
+            )
+    }
+
     /// The XFCC `By=` element: this server's own URI SAN, as Envoy does.
     #[must_use]
     pub fn xfcc_by(mut self, uri: impl Into<String>) -> Self {
@@ -205,7 +334,7 @@ impl ForwardHeaders {
     /// Strips every incoming identity header, then sets the chosen ones for
     /// `outcome`. nginx-style headers are set for every outcome (`NONE`,
     /// `FAILED:…` with the presented certificate's names, `SUCCESS`); XFCC
-    /// only for a verified client, as Envoy.
+    /// and RFC 9440 only for a verified client, as Envoy and RFC 9440 §2.4.
     ///
     /// All or nothing: if one of the chosen values cannot be a header value
     /// (a URI or DNS SAN with a control character such as CR or LF, which
@@ -214,8 +343,20 @@ impl ForwardHeaders {
     /// an unauthenticated request rather than `X-SSL-Client-Verify: SUCCESS`
     /// without the identity that goes with it.
     pub fn apply(&self, headers: &mut HeaderMap, outcome: &ClientAuthOutcome) {
+        self.apply_with_upstream(headers, outcome, None);
+    }
+
+    /// [`apply`](Self::apply), with the XFCC a trusted front proxy sent
+    /// (the request's [`UpstreamXfcc`] extension, if any) for
+    /// [`XfccMode::AppendForward`] and [`XfccMode::ForwardOnly`].
+    pub fn apply_with_upstream(
+        &self,
+        headers: &mut HeaderMap,
+        outcome: &ClientAuthOutcome,
+        upstream: Option<&UpstreamXfcc>,
+    ) {
         strip_identity_headers(headers);
-        if let Err(name) = self.set(headers, outcome) {
+        if let Err(name) = self.set(headers, outcome, upstream) {
             // Only identity headers were set: stripping again removes them.
             strip_identity_headers(headers);
             tracing::warn!(
@@ -229,7 +370,12 @@ impl ForwardHeaders {
 
     /// Sets the chosen headers; the name of the first whose value cannot be
     /// a header value stops it.
-    fn set(&self, headers: &mut HeaderMap, outcome: &ClientAuthOutcome) -> Result<(), HeaderName> {
+    fn set(
+        &self,
+        headers: &mut HeaderMap,
+        outcome: &ClientAuthOutcome,
+        upstream: Option<&UpstreamXfcc>,
+    ) -> Result<(), HeaderName> {
         if self.nginx {
             let verify = match outcome {
                 ClientAuthOutcome::None => Some(HeaderValue::from_static("NONE")),
@@ -254,15 +400,50 @@ impl ForwardHeaders {
                 }
             }
         }
-        if let (true, Some(identity)) = (self.xfcc, outcome.identity()) {
-            let element = xfcc_element(identity, self.xfcc_by.as_deref(), self.cert);
-            insert(
-                headers,
-                X_FORWARDED_CLIENT_CERT,
-                header_value(element).as_ref(),
-            )?;
+        if self.xfcc {
+            self.set_xfcc(headers, outcome.identity(), upstream)?;
+        }
+        if let (true, Some(identity)) = (self.rfc9440, outcome.identity()) {
+            let (cert, chain) = identity.header_cache().rfc9440(identity);
+            insert(headers, CLIENT_CERT, cert.as_ref())?;
+            if let Some(chain) = chain {
+                insert(headers, CLIENT_CERT_CHAIN, chain.as_ref())?;
+            }
         }
         Ok(())
+    }
+
+    fn set_xfcc(
+        &self,
+        headers: &mut HeaderMap,
+        identity: Option<&ClientIdentity>,
+        upstream: Option<&UpstreamXfcc>,
+    ) -> Result<(), HeaderName> {
+        let ours = || {
+            identity.map(|identity| {
+                xfcc_element_with(identity, self.xfcc_by.as_deref(), self.cert, self.chain)
+            })
+        };
+        let value = match (self.xfcc_mode, upstream) {
+            (XfccMode::Sanitize, _) | (XfccMode::ForwardOnly, None) => return Ok(()),
+            (XfccMode::ForwardOnly, Some(theirs)) => Some(theirs.value().clone()),
+            (XfccMode::AppendForward, Some(theirs)) => match ours() {
+                None => Some(theirs.value().clone()),
+                Some(ours) => {
+                    let mut joined = theirs.value().as_bytes().to_vec();
+                    joined.push(b',');
+                    joined.extend_from_slice(ours.as_bytes());
+                    Some(HeaderValue::from_bytes(&joined).map_err(|_| X_FORWARDED_CLIENT_CERT)?)
+                }
+            },
+            (XfccMode::SanitizeSet, _) | (XfccMode::AppendForward, None) => {
+                let Some(ours) = ours() else {
+                    return Ok(());
+                };
+                Some(header_value(ours).ok_or(X_FORWARDED_CLIENT_CERT)?)
+            }
+        };
+        insert(headers, X_FORWARDED_CLIENT_CERT, value.as_ref())
     }
 }
 
@@ -289,7 +470,11 @@ fn insert(
 pub(crate) struct HeaderCache {
     nginx: OnceLock<NginxValues>,
     escaped_pem: OnceLock<Option<HeaderValue>>,
+    rfc9440: OnceLock<Rfc9440Values>,
 }
+
+/// `Client-Cert`, and `Client-Cert-Chain` (`None` without intermediates).
+type Rfc9440Values = (Option<HeaderValue>, Option<Option<HeaderValue>>);
 
 #[derive(Clone, Debug)]
 pub(crate) struct NginxValues {
@@ -312,6 +497,26 @@ impl HeaderCache {
     fn escaped_pem(&self, identity: &ClientIdentity) -> &Option<HeaderValue> {
         self.escaped_pem
             .get_or_init(|| header_value(identity.escaped_pem()))
+    }
+
+    fn rfc9440(
+        &self,
+        identity: &ClientIdentity,
+    ) -> (&Option<HeaderValue>, Option<&Option<HeaderValue>>) {
+        let (cert, chain) = self.rfc9440.get_or_init(|| {
+            let cert = header_value(sf_binary(identity.leaf()));
+            let rest = identity.chain().get(1..).unwrap_or_default();
+            let chain = (!rest.is_empty()).then(|| {
+                header_value(
+                    rest.iter()
+                        .map(|c| sf_binary(c))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            });
+            (cert, chain)
+        });
+        (cert, chain.as_ref())
     }
 }
 
@@ -344,6 +549,28 @@ impl Eq for HeaderCache {}
 /// assert!(element.ends_with(r#";DNS="x\\\";URI=spiffe://evil.org/admin;DNS=\"y""#));
 /// ```
 pub fn xfcc_element(identity: &ClientIdentity, by: Option<&str>, with_cert: bool) -> String {
+    xfcc_element_with(identity, by, with_cert, false)
+}
+
+/// [`xfcc_element`], with `Chain=` (the URL-encoded PEM of every
+/// certificate the client presented, leaf first, as Envoy) when
+/// `with_chain`.
+///
+/// ```
+/// # let pki = mtls_testpki::Pki::generate();
+/// # let identity = mtls_status::ClientIdentity::from_chain(pki.valid_via_intermediate.chain()).unwrap();
+/// let element = mtls_status::forward::xfcc_element_with(&identity, None, false, true);
+/// let chain = element.split(";Chain=").nth(1).unwrap();
+/// // Two certificates, URL-encoded (LF is %0A), quoted.
+/// assert_eq!(chain.matches("-----BEGIN%20CERTIFICATE-----%0A").count(), 2);
+/// assert!(chain.starts_with('"'));
+/// ```
+pub fn xfcc_element_with(
+    identity: &ClientIdentity,
+    by: Option<&str>,
+    with_cert: bool,
+    with_chain: bool,
+) -> String {
     let mut parts = Vec::new();
     if let Some(by) = by {
         parts.push(format!("By={}", xfcc_value(by, false)));
@@ -353,6 +580,13 @@ pub fn xfcc_element(identity: &ClientIdentity, by: Option<&str>, with_cert: bool
         parts.push(format!(
             "Cert={}",
             xfcc_value(&identity.escaped_pem(), true)
+        ));
+    }
+    if with_chain {
+        let pem: String = identity.chain().iter().map(|c| format::pem(c)).collect();
+        parts.push(format!(
+            "Chain={}",
+            xfcc_value(&format::escape_uri_component(&pem), true)
         ));
     }
     parts.push(format!(
@@ -366,6 +600,11 @@ pub fn xfcc_element(identity: &ClientIdentity, by: Option<&str>, with_cert: bool
         parts.push(format!("DNS={}", xfcc_value(dns, false)));
     }
     parts.join(";")
+}
+
+/// An RFC 8941 byte sequence: `:` base64 (with padding) `:`.
+fn sf_binary(der: &[u8]) -> String {
+    format!(":{}:", STANDARD.encode(der))
 }
 
 pub(crate) fn xfcc_value(value: &str, always_quote: bool) -> String {
@@ -387,7 +626,168 @@ pub(crate) fn xfcc_value(value: &str, always_quote: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
+    use crate::proxy::{ProxyHeaderFormat, TrustedProxy};
+
+    const PROXY: &str = "127.0.0.1";
+
+    fn verified(chain: Vec<rustls_pki_types::CertificateDer<'static>>) -> ClientAuthOutcome {
+        ClientAuthOutcome::Verified(ClientIdentity::from_chain(chain).expect("identity"))
+    }
+
+    fn reader(format: ProxyHeaderFormat) -> TrustedProxy {
+        TrustedProxy::builder(format)
+            .trusted_peer(crate::proxy::parse_trusted_peer(PROXY).expect("cidr"))
+            .build()
+            .expect("proxy")
+    }
+
+    /// What each format emits is what the trusted-proxy reader of that
+    /// format reads back: the same chain (the leaf alone where the format
+    /// carries only the leaf), and the verdict where it has one.
+    #[test]
+    fn emitted_formats_round_trip_through_the_proxy_readers() {
+        let pki = mtls_testpki::Pki::generate();
+        for leaf in [&pki.valid_from_root, &pki.valid_via_intermediate] {
+            let chain = leaf.chain();
+            let outcome = verified(chain.clone());
+            for (forward, format, expected) in [
+                (
+                    ForwardHeaders::rfc9440(),
+                    ProxyHeaderFormat::Rfc9440,
+                    &chain[..],
+                ),
+                (
+                    ForwardHeaders::xfcc().with_chain(),
+                    ProxyHeaderFormat::Xfcc,
+                    &chain[..],
+                ),
+                (
+                    ForwardHeaders::xfcc().with_cert().with_chain(),
+                    ProxyHeaderFormat::Xfcc,
+                    &chain[..],
+                ),
+                (
+                    ForwardHeaders::xfcc().with_cert(),
+                    ProxyHeaderFormat::Xfcc,
+                    &chain[..1],
+                ),
+                (
+                    ForwardHeaders::nginx().with_cert(),
+                    ProxyHeaderFormat::Nginx,
+                    &chain[..1],
+                ),
+            ] {
+                let mut headers = HeaderMap::new();
+                forward.apply(&mut headers, &outcome);
+                let claim = reader(format)
+                    .read(&headers)
+                    .unwrap_or_else(|e| panic!("{format}: {e} in {headers:?}"))
+                    .unwrap_or_else(|| panic!("{format}: nothing read from {headers:?}"));
+                assert_eq!(claim.chain(), expected, "{format} {forward:?}");
+                let expected_verdict = matches!(format, ProxyHeaderFormat::Nginx)
+                    .then_some(crate::proxy::ProxyVerdict::Success);
+                assert_eq!(claim.verdict(), expected_verdict.as_ref(), "{format}");
+            }
+        }
+    }
+
+    #[test]
+    fn rfc9440_chain_header_only_with_intermediates() {
+        let pki = mtls_testpki::Pki::generate();
+        let mut headers = HeaderMap::new();
+        let forward = ForwardHeaders::rfc9440();
+        forward.apply(&mut headers, &verified(pki.valid_from_root.chain()));
+        assert!(headers.contains_key(CLIENT_CERT));
+        assert!(!headers.contains_key(CLIENT_CERT_CHAIN));
+        // Not verified: nothing, and a client's own copies are gone.
+        headers.insert(CLIENT_CERT_CHAIN, HeaderValue::from_static(":AAAA:"));
+        forward.apply(&mut headers, &ClientAuthOutcome::None);
+        assert!(headers.is_empty(), "{headers:?}");
+    }
+
+    /// Envoy's modes, with and without a trusted proxy's XFCC.
+    #[test]
+    fn xfcc_modes() {
+        let pki = mtls_testpki::Pki::generate();
+        let outcome = verified(pki.valid_from_root.chain());
+        let envoy = reader(ProxyHeaderFormat::Xfcc);
+        let mut incoming = HeaderMap::new();
+        incoming.insert(
+            X_FORWARDED_CLIENT_CERT,
+            HeaderValue::from_static("Hash=aa;By=spiffe://front"),
+        );
+        let peer: IpAddr = PROXY.parse().expect("ip");
+        let theirs = envoy.upstream_xfcc(Some(peer), &incoming).expect("trusted");
+        let elsewhere: IpAddr = "192.0.2.1".parse().expect("ip");
+        assert_eq!(envoy.upstream_xfcc(Some(elsewhere), &incoming), None);
+        assert_eq!(envoy.upstream_xfcc(None, &incoming), None);
+        assert_eq!(
+            reader(ProxyHeaderFormat::Nginx).upstream_xfcc(Some(peer), &incoming),
+            None
+        );
+
+        let ours = match &outcome {
+            ClientAuthOutcome::Verified(identity) => xfcc_element(identity, None, false),
+            _ => unreachable!(),
+        };
+        let run = |mode: XfccMode, upstream: Option<&UpstreamXfcc>, outcome: &ClientAuthOutcome| {
+            let forward = ForwardHeaders::xfcc().xfcc_mode(mode);
+            let mut headers = incoming.clone();
+            forward.apply_with_upstream(&mut headers, outcome, upstream);
+            headers
+                .get(X_FORWARDED_CLIENT_CERT)
+                .map(|v| v.to_str().expect("ascii").to_owned())
+        };
+        let both = format!("Hash=aa;By=spiffe://front,{ours}");
+        let none = ClientAuthOutcome::None;
+        for (mode, upstream, outcome, expected) in [
+            (XfccMode::Sanitize, Some(&theirs), &outcome, None),
+            (XfccMode::Sanitize, None, &outcome, None),
+            (
+                XfccMode::SanitizeSet,
+                Some(&theirs),
+                &outcome,
+                Some(ours.as_str()),
+            ),
+            (XfccMode::SanitizeSet, None, &none, None),
+            (
+                XfccMode::AppendForward,
+                Some(&theirs),
+                &outcome,
+                Some(both.as_str()),
+            ),
+            (
+                XfccMode::AppendForward,
+                Some(&theirs),
+                &none,
+                Some("Hash=aa;By=spiffe://front"),
+            ),
+            (XfccMode::AppendForward, None, &outcome, Some(ours.as_str())),
+            (
+                XfccMode::ForwardOnly,
+                Some(&theirs),
+                &outcome,
+                Some("Hash=aa;By=spiffe://front"),
+            ),
+            // A client's own XFCC is never forwarded.
+            (XfccMode::ForwardOnly, None, &outcome, None),
+        ] {
+            assert_eq!(
+                run(mode, upstream, outcome).as_deref(),
+                expected,
+                "{mode:?} {upstream:?}"
+            );
+        }
+        assert!(
+            ForwardHeaders::xfcc()
+                .xfcc_mode(XfccMode::ForwardOnly)
+                .uses_upstream_xfcc()
+        );
+        assert!(!ForwardHeaders::xfcc().uses_upstream_xfcc());
+    }
 
     #[test]
     fn strips_every_spelling_and_keeps_others() {

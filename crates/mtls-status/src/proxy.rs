@@ -93,7 +93,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use crate::allow_list::hex_value;
-use crate::forward::strip_identity_headers;
+use crate::forward::{UpstreamXfcc, X_FORWARDED_CLIENT_CERT, strip_identity_headers};
 use crate::identity::ClientIdentity;
 use crate::outcome::{ClientAuthOutcome, InvalidCertificate};
 use crate::reason::{InvalidReason, ReasonKind};
@@ -475,6 +475,45 @@ impl TrustedProxy {
             }
         }
         Ok(outcome)
+    }
+
+    /// The `x-forwarded-client-cert` a trusted Envoy sent, kept for
+    /// [`XfccMode::AppendForward`](crate::forward::XfccMode::AppendForward)
+    /// and [`XfccMode::ForwardOnly`](crate::forward::XfccMode::ForwardOnly):
+    /// only when `peer` is trusted **and** the format is
+    /// [`ProxyHeaderFormat::Xfcc`] (a proxy forwarding another format is not
+    /// known to manage XFCC), within the header bound; several field lines
+    /// joined with `,`. Call before [`outcome`](Self::outcome), which strips
+    /// it.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use mtls_status::proxy::{ProxyHeaderFormat, TrustedProxy};
+    ///
+    /// let envoy = TrustedProxy::builder(ProxyHeaderFormat::Xfcc)
+    ///     .trusted_peer("10.0.0.0/8".parse()?)
+    ///     .build()?;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-forwarded-client-cert", "Hash=ab;Subject=\"CN=c\"".parse()?);
+    /// let kept = envoy.upstream_xfcc(Some("10.0.0.1".parse()?), &headers);
+    /// assert_eq!(kept.unwrap().value(), "Hash=ab;Subject=\"CN=c\"");
+    /// assert!(envoy.upstream_xfcc(Some("192.0.2.1".parse()?), &headers).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn upstream_xfcc(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<UpstreamXfcc> {
+        let config = &*self.inner;
+        if config.format != ProxyHeaderFormat::Xfcc
+            || !peer.is_some_and(|peer| self.is_trusted_peer(peer))
+        {
+            return None;
+        }
+        let values = values(config, &X_FORWARDED_CLIENT_CERT, headers).ok()?;
+        if values.is_empty() {
+            return None;
+        }
+        HeaderValue::from_str(&values.join(","))
+            .ok()
+            .map(UpstreamXfcc::new)
     }
 
     /// The proxy's own verdict (opt-in).

@@ -5,6 +5,7 @@
 
 mod curl;
 mod extractors;
+mod forward_formats;
 mod header_timeout;
 mod headers;
 mod hyper_glue;

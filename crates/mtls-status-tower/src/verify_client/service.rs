@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
+use mtls_status::forward::UpstreamXfcc;
 use mtls_status::{Answer, ClientAuthOutcome, LogContext};
 use tower_service::Service;
 
@@ -71,7 +72,15 @@ where
         if let Some(outcome) = &outcome {
             // Strips incoming identity headers (again, after the glue), then
             // sets those the route forwards, if any.
-            config.forward.apply(request.headers_mut(), outcome);
+            // A trusted proxy's XFCC, for the modes that keep it.
+            let upstream = config
+                .forward
+                .uses_upstream_xfcc()
+                .then(|| request.extensions().get::<UpstreamXfcc>().cloned())
+                .flatten();
+            config
+                .forward
+                .apply_with_upstream(request.headers_mut(), outcome, upstream.as_ref());
         }
         ResponseFuture::inner(self.inner.call(request))
     }

@@ -43,7 +43,7 @@ mod cert;
 mod client;
 mod dn;
 mod error;
-mod format;
+pub(crate) mod format;
 pub(crate) mod names;
 mod objects;
 mod san;
