@@ -2,8 +2,10 @@
 //! served from [`incoming`](crate::incoming).
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+
+use http::Extensions;
 
 use mtls_status::ClientAuthOutcome;
 use tonic::transport::server::TcpConnectInfo;
@@ -86,4 +88,31 @@ impl fmt::Debug for MtlsConnectInfo {
             .field("local_addr", &self.local_addr)
             .finish()
     }
+}
+
+/// The peer address of a request tonic serves: from its [`TcpConnectInfo`]
+/// (plain TCP, as behind a TLS-terminating front proxy) or the
+/// [`MtlsConnectInfo`] of a connection from [`incoming`](crate::incoming).
+/// What `TrustedProxyLayer::peer_addr_from` (mtls-status-tower) takes, so
+/// that gRPC services behind Envoy or nginx get the outcome of the
+/// certificate the proxy forwarded:
+///
+/// ```
+/// use http::Extensions;
+/// use tonic::transport::server::TcpConnectInfo;
+///
+/// let mut extensions = Extensions::new();
+/// assert_eq!(mtls_status_tonic::peer_ip(&extensions), None);
+/// extensions.insert(TcpConnectInfo {
+///     local_addr: None,
+///     remote_addr: Some(([10, 0, 0, 7], 41000).into()),
+/// });
+/// assert_eq!(mtls_status_tonic::peer_ip(&extensions), Some([10, 0, 0, 7].into()));
+/// ```
+pub fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
+    let tcp = extensions
+        .get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr);
+    tcp.or_else(|| extensions.get::<MtlsConnectInfo>()?.remote_addr())
+        .map(|addr| addr.ip())
 }

@@ -8,18 +8,20 @@ mod incoming;
 mod interceptor;
 mod io;
 mod layer;
+mod proxy;
 mod status;
 
 pub use check::ClientAuthCheck;
-pub use connect_info::MtlsConnectInfo;
+pub use connect_info::{MtlsConnectInfo, peer_ip};
 pub use ext::ClientAuthRequestExt;
 pub use incoming::{MtlsIncoming, incoming};
 pub use interceptor::ClientAuthInterceptor;
 pub use io::TlsIo;
 pub use layer::{GrpcClientAuth, GrpcClientAuthLayer, ResponseFuture};
+pub use proxy::GrpcAnswers;
 pub use status::{
-    REASON_METADATA, STATUS_METADATA, certificate_invalid, certificate_required, for_judgement,
-    not_authorized,
+    REASON_METADATA, STATUS_METADATA, bad_proxy_header, certificate_invalid, certificate_required,
+    for_judgement, not_authorized,
 };
 
 // Declared in core, where the HTTP integrations find them too; re-exported

@@ -164,6 +164,36 @@ pub(crate) fn missing_outcome() -> Status {
     )
 }
 
+/// `INVALID_ARGUMENT` for a request whose client-certificate metadata from a
+/// trusted front proxy cannot be read (HTTP's 400,
+/// `Answer::bad_proxy_header`): a proxy configuration problem, named by the
+/// error's stable reason.
+///
+/// ```
+/// use mtls_status::proxy::{ProxyHeaderFormat, TrustedProxy};
+/// use mtls_status_tonic::{REASON_METADATA, STATUS_METADATA, bad_proxy_header};
+///
+/// let proxy = TrustedProxy::builder(ProxyHeaderFormat::Haproxy)
+///     .trusted_peer("10.0.0.0/8".parse().unwrap())
+///     .build()
+///     .unwrap();
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-ssl-client-cert", "not base64!".parse().unwrap());
+/// let error = proxy.read(&headers).unwrap_err();
+/// let status = bad_proxy_header(&error);
+/// assert_eq!(status.code(), tonic::Code::InvalidArgument);
+/// assert_eq!(status.metadata().get(STATUS_METADATA).unwrap(), "400");
+/// assert_eq!(status.metadata().get(REASON_METADATA).unwrap(), error.name());
+/// ```
+pub fn bad_proxy_header(error: &mtls_status::proxy::ProxyHeaderError) -> Status {
+    let message = format!(
+        "the front proxy forwarded a client certificate this server cannot read ({}): {error}. \
+         This is a proxy configuration problem, not one of the client's certificate.",
+        error.name()
+    );
+    with_reason(Code::InvalidArgument, message, 400, error.name())
+}
+
 fn with_reason(code: Code, message: String, status: u16, reason: &'static str) -> Status {
     let mut metadata = MetadataMap::new();
     metadata.insert(STATUS_METADATA, MetadataValue::from(status));

@@ -6,7 +6,9 @@ pub mod trusted_proxy;
 pub mod verify_client;
 
 pub use add_client_auth::{AddClientAuth, AddClientAuthLayer};
-pub use trusted_proxy::{PeerAddrFn, TrustedProxyLayer, TrustedProxyService};
+pub use trusted_proxy::{
+    BadProxyHeaderAnswer, HttpAnswers, PeerAddrFn, TrustedProxyLayer, TrustedProxyService,
+};
 pub use verify_client::{ResponseFuture, VerifyClient, VerifyClientLayer, answer_response};
 
 // Declared in core, where every integration finds them; re-exported so that

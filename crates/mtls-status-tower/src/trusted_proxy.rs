@@ -17,8 +17,10 @@
 //!    [`XfccMode::AppendForward`](mtls_status::forward::XfccMode::AppendForward)
 //!    and [`XfccMode::ForwardOnly`](mtls_status::forward::XfccMode::ForwardOnly).
 //!
-//! A header that cannot be read is answered 400 here
-//! ([`Answer::bad_proxy_header`]); the inner service is not called.
+//! A header that cannot be read is answered here, and the inner service is
+//! not called: 400 ([`Answer::bad_proxy_header`], [`HttpAnswers`], the
+//! default), or for gRPC services `INVALID_ARGUMENT` with mtls-status-tonic's
+//! `GrpcAnswers` ([`TrustedProxyLayer::answer_with`]).
 //!
 //! The peer address comes from the request's extensions, read by the
 //! function given to [`TrustedProxyLayer::peer_addr_from`] (e.g. axum's
@@ -65,7 +67,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Extensions, Request, Response};
-use mtls_status::proxy::{ClassifyChain, TrustedProxy};
+use mtls_status::proxy::{ClassifyChain, ProxyHeaderError, TrustedProxy};
 use mtls_status::{Answer, AnswerStyle, ResponseFuture};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -75,15 +77,33 @@ use crate::answer_response;
 /// Reads a request's TCP peer address from its extensions.
 pub type PeerAddrFn = fn(&Extensions) -> Option<IpAddr>;
 
+/// How [`TrustedProxyLayer`] answers a request whose forwarded certificate
+/// header cannot be read, in responses with bodies of type `B`.
+pub trait BadProxyHeaderAnswer<B>: Clone {
+    /// The response to a request with this unreadable header.
+    fn answer(&self, error: &ProxyHeaderError) -> Response<B>;
+}
+
+/// HTTP answers: 400 in the [`AnswerStyle`] given
+/// ([`Answer::bad_proxy_header`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpAnswers(pub AnswerStyle);
+
+impl<B: From<Bytes>> BadProxyHeaderAnswer<B> for HttpAnswers {
+    fn answer(&self, error: &ProxyHeaderError) -> Response<B> {
+        answer_response(Answer::bad_proxy_header(self.0, error))
+    }
+}
+
 /// Puts the outcome of what a trusted front proxy forwarded into each
 /// request; see the [module docs](self).
 #[derive(Clone)]
 #[must_use]
-pub struct TrustedProxyLayer {
+pub struct TrustedProxyLayer<A = HttpAnswers> {
     proxy: TrustedProxy,
     classifier: Arc<dyn ClassifyChain>,
     peer: Peer,
-    style: AnswerStyle,
+    answers: A,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -108,7 +128,27 @@ impl TrustedProxyLayer {
             proxy,
             classifier,
             peer: Peer::Unknown,
-            style: AnswerStyle::default(),
+            answers: HttpAnswers::default(),
+        }
+    }
+
+    /// The style of the 400 answer to an unreadable header (default
+    /// [`AnswerStyle::Explicit`]).
+    pub fn answer_style(mut self, style: AnswerStyle) -> Self {
+        self.answers = HttpAnswers(style);
+        self
+    }
+}
+
+impl<A> TrustedProxyLayer<A> {
+    /// Answers unreadable headers with `answers` instead (for gRPC:
+    /// mtls-status-tonic's `GrpcAnswers`).
+    pub fn answer_with<B>(self, answers: B) -> TrustedProxyLayer<B> {
+        TrustedProxyLayer {
+            proxy: self.proxy,
+            classifier: self.classifier,
+            peer: self.peer,
+            answers,
         }
     }
 
@@ -125,31 +165,24 @@ impl TrustedProxyLayer {
         self
     }
 
-    /// The style of the 400 answer to an unreadable header (default
-    /// [`AnswerStyle::Explicit`]).
-    pub fn answer_style(mut self, style: AnswerStyle) -> Self {
-        self.style = style;
-        self
-    }
-
     /// The trusted-proxy configuration.
     pub fn proxy(&self) -> &TrustedProxy {
         &self.proxy
     }
 }
 
-impl fmt::Debug for TrustedProxyLayer {
+impl<A: fmt::Debug> fmt::Debug for TrustedProxyLayer<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrustedProxyLayer")
             .field("proxy", &self.proxy)
             .field("peer", &self.peer)
-            .field("style", &self.style)
+            .field("answers", &self.answers)
             .finish_non_exhaustive()
     }
 }
 
-impl<S> Layer<S> for TrustedProxyLayer {
-    type Service = TrustedProxyService<S>;
+impl<S, A: Clone> Layer<S> for TrustedProxyLayer<A> {
+    type Service = TrustedProxyService<S, A>;
 
     fn layer(&self, inner: S) -> Self::Service {
         TrustedProxyService {
@@ -161,19 +194,19 @@ impl<S> Layer<S> for TrustedProxyLayer {
 
 /// A service wrapped by [`TrustedProxyLayer`]; see the [module docs](self).
 #[derive(Clone, Debug)]
-pub struct TrustedProxyService<S> {
+pub struct TrustedProxyService<S, A = HttpAnswers> {
     inner: S,
-    layer: TrustedProxyLayer,
+    layer: TrustedProxyLayer<A>,
 }
 
-impl<S> TrustedProxyService<S> {
+impl<S, A> TrustedProxyService<S, A> {
     mtls_status::define_inner_service_accessors!();
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TrustedProxyService<S>
+impl<S, A, ReqBody, ResBody> Service<Request<ReqBody>> for TrustedProxyService<S, A>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    A: BadProxyHeaderAnswer<ResBody>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -210,10 +243,7 @@ where
                     peer = ?peer,
                     "unreadable client-certificate header from a trusted proxy: {error}"
                 );
-                ResponseFuture::answer(answer_response(Answer::bad_proxy_header(
-                    layer.style,
-                    &error,
-                )))
+                ResponseFuture::answer(layer.answers.answer(&error))
             }
         }
     }

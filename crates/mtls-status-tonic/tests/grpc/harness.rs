@@ -238,7 +238,7 @@ pub(crate) fn subject_of(leaf: &Leaf) -> String {
 
 /// Greets the verified client by its certificate; fails loudly if the
 /// identity or the client address did not reach it.
-struct GreeterImpl;
+pub(crate) struct GreeterImpl;
 
 #[tonic::async_trait]
 impl Greeter for GreeterImpl {
@@ -297,7 +297,7 @@ impl Greeter for GreeterImpl {
 
 /// Answers with nginx's `$ssl_client_verify` as the handler sees it; fails
 /// loudly if any identity metadata (`x-ssl-client-*`, ...) reached it.
-struct PingImpl;
+pub(crate) struct PingImpl;
 
 #[tonic::async_trait]
 impl Ping for PingImpl {

@@ -9,6 +9,7 @@ mod greeter;
 
 mod harness;
 
+mod behind_proxy;
 mod metrics;
 mod missing_glue;
 mod outcomes;
