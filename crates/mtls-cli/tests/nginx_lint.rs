@@ -385,37 +385,35 @@ fn check_nginx_predicts_what_nginx_answers() {
     };
     let (scratch, pki, files) = setup_with_pki();
     let dir = scratch.path();
-    let ports = free_ports(3);
+    let ports = free_ports(5);
     let addrs: Vec<std::net::SocketAddr> = ports
         .iter()
         .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], *port)))
         .collect();
-    let server_files = [
-        files.server.cert.as_path(),
-        files.server.key.as_path(),
-        files.ca_bundle.as_path(),
+    // Per server: its ssl_client_certificate and other directives.
+    let bundle = files.ca_bundle.as_path();
+    let intermediate = files.intermediate.cert.as_path();
+    let servers = [
+        (bundle, "ssl_verify_client on; ssl_crl crl-bundle.pem;"),
+        (bundle, "ssl_verify_client optional_no_ca;"),
+        // The advertised intermediate, and the root only trusted.
+        (
+            intermediate,
+            "ssl_verify_client on; ssl_trusted_certificate root.pem;",
+        ),
+        // A bundle with the intermediate but not its root.
+        (intermediate, "ssl_verify_client on;"),
+        (intermediate, "ssl_verify_client optional_no_ca;"),
     ];
     let mut conf = preamble(dir);
-    conf.push_str(&server_block(
-        addrs[0],
-        server_files,
-        "ssl_verify_client on; ssl_crl crl-bundle.pem;",
-    ));
-    conf.push_str(&server_block(
-        addrs[1],
-        server_files,
-        "ssl_verify_client optional_no_ca;",
-    ));
-    // The advertised intermediate, and the root only trusted.
-    conf.push_str(&server_block(
-        addrs[2],
-        [
+    for (addr, (client_ca, directives)) in addrs.iter().zip(servers) {
+        let server_files = [
             files.server.cert.as_path(),
             files.server.key.as_path(),
-            files.intermediate.cert.as_path(),
-        ],
-        "ssl_verify_client on; ssl_trusted_certificate root.pem;",
-    ));
+            client_ca,
+        ];
+        conf.push_str(&server_block(*addr, server_files, directives));
+    }
     conf.push_str("}\n");
     let nginx = Nginx::start_with_config(&nginx_bin, dir, &conf, &addrs);
     let conf_path = nginx.dir().join("nginx.conf");
@@ -452,10 +450,36 @@ fn check_nginx_predicts_what_nginx_answers() {
         (Some((&pki.unknown_ca, &files.client_unknown_ca.cert)), 495),
         (Some((&pki.expired, &files.client_expired.cert)), 495),
     ];
+    // OpenSSL 2 (unable to get issuer certificate) for chains through the
+    // bundle's intermediate, 21 for the others.
+    let no_root: [(Option<(&Leaf, &Path)>, u16); 5] = [
+        (None, 496),
+        (
+            Some((&pki.valid_via_intermediate, &files.client_intermediate.cert)),
+            495,
+        ),
+        (Some((&pki.valid_from_root, &files.client_valid.cert)), 495),
+        (Some((&pki.unknown_ca, &files.client_unknown_ca.cert)), 495),
+        (Some((&pki.expired, &files.client_expired.cert)), 495),
+    ];
+    // optional_no_ca lets 21 through, not 2 (nginx's
+    // ngx_ssl_verify_error_optional).
+    let no_root_optional_no_ca: [(Option<(&Leaf, &Path)>, u16); 5] = [
+        (None, 200),
+        (
+            Some((&pki.valid_via_intermediate, &files.client_intermediate.cert)),
+            495,
+        ),
+        (Some((&pki.valid_from_root, &files.client_valid.cert)), 200),
+        (Some((&pki.unknown_ca, &files.client_unknown_ca.cert)), 200),
+        (Some((&pki.expired, &files.client_expired.cert)), 495),
+    ];
     for (port, cells) in [
         (ports[0], on),
         (ports[1], optional_no_ca),
         (ports[2], trusted),
+        (ports[3], no_root),
+        (ports[4], no_root_optional_no_ca),
     ] {
         for (client, status) in cells {
             let what = format!("port {port}, {:?}", client.map(|c| c.0.common_name()));

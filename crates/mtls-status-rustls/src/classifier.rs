@@ -44,9 +44,11 @@ use crate::verify::{self, Settings};
 ///   a lone self-signed certificate), 19
 ///   ([`SelfSignedInChain`](ReasonKind::SelfSignedInChain)), 21
 ///   ([`UnknownLeafIssuer`](ReasonKind::UnknownLeafIssuer), a lone
-///   certificate whose issuer is unknown) or 20
-///   ([`UnknownIssuer`](ReasonKind::UnknownIssuer)), judged on the chain
-///   OpenSSL would build by names;
+///   certificate whose issuer is unknown), 2
+///   ([`UnknownBundleIssuer`](ReasonKind::UnknownBundleIssuer), the chain
+///   reached a CA of the store whose own issuer is missing: a bundle
+///   without its root) or 20 ([`UnknownIssuer`](ReasonKind::UnknownIssuer)),
+///   judged on the chain OpenSSL would build by names;
 /// - a certificate outside its validity wins over an unknown issuer (an
 ///   expired certificate from an unknown CA is
 ///   [`Expired`](ReasonKind::Expired), as in nginx); trust anchors'

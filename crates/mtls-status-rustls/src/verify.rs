@@ -714,6 +714,20 @@ fn find_der(view: &ChainView<'_>, der: &[u8]) -> Option<Node> {
         .map(Node::Bundle)
 }
 
+/// Whether `node` is a certificate of the trust store (a CA-bundle or
+/// trusted-only intermediate), also when the client sent it too.
+fn in_store(view: &ChainView<'_>, node: Node) -> bool {
+    match node {
+        Node::Bundle(_) => true,
+        Node::Presented(i) => view.presented.get(i).is_some_and(|der| {
+            view.store
+                .intermediates()
+                .iter()
+                .any(|c| c.as_ref() == der.as_ref())
+        }),
+    }
+}
+
 fn is_anchor(view: &ChainView<'_>, node: Node) -> bool {
     view.cert(node).is_some_and(|c| {
         view.store.anchors().iter().any(|a| {
@@ -724,7 +738,9 @@ fn is_anchor(view: &ChainView<'_>, node: Node) -> bool {
 
 /// nginx's untrusted-issuer codes, from the chain OpenSSL would build:
 /// a lone self-signed certificate is 18, a chain ending in a self-signed
-/// certificate 19, a lone certificate with an unknown issuer 21, anything
+/// certificate 19, a lone certificate with an unknown issuer 21, a chain
+/// that reached a CA of the trust store but no root 2 (OpenSSL looks in
+/// the store first; `x509_vfy.c`: some of the chain is trusted), anything
 /// else 20. (A certificate outside its validity comes first: see
 /// `walk_time`.)
 fn untrusted_issuer(view: &ChainView<'_>) -> InvalidReason {
@@ -733,21 +749,24 @@ fn untrusted_issuer(view: &ChainView<'_>) -> InvalidReason {
         return InvalidReason::new(ReasonKind::UnknownIssuer);
     };
     let top_self_issued = view.cert(top).is_some_and(ParsedCert::is_self_issued);
+    let reached_store = walk.iter().skip(1).any(|&node| in_store(view, node));
     let (kind, node) = match (walk.len(), top_self_issued) {
         (1, true) if view.is_self_signed(top) => (ReasonKind::SelfSigned, top),
         (1, _) => (ReasonKind::UnknownLeafIssuer, top),
         (_, true) if view.is_self_signed(top) => (ReasonKind::SelfSignedInChain, top),
+        _ if reached_store => (ReasonKind::UnknownBundleIssuer, top),
         _ => (ReasonKind::UnknownIssuer, top),
     };
     let detail = match (kind, view.cert(node)) {
-        (ReasonKind::UnknownIssuer | ReasonKind::UnknownLeafIssuer, Some(c))
-            if !c.is_self_issued() =>
-        {
-            Some(format!(
-                "its issuer \"{}\" is not a trusted CA",
-                names::name_dn(c.issuer)
-            ))
-        }
+        (
+            ReasonKind::UnknownIssuer
+            | ReasonKind::UnknownLeafIssuer
+            | ReasonKind::UnknownBundleIssuer,
+            Some(c),
+        ) if !c.is_self_issued() => Some(format!(
+            "its issuer \"{}\" is not a trusted CA",
+            names::name_dn(c.issuer)
+        )),
         _ => None,
     };
     blame(view, InvalidReason::new(kind), node, detail)

@@ -138,6 +138,18 @@ define_reason_kinds! {
             untrusted_issuer: true,
             advice: "The client certificate's issuer is not trusted by this server. If it was issued through an intermediate CA, send the intermediate certificates with it; otherwise use a certificate issued by one of the accepted CAs.",
         }
+        /// The chain reaches a CA of the server's trust store (CA bundle or
+        /// trusted certificates) that is not a self-signed root, and its
+        /// issuer is nowhere: the bundle lacks the CAs above it (OpenSSL 2,
+        /// which nginx answers for a bundle holding an intermediate without
+        /// its root). Not let through by `optional_no_ca`: the server is
+        /// misconfigured, whatever the client sends.
+        UnknownBundleIssuer {
+            name: "unknown_bundle_issuer",
+            openssl: (2, "unable to get issuer certificate"),
+            untrusted_issuer: false,
+            advice: "The server's CA bundle holds an intermediate CA but not the CA that issued it, so no chain through it can reach a root. Add the issuing CAs, up to a self-signed root, to the server's CA bundle (ssl_client_certificate or ssl_trusted_certificate).",
+        }
         /// The chain reaches a CA that is known but not trusted (OpenSSL 27).
         Untrusted {
             name: "untrusted",

@@ -205,21 +205,46 @@ async fn unknown_intermediate_without_root_is_unknown_issuer() {
 }
 
 #[tokio::test]
-async fn intermediate_only_bundle_is_unknown_issuer() {
+async fn intermediate_only_bundle_is_unknown_bundle_issuer() {
     // nginx needs the chain to reach a self-signed root: a bundle with only
-    // the intermediate accepts nothing (OpenSSL 2; here unknown_issuer).
+    // the intermediate accepts nothing, and OpenSSL says 2, which
+    // optional_no_ca does not let through.
     let pki = Arc::new(Pki::generate());
     let store = store_of(&[&pki.intermediate]);
     let server = classify(
         &pki,
-        store,
+        store.clone(),
         same,
         Presented::leaf(&pki.valid_via_intermediate),
         TLS13,
     )
     .await;
-    assert_eq!(reason(&server).kind(), ReasonKind::UnknownIssuer);
+    let sent = reason(&server);
+    assert_eq!(sent.kind(), ReasonKind::UnknownBundleIssuer);
+    assert_eq!(sent.openssl_code(), 2);
+    assert_eq!(
+        sent.ssl_client_verify(),
+        "FAILED:unable to get issuer certificate"
+    );
+    assert!(!sent.is_untrusted_issuer());
     assert_eq!(index(&server), Some(1));
+    // The leaf alone: the intermediate comes from the bundle, and is named.
+    let server = classify(
+        &pki,
+        store,
+        same,
+        Presented::leaf_only(&pki.valid_via_intermediate),
+        TLS13,
+    )
+    .await;
+    let alone = reason(&server);
+    assert_eq!(alone.kind(), ReasonKind::UnknownBundleIssuer);
+    assert_eq!(index(&server), None);
+    assert!(
+        alone.detail().contains("the server's CA certificate"),
+        "{}",
+        alone.detail()
+    );
 }
 
 #[tokio::test]
