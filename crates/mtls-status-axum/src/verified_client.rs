@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
-use mtls_status::{ClientAuthOutcome, ClientIdentity};
+use mtls_status::{ClientAuthOutcome, ClientIdentity, InvalidReason, Tolerated};
 
 use crate::client_auth::{answers_of, outcome_of};
 use crate::rejection::ClientCertRejection;
@@ -20,6 +20,7 @@ use crate::rejection::ClientCertRejection;
 /// | `Verified` | the client | `Some(client)` |
 /// | `None` (no certificate) | rejects 496 | `None` |
 /// | `Invalid` (any reason, untrusted issuer included) | rejects 495 | rejects 495 |
+/// | `Invalid`, tolerated by the route's `VerifyClientLayer` | the client, [`tolerated`](VerifiedClient::tolerated) says why | `Some(client)` |
 /// | no verdict in the request (configuration error) | rejects 500 | rejects 500 |
 ///
 /// The rejection, [`ClientCertRejection`], is the answer
@@ -73,8 +74,10 @@ use crate::rejection::ClientCertRejection;
 /// ```
 #[derive(Clone, Debug)]
 pub struct VerifiedClient {
-    /// Always `ClientAuthOutcome::Verified`.
+    /// `ClientAuthOutcome::Verified`, or `Invalid` with `tolerated` set.
     outcome: Arc<ClientAuthOutcome>,
+    /// The failure the route's `VerifyClientLayer` tolerated.
+    tolerated: Option<Tolerated>,
 }
 
 impl VerifiedClient {
@@ -87,22 +90,52 @@ impl VerifiedClient {
     /// `outcome` itself when it is `None` or `Invalid`.
     pub fn from_outcome(outcome: Arc<ClientAuthOutcome>) -> Result<Self, Arc<ClientAuthOutcome>> {
         if outcome.is_verified() {
-            Ok(Self { outcome })
+            Ok(Self {
+                outcome,
+                tolerated: None,
+            })
         } else {
             Err(outcome)
         }
     }
 
-    /// The client's identity, from its verified certificate chain.
-    pub fn identity(&self) -> &ClientIdentity {
-        match self.outcome.identity() {
-            Some(identity) => identity,
-            // `from_outcome` admits only `Verified` outcomes.
-            None => unreachable!("VerifiedClient holds a Verified outcome"),
+    /// The client of a request: verified, or invalid with a failure the
+    /// route tolerated (a [`Tolerated`] in the extensions, which only
+    /// `VerifyClientLayer` puts there, never the client).
+    fn from_parts(
+        outcome: Arc<ClientAuthOutcome>,
+        parts: &Parts,
+    ) -> Result<Self, Arc<ClientAuthOutcome>> {
+        match Tolerated::from_extensions(&parts.extensions) {
+            Some(tolerated) if outcome.presented_identity().is_some() => Ok(Self {
+                outcome,
+                tolerated: Some(tolerated.clone()),
+            }),
+            _ => Self::from_outcome(outcome),
         }
     }
 
-    /// The connection's verdict (always `Verified`).
+    /// The client's identity, from its verified certificate chain (or the
+    /// presented one, when the route [tolerated](Self::tolerated) its
+    /// failure).
+    pub fn identity(&self) -> &ClientIdentity {
+        match self.outcome.presented_identity() {
+            Some(identity) => identity,
+            // `from_outcome` / `from_parts` admit only outcomes with one.
+            None => unreachable!("VerifiedClient holds an outcome with an identity"),
+        }
+    }
+
+    /// The failure the route's `VerifyClientLayer`
+    /// [tolerates](mtls_status_tower::VerifyClientLayer::tolerate) and let
+    /// through (e.g. `expired`, within the grace period), with its context;
+    /// `None` for a verified chain.
+    pub fn tolerated(&self) -> Option<&InvalidReason> {
+        self.tolerated.as_ref().map(Tolerated::reason)
+    }
+
+    /// The connection's verdict: `Verified`, or `Invalid` when
+    /// [`tolerated`](Self::tolerated).
     pub fn outcome(&self) -> &Arc<ClientAuthOutcome> {
         &self.outcome
     }
@@ -130,7 +163,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let outcome = outcome_of(parts)?;
-        Self::from_outcome(outcome)
+        Self::from_parts(outcome, parts)
             .map_err(|outcome| ClientCertRejection::unverified(&outcome, answers_of(parts)))
     }
 }
@@ -152,7 +185,7 @@ where
         if outcome.is_none() {
             return Ok(None);
         }
-        Self::from_outcome(outcome)
+        Self::from_parts(outcome, parts)
             .map(Some)
             .map_err(|outcome| ClientCertRejection::unverified(&outcome, answers_of(parts)))
     }

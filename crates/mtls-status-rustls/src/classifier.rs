@@ -347,10 +347,13 @@ fn restamp(hit: Arc<ClientAuthOutcome>, now: UnixTime) -> Arc<ClientAuthOutcome>
     if !time_bound || reason.context().time.map(|t| t.as_secs()) == Some(now.as_secs()) {
         return hit;
     }
-    Arc::new(ClientAuthOutcome::Invalid(InvalidCertificate::new(
-        reason.clone().with_time(now),
-        invalid.presented().cloned(),
-    )))
+    let restamped =
+        InvalidCertificate::new(reason.clone().with_time(now), invalid.presented().cloned());
+    // Whether time is the only failure does not depend on `now`.
+    Arc::new(ClientAuthOutcome::Invalid(match invalid.valid_at() {
+        Some(instant) => restamped.with_valid_at(instant),
+        None => restamped,
+    }))
 }
 
 impl fmt::Debug for Classifier {

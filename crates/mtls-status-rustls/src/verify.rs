@@ -86,14 +86,70 @@ pub(crate) fn classify(
     } else {
         None
     };
-    let outcome = match verify(settings, algs, store, chain, &parsed, now) {
+    let check = Check {
+        settings,
+        algs,
+        store,
+        chain,
+        parsed: &parsed,
+        now,
+    };
+    let outcome = match verify(&check, now) {
         Ok(()) => verified(chain),
-        Err(reason) => ClientAuthOutcome::Invalid(InvalidCertificate::new(
-            (*reason).with_time(now),
-            presented_identity(chain),
-        )),
+        Err(reason) => {
+            let valid_at = only_time_fails(&check, &reason);
+            let invalid =
+                InvalidCertificate::new((*reason).with_time(now), presented_identity(chain));
+            ClientAuthOutcome::Invalid(match valid_at {
+                Some(instant) => invalid.with_valid_at(instant),
+                None => invalid,
+            })
+        }
     };
     Verdict { outcome, window }
+}
+
+/// For an `expired` (`not_yet_valid`) verdict: the instant at which the
+/// chain verifies when its certificates' validity is checked then and
+/// everything else now, if there is one: the offending certificate's
+/// last valid second (notBefore), moved back (forward) to the next offending bound
+/// while another certificate of the chain is the one out of its validity,
+/// a bounded number of times. `None` when something other than time fails
+/// too (an expired certificate from an unknown CA, revoked, too deep, ...),
+/// so that a route's tolerance of `expired` never accepts those.
+fn only_time_fails(check: &Check<'_, '_>, reason: &InvalidReason) -> Option<UnixTime> {
+    let kind = reason.kind();
+    // The last second a certificate is valid (it has expired at its
+    // notAfter), or its first.
+    let bound = |reason: &InvalidReason| match reason.kind() {
+        ReasonKind::Expired => reason
+            .context()
+            .not_after
+            .map(|t| unix(t.as_secs().saturating_sub(1))),
+        ReasonKind::NotYetValid => reason.context().not_before,
+        _ => None,
+    };
+    let mut instant = bound(reason)?;
+    // Every certificate of a path (and its anchor) can move the instant
+    // once; a longer walk is not a chain worth tolerating.
+    for _ in 0..check.chain.len() + check.store.intermediates().len().min(8) + 2 {
+        match verify(check, instant) {
+            Ok(()) => return Some(instant),
+            Err(next) if next.kind() == kind => {
+                let next = bound(&next)?;
+                let further = match kind {
+                    ReasonKind::Expired => next.as_secs() < instant.as_secs(),
+                    _ => next.as_secs() > instant.as_secs(),
+                };
+                if !further {
+                    return None;
+                }
+                instant = next;
+            }
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// The X509-SVID rules for the leaf, before any path is built (as
@@ -145,14 +201,29 @@ struct DepthViolation {
     offending: Vec<u8>,
 }
 
-fn verify(
-    settings: &Settings,
-    algs: &WebPkiSupportedAlgorithms,
-    store: &TrustStore,
-    chain: &[CertificateDer<'_>],
-    parsed: &[Option<ParsedCert<'_>>],
+/// One classification's inputs: what to check the chain against, the
+/// presented chain (leaf first) and its parsed certificates, and the time.
+struct Check<'c, 'a> {
+    settings: &'c Settings,
+    algs: &'c WebPkiSupportedAlgorithms,
+    store: &'c TrustStore,
+    chain: &'c [CertificateDer<'a>],
+    parsed: &'c [Option<ParsedCert<'a>>],
     now: UnixTime,
-) -> Result<(), Box<InvalidReason>> {
+}
+
+/// Verifies `check`'s chain at its time, with the certificates' (and trust
+/// anchors') validity checked at `validity_at` (the same time, except when
+/// finding out whether time is the only failure).
+fn verify(check: &Check<'_, '_>, validity_at: UnixTime) -> Result<(), Box<InvalidReason>> {
+    let &Check {
+        settings,
+        algs,
+        store,
+        chain,
+        parsed,
+        now,
+    } = check;
     let Some(leaf_der) = chain.first() else {
         return Err(Box::new(
             InvalidReason::new(ReasonKind::BadEncoding).with_message("empty certificate chain"),
@@ -244,11 +315,11 @@ fn verify(
         for der in shown {
             let der = der.as_ref();
             let original = canonical.original(der);
-            if let Some(violation) = time_violation(original, now)? {
+            if let Some(violation) = time_violation(original, validity_at)? {
                 return Err(record(violation));
             }
         }
-        if let Some(violation) = anchor_time_violation(store, path, now) {
+        if let Some(violation) = anchor_time_violation(store, path, validity_at) {
             return Err(record(violation));
         }
         let actual = path.intermediate_certificates().count();
@@ -312,7 +383,7 @@ fn verify(
             // revocation: a certificate outside its validity on the chain
             // it builds is what nginx reports.
             if !matches!(reason_kind(&error), ReasonKind::TooComplex)
-                && let Some(reason) = walk_time(&view, now)
+                && let Some(reason) = walk_time(&view, validity_at)
             {
                 return Err(Box::new(reason));
             }

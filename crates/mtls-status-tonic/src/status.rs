@@ -38,7 +38,7 @@ pub const REASON_METADATA: &str = "x-mtls-reason";
 pub fn for_judgement(judgement: &Judgement, answers: &AnswerOptions) -> Option<Status> {
     let cas = answers.accepted_ca_names();
     Some(match judgement {
-        Judgement::Pass => return None,
+        Judgement::Pass | Judgement::Tolerated { .. } => return None,
         Judgement::CertificateRequired | Judgement::IdentityRequired { reason: None } => {
             certificate_required(cas)
         }

@@ -15,5 +15,5 @@ pub use verify_client::{ResponseFuture, VerifyClient, VerifyClientLayer, answer_
 // a tower user needs one import line.
 pub use mtls_status::{
     AllowList, Authorize, AuthorizeOutput, ClientAuthMetrics, ClientAuthPolicy, InvalidFingerprint,
-    Judgement, MetricsSnapshot, NOT_ALLOWED_BY_POLICY, SpiffeAuthorizer,
+    Judgement, MetricsSnapshot, NOT_ALLOWED_BY_POLICY, SpiffeAuthorizer, Tolerance, Tolerated,
 };

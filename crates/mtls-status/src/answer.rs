@@ -360,7 +360,7 @@ impl Answer {
         let style = options.style;
         let cas = options.accepted_ca_names();
         Some(match judgement {
-            Judgement::Pass => return None,
+            Judgement::Pass | Judgement::Tolerated { .. } => return None,
             Judgement::CertificateRequired => Self::certificate_required(style, cas),
             Judgement::CertificateInvalid { reason, .. } => {
                 Self::certificate_invalid(style, reason, cas)

@@ -30,7 +30,7 @@ pub use authorize::{
 pub use forward::ForwardHeaders;
 pub use future::ResponseFuture;
 pub use identity::ClientIdentity;
-pub use judgement::{ClientAuthPolicy, Judgement, LogContext};
+pub use judgement::{ClientAuthPolicy, Judgement, LogContext, Tolerance, Tolerated};
 pub use metrics::{ClientAuthMetrics, MetricsSnapshot};
 pub use mode::{Decision, ParseVerifyModeError, VerifyMode};
 pub use outcome::{

@@ -14,6 +14,7 @@
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
 //! | `mtls_client_auth_requests_total` | counter | `outcome`, `verdict`, `reason` | Requests judged. `outcome`: `none` (no client certificate), `invalid` (failed verification), `verified`, or `missing` (no `ClientAuthOutcome`: the TLS glue is missing). `verdict`: `passed` or `rejected`. `reason`: empty for a pass, else `certificate_required` (496), an [`InvalidReason`](crate::InvalidReason) name such as `expired` or `unknown_issuer` (495), `not_authorized` (403), `missing_outcome` (500) |
+//! | `mtls_client_auth_tolerated_total` | counter | `reason` | Requests that passed although their certificate failed verification, because the route [tolerates](crate::ClientAuthPolicy::tolerate) that reason (`expired`, `not_yet_valid`) within a grace period ([`Judgement::Tolerated`]). Also counted in `mtls_client_auth_requests_total` as `outcome="invalid"`, `verdict="passed"` |
 //! | `mtls_client_cert_soonest_not_after_timestamp_seconds` | gauge | none | The earliest `notAfter` among the verified client certificates seen since the process started, in Unix seconds |
 //! | `mtls_client_auth_denied_total` | counter | `authorizer` | 403s of verified clients refused by a route's authorization policy ([`Judgement::NotAuthorized`]), by the policy's [`Authorize::name`](crate::Authorize::name): `allow_list`, `spiffe`, `any_of`, `all_of`, `custom` (closures), or a name given with [`Authorize::named`](crate::Authorize::named). Also counted in `mtls_client_auth_requests_total` under `reason="not_authorized"` |
 //! | `mtls_handshake_failures_total` | counter | `cause` | Connections that did not become a classified TLS connection, by [`HandshakeFailure`] label: `timeout` (handshake or ClientHello timeout), `evicted` (dropped at the handshake cap for a newer client), `tls_error` (the TLS handshake failed), `plain_http` (plain HTTP sent to the TLS port, answered 497), `closed` (the client closed the connection mid-handshake), `io_error` (another I/O error). Recorded by mtls-status-rustls (feature `metrics`) |
@@ -106,6 +107,7 @@ struct Counters {
     missing_outcome: AtomicU64,
     passed: AtomicU64,
     rejections: Mutex<BTreeMap<&'static str, u64>>,
+    tolerated: Mutex<BTreeMap<&'static str, u64>>,
     /// Unix seconds; `i64::MAX` until a verified certificate was seen.
     soonest_not_after: AtomicI64,
     /// Unix seconds; `i64::MIN` until a verified certificate was seen.
@@ -121,6 +123,7 @@ impl Default for Counters {
             missing_outcome: AtomicU64::new(0),
             passed: AtomicU64::new(0),
             rejections: Mutex::new(BTreeMap::new()),
+            tolerated: Mutex::new(BTreeMap::new()),
             soonest_not_after: AtomicI64::new(i64::MAX),
             latest_not_after: AtomicI64::new(i64::MIN),
         }
@@ -146,9 +149,15 @@ impl ClientAuthMetrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        let tolerated = c
+            .tolerated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let soonest = c.soonest_not_after.load(Ordering::Relaxed);
         let latest = c.latest_not_after.load(Ordering::Relaxed);
         MetricsSnapshot {
+            tolerated,
             requests: none + invalid + verified + missing_outcome,
             none,
             invalid,
@@ -207,6 +216,10 @@ impl ClientAuthMetrics {
             }
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(reason) = judgement.tolerated() {
+            let mut tolerated = c.tolerated.lock().unwrap_or_else(PoisonError::into_inner);
+            *tolerated.entry(reason.name()).or_insert(0) += 1;
+        }
         match judgement.reason() {
             None => {
                 c.passed.fetch_add(1, Ordering::Relaxed);
@@ -358,6 +371,8 @@ pub(crate) mod facade {
 
     /// `mtls_client_auth_denied_total`.
     pub(crate) const DENIED: &str = "mtls_client_auth_denied_total";
+    /// `mtls_client_auth_tolerated_total`.
+    pub(crate) const TOLERATED: &str = "mtls_client_auth_tolerated_total";
     /// `mtls_handshake_failures_total`.
     pub(crate) const HANDSHAKE_FAILURES: &str = "mtls_handshake_failures_total";
     /// `mtls_trust_store_earliest_not_after_timestamp_seconds`.
@@ -436,6 +451,9 @@ pub(crate) mod facade {
         if let Judgement::NotAuthorized { authorizer, .. } = judgement {
             metrics::counter!(DENIED, "authorizer" => *authorizer).increment(1);
         }
+        if let Some(reason) = judgement.tolerated() {
+            metrics::counter!(TOLERATED, "reason" => reason.name()).increment(1);
+        }
         if let Some(ClientAuthOutcome::Verified(identity)) = outcome {
             let not_after = i64::try_from(identity.not_after().as_secs()).unwrap_or(i64::MAX);
             let soonest = SOONEST
@@ -471,6 +489,9 @@ pub struct MetricsSnapshot {
     /// [`InvalidReason`](crate::InvalidReason) name (`expired`,
     /// `unknown_issuer`, ...), `not_authorized`, `missing_outcome`.
     pub rejections: BTreeMap<&'static str, u64>,
+    /// Passes of failed certificates a route tolerated, by reason
+    /// (`expired`, `not_yet_valid`); also in [`passed`](Self::passed).
+    pub tolerated: BTreeMap<&'static str, u64>,
     /// The earliest `notAfter` (Unix seconds) of the verified client
     /// certificates seen.
     pub soonest_client_not_after: Option<i64>,
@@ -483,6 +504,11 @@ impl MetricsSnapshot {
     /// Rejections under `reason` (0 if none).
     pub fn rejections(&self, reason: &str) -> u64 {
         self.rejections.get(reason).copied().unwrap_or(0)
+    }
+
+    /// Tolerated passes under `reason` (0 if none).
+    pub fn tolerated(&self, reason: &str) -> u64 {
+        self.tolerated.get(reason).copied().unwrap_or(0)
     }
 
     /// Whole days from now until the soonest-expiring verified client

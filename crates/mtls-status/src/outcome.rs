@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::StatusCode;
+use rustls_pki_types::UnixTime;
 
 use crate::identity::ClientIdentity;
 use crate::reason::InvalidReason;
@@ -164,6 +165,7 @@ impl ClientAuthOutcome {
 pub struct InvalidCertificate {
     reason: InvalidReason,
     presented: Option<Box<ClientIdentity>>,
+    valid_at: Option<UnixTime>,
 }
 
 impl InvalidCertificate {
@@ -173,7 +175,28 @@ impl InvalidCertificate {
         Self {
             reason,
             presented: presented.map(Box::new),
+            valid_at: None,
         }
+    }
+
+    /// Records that the reason (`expired` or `not_yet_valid`) is the
+    /// chain's **only** failure: with every certificate's validity checked
+    /// at `instant` (the offending bound), and every other check (path,
+    /// signatures, depth, purpose, CRLs) at the classification time, the
+    /// chain verifies. mtls-status-rustls's classifier finds it; a route's
+    /// [`Tolerance`](crate::judgement::Tolerance) needs it.
+    #[must_use]
+    pub fn with_valid_at(mut self, instant: UnixTime) -> Self {
+        self.valid_at = Some(instant);
+        self
+    }
+
+    /// The instant at which the chain would have verified, when its time
+    /// (expired, not yet valid) is its only failure; see
+    /// [`with_valid_at`](Self::with_valid_at). `None`: other problems too,
+    /// or not known.
+    pub fn valid_at(&self) -> Option<UnixTime> {
+        self.valid_at
     }
 
     /// Why verification failed.

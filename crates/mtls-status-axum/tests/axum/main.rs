@@ -13,6 +13,7 @@ mod idle;
 mod per_route;
 mod spiffe;
 mod support;
+mod tolerance;
 mod vendor_names;
 mod wire;
 mod xfcc;

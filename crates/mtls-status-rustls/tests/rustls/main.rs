@@ -19,4 +19,5 @@ mod rotation;
 mod slot_exhaustion;
 #[cfg(feature = "spiffe-bundle")]
 mod spiffe_bundle;
+mod tolerance;
 mod trust_store;

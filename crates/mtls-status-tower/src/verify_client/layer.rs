@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use mtls_status::{
     AnswerOptions, AnswerStyle, Authorize, ClientAuthMetrics, ClientAuthPolicy, ForwardHeaders,
-    VerifyMode,
+    Tolerance, VerifyMode,
 };
 use tower_layer::Layer;
 
@@ -25,6 +25,7 @@ use super::VerifyClient;
 /// | answers | [`AnswerStyle::Explicit`]: 495/496 + problem+json | [`style`](Self::style) |
 /// | accepted CAs in 495/496 details | none listed | [`accepted_cas`](Self::accepted_cas) |
 /// | identity headers | incoming ones stripped, none set | [`forward`](Self::forward) |
+/// | tolerated failures | none: every failure is 495 | [`tolerate`](Self::tolerate) |
 /// | counters | none | [`metrics`](Self::metrics) |
 ///
 /// Incoming identity headers (`X-SSL-Client-*`, `x-forwarded-client-cert`,
@@ -117,6 +118,20 @@ impl VerifyClientLayer {
         S: Into<String>,
     {
         self.update(|config| config.answers = config.answers.clone().accepted_cas(cas))
+    }
+
+    /// Lets a failure through for a grace period while it is the chain's
+    /// only one (HAProxy `crt-ignore-err`, Envoy
+    /// `allow_expired_certificate`), e.g.
+    /// `Tolerance::expired(Duration::from_secs(7 * 86_400))` during a
+    /// rotation: see [`ClientAuthPolicy::tolerate`]. The handler runs with
+    /// the outcome still `Invalid` and a
+    /// [`Tolerated`](mtls_status::Tolerated) in the request's extensions
+    /// (mtls-status-axum's `VerifiedClient` accepts it and says so in
+    /// `tolerated()`); the pass is logged at WARN and counted in
+    /// `mtls_client_auth_tolerated_total`.
+    pub fn tolerate(self, tolerance: Tolerance) -> Self {
+        self.update(|config| config.policy = config.policy.clone().tolerate(tolerance))
     }
 
     /// Authorizes verified clients with `policy`: a closure

@@ -69,6 +69,10 @@ where
         if let Some(answer) = Answer::for_judgement(&judgement, &config.answers) {
             return ResponseFuture::answer(answer_response(answer));
         }
+        if let Some(tolerated) = judgement.tolerated_extension() {
+            // The handler learns why an invalid certificate passed.
+            request.extensions_mut().insert(tolerated);
+        }
         if let Some(outcome) = &outcome {
             // Strips incoming identity headers (again, after the glue), then
             // sets those the route forwards, if any.

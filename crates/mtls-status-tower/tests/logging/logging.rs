@@ -63,6 +63,32 @@ async fn rejections_are_logged_like_nginx() {
     .await;
     assert!(capture.take().is_empty());
 
+    // A tolerated failure passes, logged at WARN with nginx's text.
+    let mtls_status::ClientAuthOutcome::Invalid(expired) = &*f.expired else {
+        unreachable!("the fixture is invalid")
+    };
+    let valid_at = mtls_testpki::unix_now();
+    let tolerated = std::sync::Arc::new(mtls_status::ClientAuthOutcome::Invalid(
+        expired.clone().with_valid_at(valid_at),
+    ));
+    let rotating = VerifyClientLayer::new().tolerate(mtls_status::Tolerance::expired(
+        std::time::Duration::from_secs(3600),
+    ));
+    send(&rotating, Some(&tolerated), &[]).await;
+    let events = capture.take();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let (level, fields) = &events[0];
+    assert_eq!(*level, Level::WARN);
+    assert!(
+        fields.contains(
+            "message=client SSL certificate verify error: (10:certificate has expired); \
+             tolerated by the route's grace period"
+        ),
+        "{fields}"
+    );
+    assert!(fields.contains("reason=expired"), "{fields}");
+    assert!(fields.contains("tolerated=true"), "{fields}");
+
     // A missing outcome is a configuration error: ERROR.
     send(&layer, None, &[]).await;
     let events = capture.take();
