@@ -130,9 +130,12 @@ fn only_time_fails(check: &Check<'_, '_>, reason: &InvalidReason) -> Option<Unix
         _ => None,
     };
     let mut instant = bound(reason)?;
-    // Every certificate of a path (and its anchor) can move the instant
-    // once; a longer walk is not a chain worth tolerating.
-    for _ in 0..check.chain.len() + check.store.intermediates().len().min(8) + 2 {
+    // Each certificate of an accepted path (the leaf, at most `max_depth`
+    // intermediates, the anchor) can move the instant once; a longer walk
+    // is not a chain worth tolerating, and the bound keeps a hostile chain
+    // of many expired certificates from costing more than a few
+    // verifications.
+    for _ in 0..check.settings.max_depth.min(8) + 2 {
         match verify(check, instant) {
             Ok(()) => return Some(instant),
             Err(next) if next.kind() == kind => {

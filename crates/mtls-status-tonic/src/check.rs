@@ -194,7 +194,7 @@ impl ClientAuthCheck {
             .get::<MtlsConnectInfo>()
             .and_then(MtlsConnectInfo::remote_addr);
         let mut answer = None;
-        self.policy.check(outcome.map(Arc::as_ref), |judgement| {
+        let judgement = self.policy.check(outcome.map(Arc::as_ref), |judgement| {
             answer = status::for_judgement(judgement, &self.answers);
             let context = LogContext::new(GLUE).rpc(rpc).peer(peer);
             match &answer {
@@ -207,6 +207,10 @@ impl ClientAuthCheck {
             None => {
                 // No proxy between the TLS and us: any copy is the client's.
                 strip_identity_headers(headers);
+                if let Some(tolerated) = judgement.tolerated_extension() {
+                    // The service learns why an invalid certificate passed.
+                    extensions.insert(tolerated);
+                }
                 Ok(())
             }
         }

@@ -166,3 +166,42 @@ fn policy_table_in_every_mode() {
         );
     }
 }
+
+/// A policy tolerating `expired`: the RPC passes with the reason in the
+/// request's extensions while time is the only failure, within the grace.
+#[test]
+fn a_tolerated_expired_certificate_passes_with_the_reason() {
+    use mtls_status::{AnswerOptions, ClientAuthPolicy, Tolerance, Tolerated};
+
+    let pki = mtls_testpki::Pki::generate();
+    let presented = ClientIdentity::from_chain(pki.expired.chain()).ok();
+    let expired = |valid_at: Option<u64>| {
+        let invalid = InvalidCertificate::new(ReasonKind::Expired.into(), presented.clone());
+        ClientAuthOutcome::Invalid(match valid_at {
+            Some(secs) => {
+                invalid.with_valid_at(mtls_testpki::rustls_pki_types::UnixTime::since_unix_epoch(
+                    std::time::Duration::from_secs(secs),
+                ))
+            }
+            None => invalid,
+        })
+    };
+    let policy = ClientAuthPolicy::new(VerifyMode::On)
+        .tolerate(Tolerance::expired(std::time::Duration::from_secs(3600)));
+    let interceptor =
+        || ClientAuthCheck::with_policy(policy.clone(), AnswerOptions::default()).interceptor();
+    let now = mtls_testpki::unix_now().as_secs();
+    let request = check(interceptor(), expired(Some(now - 60))).expect("tolerated");
+    assert_eq!(
+        request
+            .extensions()
+            .get::<Tolerated>()
+            .map(|t| t.reason().name()),
+        Some("expired")
+    );
+    for outcome in [expired(Some(now - 7200)), expired(None)] {
+        let status = check(interceptor(), outcome).expect_err("not tolerated");
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(mtls_metadata(&status), (Some("495"), Some("expired")));
+    }
+}
