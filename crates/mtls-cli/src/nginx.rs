@@ -63,6 +63,7 @@ impl Config {
             stack: Vec::new(),
             read: 0,
             directives: 0,
+            follow_includes: true,
         };
         let directives = loader.file(path.to_path_buf(), 0, None)?;
         Ok(Self {
@@ -75,14 +76,23 @@ impl Config {
     /// Parses `text` as the file `test.conf` (for tests).
     #[cfg(test)]
     fn parse_str(text: &str) -> Result<Vec<Directive>, ParseError> {
+        Self::parse_bytes(text.as_bytes(), Path::new("."))
+    }
+
+    /// Parses `bytes` as the file `test.conf`, keeping `include`s as
+    /// directives instead of reading files (for tests and the
+    /// `nginx_config` fuzz target, which includes this file).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn parse_bytes(bytes: &[u8], prefix: &Path) -> Result<Vec<Directive>, ParseError> {
         let mut loader = Loader {
-            prefix: PathBuf::from("."),
+            prefix: prefix.to_path_buf(),
             files: vec![PathBuf::from("test.conf")],
             stack: Vec::new(),
             read: 0,
             directives: 0,
+            follow_includes: false,
         };
-        loader.parse(text.as_bytes(), 0, 0)
+        loader.parse(bytes, 0, 0)
     }
 
     /// `path` as nginx resolves a file argument: relative to the prefix.
@@ -119,6 +129,8 @@ struct Loader {
     read: u64,
     /// Directives parsed so far.
     directives: usize,
+    /// Whether `include` reads files (not when parsing text alone).
+    follow_includes: bool,
 }
 
 #[derive(Debug, PartialEq)]
@@ -315,6 +327,24 @@ impl Loader {
         parsed
     }
 
+    /// Whether to read the files of an `include` with `args`: its one
+    /// argument is checked, then it is followed unless parsing text alone.
+    fn follow_include(
+        &self,
+        args: &[String],
+        file: usize,
+        line: usize,
+    ) -> Result<bool, ParseError> {
+        if args.len() != 1 {
+            return Err(self.error(
+                file,
+                line,
+                "invalid number of arguments in \"include\" directive",
+            ));
+        }
+        Ok(self.follow_includes)
+    }
+
     fn parse(
         &mut self,
         src: &[u8],
@@ -381,15 +411,8 @@ impl Loader {
                     let Some((name, args)) = split(&mut words) else {
                         return Err(self.error(file, line, "unexpected \";\""));
                     };
-                    if name == "include" {
-                        let [pattern] = args.as_slice() else {
-                            return Err(self.error(
-                                file,
-                                start,
-                                "invalid number of arguments in \"include\" directive",
-                            ));
-                        };
-                        let paths = expand(&self.prefix, pattern)
+                    if name == "include" && self.follow_include(&args, file, start)? {
+                        let paths = expand(&self.prefix, &args[0])
                             .map_err(|message| self.error(file, start, message))?;
                         for path in paths {
                             directives.extend(self.file(path, depth, Some((file, start)))?);
