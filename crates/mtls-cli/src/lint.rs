@@ -8,6 +8,7 @@ use mtls_status::lint::{LintSettings, Severity, has_errors, lint_trust_config};
 use rustls_pki_types::UnixTime;
 
 use crate::error::{CliError, EXIT_ERROR, EXIT_OK};
+use crate::ingress_lint::{self, CaFile};
 use crate::nginx_lint::{self, LintFormat};
 use crate::serve::parse_mode;
 use crate::trust::{CLIENT_CA, TRUSTED, TrustArgs};
@@ -25,8 +26,13 @@ use crate::{at, load};
         rules on its directives (verify_client_not_enforced, ssl_client_verify_unchecked, \
         missing_ca_bundle, unreadable_file, ocsp_with_optional_no_ca), one line per finding \
         `FILE:LINE: severity[kind]: message [server ...]`; exit 1 if any is an error or the \
-        configuration cannot be parsed.",
-    after_help = "Examples:\n  mtls lint --client-ca ca-bundle.pem --crl crl-bundle.pem --verify-depth 1\n  mtls lint --nginx /etc/nginx/nginx.conf --format sarif > mtls-lint.sarif"
+        configuration cannot be parsed.\n\n\
+        With --ingress FILE: the same for Kubernetes Ingress manifests (YAML, several documents, \
+        other kinds skipped) with ingress-nginx's nginx.ingress.kubernetes.io/auth-tls-* \
+        annotations, read with ingress-nginx's defaults (verify-client on, verify-depth 1); \
+        each Secret's ca.crt is given with --ca-file NAMESPACE/NAME=FILE (or one --ca-file FILE \
+        for all); findings at `FILE:LINE` of the annotation, plus invalid_annotation.",
+    after_help = "Examples:\n  mtls lint --client-ca ca-bundle.pem --crl crl-bundle.pem --verify-depth 1\n  mtls lint --nginx /etc/nginx/nginx.conf --format sarif > mtls-lint.sarif\n  mtls lint --ingress ingress.yaml --ca-file prod/client-ca=ca.crt"
 )]
 pub(crate) struct LintArgs {
     /// The trust flags of `serve` and `check`; the lints read --client-ca,
@@ -58,8 +64,29 @@ pub(crate) struct LintArgs {
     )]
     nginx: Option<PathBuf>,
 
-    /// Output with --nginx: text, json or sarif (SARIF 2.1.0 for CI
-    /// annotations).
+    /// Lint Kubernetes Ingress manifests (YAML, `---` separated) with
+    /// ingress-nginx's `nginx.ingress.kubernetes.io/auth-tls-*` annotations
+    /// instead of flags, each finding at FILE:LINE of the annotation.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["client_ca", "trusted", "crl", "verify_client", "nginx"]
+    )]
+    ingress: Option<PathBuf>,
+
+    /// With --ingress: the ca.crt of the Secret NAMESPACE/NAME that an
+    /// `auth-tls-secret` annotation names; a FILE alone serves every
+    /// Secret without its own. Repeatable.
+    #[arg(
+        long = "ca-file",
+        value_name = "[NAMESPACE/NAME=]FILE",
+        requires = "ingress",
+        value_parser = ingress_lint::parse_ca_file
+    )]
+    ca_file: Vec<CaFile>,
+
+    /// Output with --nginx or --ingress: text, json or sarif (SARIF 2.1.0
+    /// for CI annotations).
     #[arg(long, value_enum, default_value = "text")]
     format: LintFormat,
 }
@@ -70,9 +97,16 @@ pub(crate) fn run(args: LintArgs) -> Result<u8, CliError> {
     if let Some(path) = &args.nginx {
         return nginx_lint::run(path, now, args.format);
     }
+    if let Some(path) = &args.ingress {
+        return ingress_lint::run(path, &args.ca_file, now, args.format);
+    }
+    if !args.ca_file.is_empty() {
+        // clap's `requires` is not checked when other trust flags are given.
+        return Err(CliError::Usage("--ca-file needs --ingress FILE".to_owned()));
+    }
     if args.format != LintFormat::Text {
         return Err(CliError::Usage(
-            "--format json and sarif need --nginx FILE".to_owned(),
+            "--format json and sarif need --nginx FILE or --ingress FILE".to_owned(),
         ));
     }
     args.trust.require_client_ca()?;

@@ -7,7 +7,8 @@
 //!   (exit 0 verified, 2 invalid, 3 no certificate, 4 unsupported input,
 //!   1 usage or I/O error);
 //! - `mtls lint`: lint a client CA bundle and its CRLs, or (`--nginx`) an
-//!   nginx configuration and the files it names;
+//!   nginx configuration and the files it names, or (`--ingress`) Kubernetes
+//!   Ingress manifests with ingress-nginx's `auth-tls-*` annotations;
 //! - `mtls probe`: connect to a TLS server and explain what it does with
 //!   client certificates (CertificateRequest, advertised CAs, the answer or
 //!   TLS alert without and with a certificate);
@@ -21,8 +22,10 @@ mod check;
 mod crl_refresh;
 mod error;
 mod expect_name;
+mod ingress_lint;
 mod lint;
 mod load;
+mod manifest;
 mod metrics;
 mod nginx;
 mod nginx_lint;

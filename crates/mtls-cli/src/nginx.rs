@@ -468,7 +468,7 @@ fn split(words: &mut Vec<String>) -> Option<(String, Vec<String>)> {
     Some((name, args))
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
     // Only regular files: a FIFO or device would block or never end.
     match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => {

@@ -245,7 +245,7 @@ fn is_tls(http: &[Directive], server: &[Directive]) -> bool {
         || ssl_on(http)
 }
 
-fn rank(severity: Severity) -> u8 {
+pub(crate) fn rank(severity: Severity) -> u8 {
     match severity {
         Severity::Error => 0,
         Severity::Warning => 1,
@@ -341,11 +341,7 @@ fn rules(
             mode_at,
         ),
         VerifyMode::Optional | VerifyMode::OptionalNoCa if !reads => {
-            let who = if mode == VerifyMode::Optional {
-                "clients without a certificate"
-            } else {
-                "clients without a certificate, and with certificates from unknown CAs,"
-            };
+            let who = who_passes(mode);
             push(
                 Lint::new(
                     LintKind::SslClientVerifyUnchecked,
@@ -376,6 +372,15 @@ fn rules(
             );
         }
         _ => {}
+    }
+}
+
+/// Who gets through with `optional` or `optional_no_ca`, for messages.
+pub(crate) fn who_passes(mode: VerifyMode) -> &'static str {
+    if mode == VerifyMode::Optional {
+        "clients without a certificate"
+    } else {
+        "clients without a certificate, and with certificates from unknown CAs,"
     }
 }
 
@@ -445,15 +450,15 @@ fn trust_lints(
             LintKind::DepthBelowBundleChain => ssl.verify_depth.as_ref().unwrap_or(bundle_at),
             _ => bundle_at,
         };
-        push(in_nginx_terms(lint), at);
+        push(in_nginx_terms(lint, "ssl_verify_depth"), at);
     }
 }
 
 /// A trust-store lint reworded for nginx where nginx differs from
 /// `mtls serve`: a chain over the depth limit is reported by nginx as
-/// "unable to get local issuer certificate" (OpenSSL 20), and the fix is a
-/// directive.
-fn in_nginx_terms(lint: Lint) -> Lint {
+/// "unable to get local issuer certificate" (OpenSSL 20), and the fix is
+/// `depth_setting` (a directive, or ingress-nginx's annotation).
+pub(crate) fn in_nginx_terms(lint: Lint, depth_setting: &str) -> Lint {
     if lint.kind() != LintKind::DepthBelowBundleChain {
         return lint;
     }
@@ -466,7 +471,7 @@ fn in_nginx_terms(lint: Lint) -> Lint {
         )
         .replace(
             "set the verify depth to at least ",
-            "set ssl_verify_depth to at least ",
+            &format!("set {depth_setting} to at least "),
         );
     let reworded = Lint::new(lint.kind(), lint.severity(), message);
     match lint.subject() {
@@ -480,6 +485,55 @@ fn in_nginx_terms(lint: Lint) -> Lint {
 pub(crate) fn run(path: &Path, now: UnixTime, format: LintFormat) -> Result<u8, CliError> {
     let config = Config::load(path).map_err(|error| CliError::Usage(error.to_string()))?;
     let (servers, findings) = lint_config(&config, now)?;
+    let located: Vec<Located> = findings
+        .into_iter()
+        .map(|f| Located {
+            path: config.files[f.file].clone(),
+            line: f.line,
+            context: format!("server {}", f.server),
+            fields: vec![("server", Value::from(f.server))],
+            lint: f.lint,
+        })
+        .collect();
+    let files: Vec<String> = config
+        .files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    Ok(report(
+        format,
+        &located,
+        &format!(
+            "{servers} server(s) with client certificates; {} file(s) read",
+            files.len()
+        ),
+        json!({ "servers": servers, "files": files }),
+    ))
+}
+
+/// A lint at a line of an input file, for `mtls lint --nginx` and
+/// `--ingress`.
+#[derive(Debug)]
+pub(crate) struct Located {
+    pub(crate) lint: Lint,
+    pub(crate) path: PathBuf,
+    pub(crate) line: usize,
+    /// What the finding is about, printed in brackets: `server NAME ...`,
+    /// `ingress NS/NAME ...`.
+    pub(crate) context: String,
+    /// The same as JSON fields of the finding.
+    pub(crate) fields: Vec<(&'static str, Value)>,
+}
+
+/// Prints `findings` in `format` with a summary (`summary` in text, the
+/// fields of `summary_json` added to the counts in JSON); returns the exit
+/// code: 1 if any finding is an error.
+pub(crate) fn report(
+    format: LintFormat,
+    findings: &[Located],
+    summary: &str,
+    summary_json: Value,
+) -> u8 {
     let count = |severity: Severity| {
         findings
             .iter()
@@ -491,59 +545,55 @@ pub(crate) fn run(path: &Path, now: UnixTime, format: LintFormat) -> Result<u8, 
         count(Severity::Warning),
         count(Severity::Info),
     );
-    let file = |f: &Finding| config.files[f.file].display().to_string();
     match format {
         LintFormat::Text => {
-            for finding in &findings {
+            for finding in findings {
                 println!(
-                    "{}:{}: {} [server {}]",
-                    file(finding),
+                    "{}:{}: {} [{}]",
+                    finding.path.display(),
                     finding.line,
                     finding.lint,
-                    finding.server
+                    finding.context
                 );
             }
             println!(
-                "{}: {errors} error(s), {warnings} warning(s), {infos} info ({servers} server(s) \
-                 with client certificates; {} file(s) read)",
+                "{}: {errors} error(s), {warnings} warning(s), {infos} info ({summary})",
                 if errors > 0 { "failed" } else { "ok" },
-                config.files.len()
             );
         }
         LintFormat::Json => {
             let findings: Vec<Value> = findings
                 .iter()
                 .map(|f| {
-                    json!({
-                        "file": file(f),
+                    let mut object = json!({
+                        "file": f.path.display().to_string(),
                         "line": f.line,
                         "severity": f.lint.severity().name(),
                         "kind": f.lint.kind().name(),
                         "subject": f.lint.subject(),
                         "message": f.lint.message(),
-                        "server": f.server,
-                    })
+                    });
+                    for (key, value) in &f.fields {
+                        object[*key] = value.clone();
+                    }
+                    object
                 })
                 .collect();
-            let value = json!({
-                "findings": findings,
-                "summary": {
-                    "errors": errors,
-                    "warnings": warnings,
-                    "info": infos,
-                    "servers": servers,
-                    "files": config.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                },
-            });
-            println!("{value}");
+            let mut counts = json!({ "errors": errors, "warnings": warnings, "info": infos });
+            if let Value::Object(extra) = summary_json {
+                for (key, value) in extra {
+                    counts[key] = value;
+                }
+            }
+            println!("{}", json!({ "findings": findings, "summary": counts }));
         }
-        LintFormat::Sarif => println!("{}", sarif(&config, &findings)),
+        LintFormat::Sarif => println!("{}", sarif(findings)),
     }
-    Ok(if errors > 0 { EXIT_ERROR } else { EXIT_OK })
+    if errors > 0 { EXIT_ERROR } else { EXIT_OK }
 }
 
 /// SARIF 2.1.0 with one rule per lint kind met and one result per finding.
-fn sarif(config: &Config, findings: &[Finding]) -> Value {
+fn sarif(findings: &[Located]) -> Value {
     let mut kinds: Vec<LintKind> = findings.iter().map(|f| f.lint.kind()).collect();
     kinds.sort_by_key(|k| k.name());
     kinds.dedup();
@@ -568,10 +618,10 @@ fn sarif(config: &Config, findings: &[Finding]) -> Value {
             json!({
                 "ruleId": f.lint.kind().name(),
                 "level": level,
-                "message": { "text": format!("{text} [server {}]", f.server) },
+                "message": { "text": format!("{text} [{}]", f.context) },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": uri(&config.files[f.file]) },
+                        "artifactLocation": { "uri": uri(&f.path) },
                         "region": { "startLine": f.line },
                     }
                 }],

@@ -23,7 +23,7 @@ use nginx::answer::from_nginx;
 use nginx::client;
 use nginx::nginx_server::{Nginx, find_nginx, preamble, server_block};
 use nginx::situations::Presented;
-use nginx::{ScratchDir, free_ports};
+use nginx::{ScratchDir, fixture_cases, free_ports};
 
 const MTLS: &str = env!("CARGO_BIN_EXE_mtls");
 
@@ -133,14 +133,7 @@ fn every_case_is_checked_by_nginx_and_gives_the_announced_findings() {
     if nginx.is_none() {
         skip_nginx();
     }
-    let mut cases: Vec<String> = std::fs::read_dir(fixtures())
-        .expect("fixtures")
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name().into_string().ok()?;
-            name.ends_with(".conf").then_some(name)
-        })
-        .collect();
-    cases.sort();
+    let cases = fixture_cases(&fixtures(), ".conf");
     assert!(cases.len() >= 10, "{cases:?}");
     let mut kinds_met = BTreeSet::new();
     for case in &cases {

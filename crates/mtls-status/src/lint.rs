@@ -213,6 +213,10 @@ define_lint_kinds! {
         /// `ssl_ocsp` together with `ssl_verify_client optional_no_ca`,
         /// which nginx refuses.
         OcspWithOptionalNoCa { name: "ocsp_with_optional_no_ca" }
+        /// An ingress-nginx annotation (`nginx.ingress.kubernetes.io/auth-tls-*`)
+        /// with a value ingress-nginx does not accept: it silently uses its
+        /// default instead, or denies the Ingress's paths.
+        InvalidAnnotation { name: "invalid_annotation" }
     }
 }
 

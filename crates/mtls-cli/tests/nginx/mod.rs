@@ -122,3 +122,18 @@ pub(crate) fn wait_until_listening(child: &mut Child, addr: SocketAddr, logs: &d
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The names of the files in `dir` ending in `extension`, sorted: the cases
+/// of a fixture suite (`nginx_lint.rs`, `ingress_lint.rs`).
+#[allow(dead_code)] // not used by nginx_compare.rs
+pub(crate) fn fixture_cases(dir: &Path, extension: &str) -> Vec<String> {
+    let mut cases: Vec<String> = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.ends_with(extension).then_some(name)
+        })
+        .collect();
+    cases.sort();
+    cases
+}

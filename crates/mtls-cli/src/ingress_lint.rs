@@ -1,0 +1,556 @@
+//! `mtls lint --ingress FILE --ca-file [NAMESPACE/NAME=]FILE`: the lints of
+//! `mtls lint --nginx` for Kubernetes Ingress manifests with ingress-nginx's
+//! `nginx.ingress.kubernetes.io/auth-tls-*` annotations, each finding at the
+//! line of the annotation to fix.
+//!
+//! The annotations map to the nginx directives ingress-nginx writes, with
+//! its defaults and its way with bad values (it falls back silently):
+//! `auth-tls-secret` → `ssl_client_certificate` (the Secret's `ca.crt`,
+//! given here as a file), `auth-tls-verify-client` → `ssl_verify_client`
+//! (default `on`), `auth-tls-verify-depth` → `ssl_verify_depth` (default 1;
+//! 0 or a non-number also 1), `auth-tls-match-cn` → `if ($ssl_client_s_dn
+//! !~ ...) { return 403; }`. Without `auth-tls-secret` every other
+//! `auth-tls-*` annotation is ignored.
+
+use std::path::{Path, PathBuf};
+
+use mtls_status::VerifyMode;
+use mtls_status::lint::{Lint, LintKind, LintSettings, Severity, lint_trust_config};
+use rustls_pki_types::UnixTime;
+use serde_json::{Value, json};
+
+use crate::error::CliError;
+use crate::load;
+use crate::manifest::{self, Node};
+use crate::nginx_lint::{LintFormat, Located, in_nginx_terms, rank, report, who_passes};
+
+/// The annotations' common prefix.
+const PREFIX: &str = "nginx.ingress.kubernetes.io/";
+/// The annotations that mean nothing without `auth-tls-secret`.
+const NEED_SECRET: [&str; 5] = [
+    "auth-tls-verify-client",
+    "auth-tls-verify-depth",
+    "auth-tls-match-cn",
+    "auth-tls-error-page",
+    "auth-tls-pass-certificate-to-upstream",
+];
+/// Where ingress-nginx takes nginx configuration verbatim.
+const SNIPPETS: [&str; 2] = ["configuration-snippet", "server-snippet"];
+
+/// A `--ca-file` value: the `ca.crt` of one Secret, or of every Secret.
+#[derive(Clone, Debug)]
+pub(crate) struct CaFile {
+    /// `NAMESPACE/NAME`, or `None` for every Secret.
+    secret: Option<String>,
+    path: PathBuf,
+}
+
+/// Parses `NAMESPACE/NAME=FILE` or `FILE`.
+pub(crate) fn parse_ca_file(value: &str) -> Result<CaFile, String> {
+    if let Some((secret, path)) = value.split_once('=')
+        && let Some((namespace, name)) = secret.split_once('/')
+        && is_k8s_name(namespace)
+        && is_k8s_name(name)
+    {
+        if path.is_empty() {
+            return Err(format!("no file after {secret}="));
+        }
+        return Ok(CaFile {
+            secret: Some(secret.to_owned()),
+            path: PathBuf::from(path),
+        });
+    }
+    Ok(CaFile {
+        secret: None,
+        path: PathBuf::from(value),
+    })
+}
+
+/// A Kubernetes object name (DNS subdomain: lowercase letters, digits,
+/// `-` and `.`, starting and ending with a letter or digit).
+fn is_k8s_name(name: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    edge(name.chars().next())
+        && edge(name.chars().last())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+/// One annotation's value and line.
+#[derive(Clone, Debug)]
+struct Annotation {
+    value: String,
+    line: usize,
+}
+
+/// One Ingress of the manifest.
+struct Ingress {
+    document: usize,
+    namespace: String,
+    name: String,
+    hosts: Vec<String>,
+    /// The `auth-tls-*` and snippet annotations, without the prefix.
+    annotations: Vec<(String, Annotation)>,
+}
+
+impl Ingress {
+    fn annotation(&self, key: &str) -> Option<&Annotation> {
+        self.annotations
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, a)| a)
+    }
+
+    fn hosts_text(&self) -> String {
+        if self.hosts.is_empty() {
+            "every host".to_owned()
+        } else {
+            self.hosts.join(", ")
+        }
+    }
+}
+
+/// The Ingress objects of `documents` (also the items of a `kind: List`),
+/// and how many other objects were skipped.
+fn ingresses(documents: &[manifest::Document]) -> (Vec<Ingress>, usize) {
+    let mut found = Vec::new();
+    let mut skipped = 0;
+    for document in documents {
+        let Some(root) = &document.root else { continue };
+        let objects: Vec<&Node> = match root.get("kind").and_then(Node::as_str) {
+            Some("List") => root
+                .get("items")
+                .map(Node::items)
+                .unwrap_or(&[])
+                .iter()
+                .collect(),
+            _ => vec![root],
+        };
+        for object in objects {
+            match ingress(document.index, object) {
+                Some(ingress) => found.push(ingress),
+                None => skipped += 1,
+            }
+        }
+    }
+    (found, skipped)
+}
+
+fn ingress(document: usize, object: &Node) -> Option<Ingress> {
+    if object.get("kind").and_then(Node::as_str) != Some("Ingress") {
+        return None;
+    }
+    let metadata = object.get("metadata");
+    let text = |key: &str| {
+        metadata
+            .and_then(|m| m.get(key))
+            .and_then(Node::as_str)
+            .map(str::to_owned)
+    };
+    let mut annotations = Vec::new();
+    if let Some(entries) = metadata.and_then(|m| m.get("annotations")) {
+        for (key, value) in entries.entries() {
+            let Some(short) = key.as_str().and_then(|k| k.strip_prefix(PREFIX)) else {
+                continue;
+            };
+            if short.starts_with("auth-tls-") || SNIPPETS.contains(&short) {
+                annotations.push((
+                    short.to_owned(),
+                    Annotation {
+                        // A mapping or sequence is no string: Kubernetes
+                        // refuses it, so it counts as an invalid value.
+                        value: value.as_str().unwrap_or("").trim().to_owned(),
+                        line: key.line,
+                    },
+                ));
+            }
+        }
+    }
+    let spec = object.get("spec");
+    let mut hosts: Vec<String> = Vec::new();
+    let rules = spec.and_then(|s| s.get("rules")).map(Node::items);
+    let tls = spec.and_then(|s| s.get("tls")).map(Node::items);
+    let names = rules
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|rule| rule.get("host"))
+        .chain(
+            tls.unwrap_or(&[])
+                .iter()
+                .flat_map(|t| t.get("hosts").map(Node::items).unwrap_or(&[])),
+        )
+        .filter_map(Node::as_str);
+    for host in names {
+        if !hosts.iter().any(|h| h == host) {
+            hosts.push(host.to_owned());
+        }
+    }
+    Some(Ingress {
+        document,
+        namespace: text("namespace").unwrap_or_else(|| "default".to_owned()),
+        name: text("name").unwrap_or_default(),
+        hosts,
+        annotations,
+    })
+}
+
+/// Lints `path` with the CA files `ca_files` and prints the findings in
+/// `format`; returns the exit code (1 if any finding is an error).
+pub(crate) fn run(
+    path: &Path,
+    ca_files: &[CaFile],
+    now: UnixTime,
+    format: LintFormat,
+) -> Result<u8, CliError> {
+    let documents = manifest::load(path).map_err(CliError::Usage)?;
+    let (ingresses, skipped) = ingresses(&documents);
+    let mut findings = Vec::new();
+    let mut protected = 0;
+    for ingress in &ingresses {
+        let mut lints = Vec::new();
+        if lint_ingress(ingress, ca_files, now, &mut |lint, line| {
+            lints.push((lint, line))
+        }) {
+            protected += 1;
+        }
+        let id = format!("{}/{}", ingress.namespace, ingress.name);
+        for (lint, line) in lints {
+            findings.push(Located {
+                lint,
+                path: path.to_owned(),
+                line,
+                context: format!(
+                    "ingress {id}, document {}, hosts {}",
+                    ingress.document,
+                    ingress.hosts_text()
+                ),
+                fields: vec![
+                    ("ingress", Value::from(id.clone())),
+                    ("document", Value::from(ingress.document)),
+                    ("hosts", Value::from(ingress.hosts.clone())),
+                ],
+            });
+        }
+    }
+    findings.sort_by_key(|f| (rank(f.lint.severity()), f.line));
+    Ok(report(
+        format,
+        &findings,
+        &format!(
+            "{protected} Ingress(es) with client certificates of {}; {} document(s), {skipped} \
+             other object(s) skipped",
+            ingresses.len(),
+            documents.len()
+        ),
+        json!({
+            "ingresses": ingresses.len(),
+            "protected": protected,
+            "documents": documents.len(),
+            "skipped": skipped,
+            "files": [path.display().to_string()],
+        }),
+    ))
+}
+
+/// Pushes the findings of one Ingress (lint, line); returns whether it
+/// asks for client certificates.
+fn lint_ingress(
+    ingress: &Ingress,
+    ca_files: &[CaFile],
+    now: UnixTime,
+    push: &mut impl FnMut(Lint, usize),
+) -> bool {
+    let verify = ingress.annotation("auth-tls-verify-client");
+    let Some(secret) = ingress.annotation("auth-tls-secret") else {
+        let off = verify.is_some_and(|v| v.value == "off");
+        if let Some((key, at)) = NEED_SECRET
+            .iter()
+            .find_map(|key| ingress.annotation(key).map(|a| (key, a)))
+            && !off
+        {
+            push(
+                Lint::new(
+                    LintKind::MissingCaBundle,
+                    Severity::Error,
+                    format!(
+                        "{PREFIX}{key} without {PREFIX}auth-tls-secret: ingress-nginx ignores \
+                         every auth-tls annotation of this Ingress, so no client certificate is \
+                         requested and every client reaches {}; add `{PREFIX}auth-tls-secret: \
+                         {}/SECRET` naming the Secret whose ca.crt holds the client CAs",
+                        ingress.hosts_text(),
+                        ingress.namespace
+                    ),
+                ),
+                at.line,
+            );
+        }
+        return false;
+    };
+
+    // auth-tls-secret: NAMESPACE/NAME (an empty namespace is the Ingress's).
+    let Some((namespace, name)) = secret
+        .value
+        .split_once('/')
+        .filter(|(_, name)| !name.contains('/'))
+    else {
+        push(
+            Lint::new(
+                LintKind::InvalidAnnotation,
+                Severity::Error,
+                format!(
+                    "{PREFIX}auth-tls-secret \"{}\" is not NAMESPACE/NAME: ingress-nginx denies \
+                     every request to this Ingress's paths; write `{}/{}`",
+                    secret.value, ingress.namespace, secret.value
+                ),
+            ),
+            secret.line,
+        );
+        return true;
+    };
+    let namespace = if namespace.is_empty() {
+        ingress.namespace.as_str()
+    } else {
+        namespace
+    };
+    let id = format!("{namespace}/{name}");
+    if namespace != ingress.namespace {
+        push(
+            Lint::new(
+                LintKind::InvalidAnnotation,
+                Severity::Warning,
+                format!(
+                    "{PREFIX}auth-tls-secret {id} is in another namespace than the Ingress \
+                     ({}): ingress-nginx refuses cross-namespace Secrets (and then denies every \
+                     request to this Ingress's paths) unless its ConfigMap sets \
+                     allow-cross-namespace-resources: \"true\"; copy the Secret to namespace {}",
+                    ingress.namespace, ingress.namespace
+                ),
+            ),
+            secret.line,
+        );
+    }
+
+    let (mode, mode_line) = match verify {
+        None => (VerifyMode::On, secret.line),
+        Some(at) => match at.value.as_str() {
+            "on" | "off" | "optional" | "optional_no_ca" => (
+                at.value.parse::<VerifyMode>().unwrap_or(VerifyMode::On),
+                at.line,
+            ),
+            other => {
+                push(
+                    Lint::new(
+                        LintKind::InvalidAnnotation,
+                        Severity::Warning,
+                        format!(
+                            "{PREFIX}auth-tls-verify-client \"{other}\" is not on, off, \
+                             optional or optional_no_ca: ingress-nginx ignores it and uses on; \
+                             write one of those"
+                        ),
+                    ),
+                    at.line,
+                );
+                (VerifyMode::On, at.line)
+            }
+        },
+    };
+    let depth_at = ingress.annotation("auth-tls-verify-depth");
+    let depth = match depth_at {
+        None => 1,
+        Some(at) => match at.value.parse::<usize>() {
+            Ok(depth) if depth > 0 => depth,
+            _ => {
+                push(
+                    Lint::new(
+                        LintKind::InvalidAnnotation,
+                        Severity::Warning,
+                        format!(
+                            "{PREFIX}auth-tls-verify-depth \"{}\": ingress-nginx takes 0 or a \
+                             value that is not a positive number as unset and uses depth 1 (one \
+                             intermediate); write the number of intermediates clients need",
+                            at.value
+                        ),
+                    ),
+                    at.line,
+                );
+                1
+            }
+        },
+    };
+    if let Some(at) = ingress.annotation("auth-tls-pass-certificate-to-upstream")
+        && !matches!(
+            at.value.as_str(),
+            "1" | "t"
+                | "T"
+                | "TRUE"
+                | "true"
+                | "True"
+                | "0"
+                | "f"
+                | "F"
+                | "FALSE"
+                | "false"
+                | "False"
+        )
+    {
+        push(
+            Lint::new(
+                LintKind::InvalidAnnotation,
+                Severity::Warning,
+                format!(
+                    "{PREFIX}auth-tls-pass-certificate-to-upstream \"{}\" is not a boolean: \
+                     ingress-nginx uses false and the backend gets no ssl-client-cert header; \
+                     write \"true\" or \"false\"",
+                    at.value
+                ),
+            ),
+            at.line,
+        );
+    }
+
+    let reads = SNIPPETS.iter().any(|key| {
+        ingress.annotation(key).is_some_and(|a| {
+            a.value.contains("$ssl_client_verify") || a.value.contains("${ssl_client_verify}")
+        })
+    });
+    let match_cn = ingress.annotation("auth-tls-match-cn").is_some();
+    let hosts = ingress.hosts_text();
+    let verify_key = format!("{PREFIX}auth-tls-verify-client");
+    match mode {
+        VerifyMode::Off => push(
+            Lint::new(
+                LintKind::VerifyClientNotEnforced,
+                Severity::Warning,
+                format!(
+                    "{verify_key} off with auth-tls-secret {id}: no client certificate is \
+                     requested and every client reaches {hosts}; remove the annotation (ingress-nginx's \
+                     default is on) or set it to \"on\""
+                ),
+            ),
+            mode_line,
+        ),
+        VerifyMode::Optional | VerifyMode::OptionalNoCa if reads => push(
+            Lint::new(
+                LintKind::VerifyClientNotEnforced,
+                Severity::Info,
+                format!(
+                    "{verify_key} {mode}: clients without a valid certificate pass the TLS layer; \
+                     a snippet reads $ssl_client_verify, so make sure every location that needs a \
+                     certificate checks it (or set \"on\")"
+                ),
+            ),
+            mode_line,
+        ),
+        VerifyMode::OptionalNoCa if match_cn => push(
+            Lint::new(
+                LintKind::SslClientVerifyUnchecked,
+                Severity::Error,
+                format!(
+                    "{verify_key} optional_no_ca with auth-tls-match-cn: the CN is matched on \
+                     certificates nginx did not verify, so a self-made certificate with that CN \
+                     reaches {hosts}; set \"on\" (or \"optional\")"
+                ),
+            ),
+            mode_line,
+        ),
+        VerifyMode::Optional if match_cn => {}
+        VerifyMode::Optional | VerifyMode::OptionalNoCa => {
+            let who = who_passes(mode);
+            push(
+                Lint::new(
+                    LintKind::SslClientVerifyUnchecked,
+                    Severity::Warning,
+                    format!(
+                        "{verify_key} {mode} lets {who} reach {hosts}, and nothing in this \
+                         Ingress checks $ssl_client_verify: ingress-nginx only passes it to the \
+                         backend as the ssl-client-verify header; set \"on\", or make sure the \
+                         backend refuses requests whose ssl-client-verify is not SUCCESS"
+                    ),
+                ),
+                mode_line,
+            );
+        }
+        _ => {}
+    }
+
+    let Some(ca) = ca_files
+        .iter()
+        .find(|ca| ca.secret.as_deref() == Some(id.as_str()))
+        .or_else(|| ca_files.iter().find(|ca| ca.secret.is_none()))
+    else {
+        push(
+            Lint::new(
+                LintKind::MissingCaBundle,
+                Severity::Error,
+                format!(
+                    "the CA of Secret {id} is not given, so it cannot be linted (and \
+                     ingress-nginx denies every request to this Ingress's paths while the Secret \
+                     or its ca.crt is missing); pass `--ca-file {id}=ca.crt` with the Secret's \
+                     ca.crt (`kubectl get secret -n {namespace} {name} -o \
+                     jsonpath='{{.data.ca\\.crt}}' | base64 -d > ca.crt`)"
+                ),
+            ),
+            secret.line,
+        );
+        return true;
+    };
+    let what = format!("--ca-file for {id}");
+    let certificates = if std::fs::metadata(&ca.path).is_ok_and(|meta| !meta.is_file()) {
+        Err(CliError::Io(format!(
+            "{what} {} is not a regular file",
+            ca.path.display()
+        )))
+    } else {
+        load::certificates(&ca.path, &what)
+    };
+    let certificates = match certificates {
+        Ok(certificates) => certificates,
+        Err(error) => {
+            push(
+                Lint::new(
+                    LintKind::UnreadableFile,
+                    Severity::Error,
+                    format!(
+                        "{error}; ingress-nginx denies every request to this Ingress's paths \
+                         when the Secret's ca.crt holds no certificate: fix the file or the Secret"
+                    ),
+                ),
+                secret.line,
+            );
+            return true;
+        }
+    };
+    let settings = LintSettings::new(now)
+        .with_mode(mode)
+        .with_verify_depth(depth);
+    for lint in lint_trust_config(&certificates, &[], &settings) {
+        let line = match lint.kind() {
+            // Said above, at the annotation, with the fix.
+            LintKind::OptionalMode | LintKind::OffMode | LintKind::OptionalNoCaMode => continue,
+            LintKind::DepthBelowBundleChain => depth_at.map_or(secret.line, |at| at.line),
+            _ => secret.line,
+        };
+        let lint = in_nginx_terms(lint, &format!("{PREFIX}auth-tls-verify-depth"));
+        push(lint, line);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_file_forms() {
+        let one = parse_ca_file("prod/client-ca=ca.crt").expect("mapped");
+        assert_eq!(one.secret.as_deref(), Some("prod/client-ca"));
+        assert_eq!(one.path, Path::new("ca.crt"));
+        let any = parse_ca_file("./dir=x/ca.crt").expect("path");
+        assert_eq!(
+            (any.secret, any.path),
+            (None, PathBuf::from("./dir=x/ca.crt"))
+        );
+        assert!(parse_ca_file("prod/ca=").is_err());
+    }
+}
