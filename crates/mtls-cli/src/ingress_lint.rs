@@ -205,17 +205,30 @@ pub(crate) fn run(
 ) -> Result<u8, CliError> {
     let documents = manifest::load(path).map_err(CliError::Usage)?;
     let (ingresses, skipped) = ingresses(&documents);
-    let mut findings = Vec::new();
+    // (index of the Ingress, lint, line)
+    let mut lints: Vec<(usize, Lint, usize)> = Vec::new();
     let mut protected = 0;
-    for ingress in &ingresses {
-        let mut lints = Vec::new();
-        if lint_ingress(ingress, ca_files, now, &mut |lint, line| {
-            lints.push((lint, line))
-        }) {
+    let mut settings = Vec::new();
+    for (index, ingress) in ingresses.iter().enumerate() {
+        let protection = lint_ingress(ingress, ca_files, now, &mut |lint, line| {
+            lints.push((index, lint, line));
+        });
+        if !matches!(protection, Protection::None) {
             protected += 1;
         }
+        settings.push(match protection {
+            Protection::Configured(effective) => Some(effective),
+            Protection::None | Protection::Denied => None,
+        });
+    }
+    host_conflicts(&ingresses, &settings, &mut |index, lint, line| {
+        lints.push((index, lint, line));
+    });
+    let mut findings = Vec::new();
+    for (index, lint, line) in lints {
+        let ingress = &ingresses[index];
         let id = format!("{}/{}", ingress.namespace, ingress.name);
-        for (lint, line) in lints {
+        {
             findings.push(Located {
                 lint,
                 path: path.to_owned(),
@@ -253,14 +266,42 @@ pub(crate) fn run(
     ))
 }
 
-/// Pushes the findings of one Ingress (lint, line); returns whether it
-/// asks for client certificates.
+/// The client-certificate settings an Ingress gives its hosts' server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Effective {
+    secret: String,
+    mode: VerifyMode,
+    depth: usize,
+    match_cn: Option<String>,
+    /// The line of `auth-tls-secret`.
+    line: usize,
+}
+
+impl Effective {
+    fn same_as(&self, other: &Self) -> bool {
+        (&self.secret, self.mode, self.depth, &self.match_cn)
+            == (&other.secret, other.mode, other.depth, &other.match_cn)
+    }
+}
+
+/// What one Ingress asks of client certificates.
+enum Protection {
+    /// No `auth-tls-secret`.
+    None,
+    /// An `auth-tls-secret` ingress-nginx refuses.
+    Denied,
+    /// The settings ingress-nginx applies.
+    Configured(Effective),
+}
+
+/// Pushes the findings of one Ingress (lint, line); returns what it asks
+/// for.
 fn lint_ingress(
     ingress: &Ingress,
     ca_files: &[CaFile],
     now: UnixTime,
     push: &mut impl FnMut(Lint, usize),
-) -> bool {
+) -> Protection {
     let verify = ingress.annotation("auth-tls-verify-client");
     let Some(secret) = ingress.annotation("auth-tls-secret") else {
         let off = verify.is_some_and(|v| v.value == "off");
@@ -285,7 +326,7 @@ fn lint_ingress(
                 at.line,
             );
         }
-        return false;
+        return Protection::None;
     };
 
     // auth-tls-secret: NAMESPACE/NAME (an empty namespace is the Ingress's).
@@ -306,7 +347,7 @@ fn lint_ingress(
             ),
             secret.line,
         );
-        return true;
+        return Protection::Denied;
     };
     let namespace = if namespace.is_empty() {
         ingress.namespace.as_str()
@@ -414,7 +455,9 @@ fn lint_ingress(
             a.value.contains("$ssl_client_verify") || a.value.contains("${ssl_client_verify}")
         })
     });
-    let match_cn = ingress.annotation("auth-tls-match-cn").is_some();
+    let match_cn = ingress
+        .annotation("auth-tls-match-cn")
+        .map(|a| a.value.clone());
     let hosts = ingress.hosts_text();
     let verify_key = format!("{PREFIX}auth-tls-verify-client");
     match mode {
@@ -442,7 +485,7 @@ fn lint_ingress(
             ),
             mode_line,
         ),
-        VerifyMode::OptionalNoCa if match_cn => push(
+        VerifyMode::OptionalNoCa if match_cn.is_some() => push(
             Lint::new(
                 LintKind::SslClientVerifyUnchecked,
                 Severity::Error,
@@ -454,7 +497,7 @@ fn lint_ingress(
             ),
             mode_line,
         ),
-        VerifyMode::Optional if match_cn => {}
+        VerifyMode::Optional if match_cn.is_some() => {}
         VerifyMode::Optional | VerifyMode::OptionalNoCa => {
             let who = who_passes(mode);
             push(
@@ -474,6 +517,27 @@ fn lint_ingress(
         _ => {}
     }
 
+    let effective = Effective {
+        secret: id,
+        mode,
+        depth,
+        match_cn,
+        line: secret.line,
+    };
+    lint_ca(&effective, depth_at, ca_files, now, push);
+    Protection::Configured(effective)
+}
+
+/// The trust-store lints on the CA file given for the Ingress's Secret.
+fn lint_ca(
+    effective: &Effective,
+    depth_at: Option<&Annotation>,
+    ca_files: &[CaFile],
+    now: UnixTime,
+    push: &mut impl FnMut(Lint, usize),
+) {
+    let id = &effective.secret;
+    let (namespace, name) = id.split_once('/').unwrap_or(("", id));
     let Some(ca) = ca_files
         .iter()
         .find(|ca| ca.secret.as_deref() == Some(id.as_str()))
@@ -486,14 +550,14 @@ fn lint_ingress(
                 format!(
                     "the CA of Secret {id} is not given, so it cannot be linted (and \
                      ingress-nginx denies every request to this Ingress's paths while the Secret \
-                     or its ca.crt is missing); pass `--ca-file {id}=ca.crt` with the Secret's \
+                     is missing, and turns client certificates off when it has no ca.crt); pass `--ca-file {id}=ca.crt` with the Secret's \
                      ca.crt (`kubectl get secret -n {namespace} {name} -o \
                      jsonpath='{{.data.ca\\.crt}}' | base64 -d > ca.crt`)"
                 ),
             ),
-            secret.line,
+            effective.line,
         );
-        return true;
+        return;
     };
     let what = format!("--ca-file for {id}");
     let certificates = if std::fs::metadata(&ca.path).is_ok_and(|meta| !meta.is_file()) {
@@ -512,29 +576,91 @@ fn lint_ingress(
                     LintKind::UnreadableFile,
                     Severity::Error,
                     format!(
-                        "{error}; ingress-nginx denies every request to this Ingress's paths \
-                         when the Secret's ca.crt holds no certificate: fix the file or the Secret"
+                        "{error}; fix the file (in the cluster, a ca.crt that does not parse \
+                         makes ingress-nginx deny every request to this Ingress's paths)"
                     ),
                 ),
-                secret.line,
+                effective.line,
             );
-            return true;
+            return;
         }
     };
     let settings = LintSettings::new(now)
-        .with_mode(mode)
-        .with_verify_depth(depth);
+        .with_mode(effective.mode)
+        .with_verify_depth(effective.depth);
     for lint in lint_trust_config(&certificates, &[], &settings) {
         let line = match lint.kind() {
             // Said above, at the annotation, with the fix.
             LintKind::OptionalMode | LintKind::OffMode | LintKind::OptionalNoCaMode => continue,
-            LintKind::DepthBelowBundleChain => depth_at.map_or(secret.line, |at| at.line),
-            _ => secret.line,
+            LintKind::DepthBelowBundleChain => depth_at.map_or(effective.line, |at| at.line),
+            _ => effective.line,
         };
         let lint = in_nginx_terms(lint, &format!("{PREFIX}auth-tls-verify-depth"));
         push(lint, line);
     }
-    true
+}
+
+/// Ingresses that share a host share its nginx `server`, and ingress-nginx
+/// configures client certificates there from one of them (the oldest
+/// Ingress), ignoring the others' `auth-tls-*`: a later Ingress whose
+/// settings differ is reported (an error when one side enforces
+/// certificates and the other does not).
+fn host_conflicts(
+    ingresses: &[Ingress],
+    settings: &[Option<Effective>],
+    push: &mut impl FnMut(usize, Lint, usize),
+) {
+    for (later, ingress) in ingresses.iter().enumerate() {
+        let Some(mine) = &settings[later] else {
+            continue;
+        };
+        let conflict = ingress.hosts.iter().find_map(|host| {
+            let first = (0..later)
+                .find(|&i| settings[i].is_some() && ingresses[i].hosts.iter().any(|h| h == host))?;
+            let theirs = settings[first].as_ref()?;
+            (!mine.same_as(theirs)).then_some((host, first, theirs))
+        });
+        let Some((host, first, theirs)) = conflict else {
+            continue;
+        };
+        let enforced = |e: &Effective| e.mode == VerifyMode::On;
+        let severity = if enforced(mine) == enforced(theirs) {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        let describe = |e: &Effective| {
+            let mut text = format!(
+                "secret {}, verify-client {}, verify-depth {}",
+                e.secret, e.mode, e.depth
+            );
+            if let Some(cn) = &e.match_cn {
+                text.push_str(&format!(", match-cn {cn}"));
+            }
+            text
+        };
+        let other = &ingresses[first];
+        push(
+            later,
+            Lint::new(
+                LintKind::HostSettingsConflict,
+                severity,
+                format!(
+                    "host {host} is also served by Ingress {}/{} (document {}) with other \
+                     client-certificate settings (there: {}; here: {}): ingress-nginx applies the \
+                     oldest Ingress's auth-tls annotations to every path of the host and ignores \
+                     the other's, so which one holds depends on creation order; give both the \
+                     same auth-tls annotations",
+                    other.namespace,
+                    other.name,
+                    other.document,
+                    describe(theirs),
+                    describe(mine)
+                ),
+            ),
+            mine.line,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ fn every_manifest_gives_the_announced_findings() {
     let (scratch, _) = setup();
     let dir = scratch.path();
     let cases = fixture_cases(&fixtures(), ".yaml");
-    assert!(cases.len() >= 9, "{cases:?}");
+    assert!(cases.len() >= 10, "{cases:?}");
     let mut kinds_met = BTreeSet::new();
     for case in &cases {
         let text = std::fs::read_to_string(dir.join(case)).expect("read case");
@@ -135,6 +135,7 @@ fn every_manifest_gives_the_announced_findings() {
         "leaf_in_bundle",
         "ca_expired",
         "invalid_annotation",
+        "host_settings_conflict",
     ] {
         assert!(kinds_met.contains(kind), "no case for {kind}");
     }

@@ -217,6 +217,10 @@ define_lint_kinds! {
         /// with a value ingress-nginx does not accept: it silently uses its
         /// default instead, or denies the Ingress's paths.
         InvalidAnnotation { name: "invalid_annotation" }
+        /// Two Kubernetes Ingresses for the same host ask for different
+        /// client-certificate settings: ingress-nginx applies one of them
+        /// (the oldest Ingress's) to the whole host.
+        HostSettingsConflict { name: "host_settings_conflict" }
     }
 }
 
