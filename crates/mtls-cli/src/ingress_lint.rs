@@ -1,4 +1,5 @@
-//! `mtls lint --ingress FILE --ca-file [NAMESPACE/NAME=]FILE`: the lints of
+//! `mtls lint --ingress FILE --ca-file [NAMESPACE/NAME=]FILE [--crl-file
+//! [NAMESPACE/NAME=]FILE]`: the lints of
 //! `mtls lint --nginx` for Kubernetes Ingress manifests with ingress-nginx's
 //! `nginx.ingress.kubernetes.io/auth-tls-*` annotations, each finding at the
 //! line of the annotation to fix.
@@ -6,7 +7,7 @@
 //! The annotations map to the nginx directives ingress-nginx writes, with
 //! its defaults and its way with bad values (it falls back silently):
 //! `auth-tls-secret` → `ssl_client_certificate` (the Secret's `ca.crt`,
-//! given here as a file), `auth-tls-verify-client` → `ssl_verify_client`
+//! given here as a file; its `ca.crl` → `ssl_crl`), `auth-tls-verify-client` → `ssl_verify_client`
 //! (default `on`), `auth-tls-verify-depth` → `ssl_verify_depth` (default 1;
 //! 0 or a non-number also 1), `auth-tls-match-cn` → `if ($ssl_client_s_dn
 //! !~ ...) { return 403; }`. Without `auth-tls-secret` every other
@@ -37,16 +38,17 @@ const NEED_SECRET: [&str; 5] = [
 /// Where ingress-nginx takes nginx configuration verbatim.
 const SNIPPETS: [&str; 2] = ["configuration-snippet", "server-snippet"];
 
-/// A `--ca-file` value: the `ca.crt` of one Secret, or of every Secret.
+/// A `--ca-file` or `--crl-file` value: the `ca.crt` or `ca.crl` of one
+/// Secret, or of every Secret.
 #[derive(Clone, Debug)]
-pub(crate) struct CaFile {
+pub(crate) struct SecretFile {
     /// `NAMESPACE/NAME`, or `None` for every Secret.
     secret: Option<String>,
     path: PathBuf,
 }
 
 /// Parses `NAMESPACE/NAME=FILE` or `FILE`.
-pub(crate) fn parse_ca_file(value: &str) -> Result<CaFile, String> {
+pub(crate) fn parse_secret_file(value: &str) -> Result<SecretFile, String> {
     if let Some((secret, path)) = value.split_once('=')
         && let Some((namespace, name)) = secret.split_once('/')
         && is_k8s_name(namespace)
@@ -55,12 +57,12 @@ pub(crate) fn parse_ca_file(value: &str) -> Result<CaFile, String> {
         if path.is_empty() {
             return Err(format!("no file after {secret}="));
         }
-        return Ok(CaFile {
+        return Ok(SecretFile {
             secret: Some(secret.to_owned()),
             path: PathBuf::from(path),
         });
     }
-    Ok(CaFile {
+    Ok(SecretFile {
         secret: None,
         path: PathBuf::from(value),
     })
@@ -199,7 +201,7 @@ fn ingress(document: usize, object: &Node) -> Option<Ingress> {
 /// `format`; returns the exit code (1 if any finding is an error).
 pub(crate) fn run(
     path: &Path,
-    ca_files: &[CaFile],
+    files: &SecretFiles<'_>,
     now: UnixTime,
     format: LintFormat,
 ) -> Result<u8, CliError> {
@@ -210,7 +212,7 @@ pub(crate) fn run(
     let mut protected = 0;
     let mut settings = Vec::new();
     for (index, ingress) in ingresses.iter().enumerate() {
-        let protection = lint_ingress(ingress, ca_files, now, &mut |lint, line| {
+        let protection = lint_ingress(ingress, files, now, &mut |lint, line| {
             lints.push((index, lint, line));
         });
         if !matches!(protection, Protection::None) {
@@ -298,7 +300,7 @@ enum Protection {
 /// for.
 fn lint_ingress(
     ingress: &Ingress,
-    ca_files: &[CaFile],
+    files: &SecretFiles<'_>,
     now: UnixTime,
     push: &mut impl FnMut(Lint, usize),
 ) -> Protection {
@@ -524,25 +526,36 @@ fn lint_ingress(
         match_cn,
         line: secret.line,
     };
-    lint_ca(&effective, depth_at, ca_files, now, push);
+    lint_ca(&effective, depth_at, files, now, push);
     Protection::Configured(effective)
 }
 
-/// The trust-store lints on the CA file given for the Ingress's Secret.
+/// The `--ca-file` and `--crl-file` values.
+pub(crate) struct SecretFiles<'a> {
+    pub(crate) ca: &'a [SecretFile],
+    pub(crate) crl: &'a [SecretFile],
+}
+
+/// The file of `files` for Secret `id`: its own, else the one for all.
+fn file_for<'a>(files: &'a [SecretFile], id: &str) -> Option<&'a SecretFile> {
+    files
+        .iter()
+        .find(|f| f.secret.as_deref() == Some(id))
+        .or_else(|| files.iter().find(|f| f.secret.is_none()))
+}
+
+/// The trust-store lints on the CA (and CRL) file given for the Ingress's
+/// Secret.
 fn lint_ca(
     effective: &Effective,
     depth_at: Option<&Annotation>,
-    ca_files: &[CaFile],
+    files: &SecretFiles<'_>,
     now: UnixTime,
     push: &mut impl FnMut(Lint, usize),
 ) {
     let id = &effective.secret;
     let (namespace, name) = id.split_once('/').unwrap_or(("", id));
-    let Some(ca) = ca_files
-        .iter()
-        .find(|ca| ca.secret.as_deref() == Some(id.as_str()))
-        .or_else(|| ca_files.iter().find(|ca| ca.secret.is_none()))
-    else {
+    let Some(ca) = file_for(files.ca, id) else {
         push(
             Lint::new(
                 LintKind::MissingCaBundle,
@@ -559,25 +572,34 @@ fn lint_ca(
         );
         return;
     };
-    let what = format!("--ca-file for {id}");
-    let certificates = if std::fs::metadata(&ca.path).is_ok_and(|meta| !meta.is_file()) {
-        Err(CliError::Io(format!(
-            "{what} {} is not a regular file",
-            ca.path.display()
-        )))
-    } else {
-        load::certificates(&ca.path, &what)
+    let regular = |file: &SecretFile, what: &str| {
+        if std::fs::metadata(&file.path).is_ok_and(|meta| !meta.is_file()) {
+            // A FIFO or device must not block CI.
+            Err(CliError::Io(format!(
+                "{what} {} is not a regular file",
+                file.path.display()
+            )))
+        } else {
+            Ok(())
+        }
     };
-    let certificates = match certificates {
-        Ok(certificates) => certificates,
-        Err(error) => {
+    let what = format!("--ca-file for {id}");
+    let certificates = regular(ca, &what).and_then(|()| load::certificates(&ca.path, &what));
+    let crl_what = format!("--crl-file for {id}");
+    let crls = match file_for(files.crl, id) {
+        None => Ok(Vec::new()),
+        Some(crl) => regular(crl, &crl_what).and_then(|()| load::crls(&crl.path, &crl_what)),
+    };
+    let (certificates, crls) = match (certificates, crls) {
+        (Ok(certificates), Ok(crls)) => (certificates, crls),
+        (Err(error), _) | (_, Err(error)) => {
             push(
                 Lint::new(
                     LintKind::UnreadableFile,
                     Severity::Error,
                     format!(
-                        "{error}; fix the file (in the cluster, a ca.crt that does not parse \
-                         makes ingress-nginx deny every request to this Ingress's paths)"
+                        "{error}; fix the file (in the cluster, a ca.crt or ca.crl that does \
+                         not parse makes ingress-nginx deny every request to this Ingress's paths)"
                     ),
                 ),
                 effective.line,
@@ -588,7 +610,7 @@ fn lint_ca(
     let settings = LintSettings::new(now)
         .with_mode(effective.mode)
         .with_verify_depth(effective.depth);
-    for lint in lint_trust_config(&certificates, &[], &settings) {
+    for lint in lint_trust_config(&certificates, &crls, &settings) {
         let line = match lint.kind() {
             // Said above, at the annotation, with the fix.
             LintKind::OptionalMode | LintKind::OffMode | LintKind::OptionalNoCaMode => continue,
@@ -669,14 +691,14 @@ mod tests {
 
     #[test]
     fn ca_file_forms() {
-        let one = parse_ca_file("prod/client-ca=ca.crt").expect("mapped");
+        let one = parse_secret_file("prod/client-ca=ca.crt").expect("mapped");
         assert_eq!(one.secret.as_deref(), Some("prod/client-ca"));
         assert_eq!(one.path, Path::new("ca.crt"));
-        let any = parse_ca_file("./dir=x/ca.crt").expect("path");
+        let any = parse_secret_file("./dir=x/ca.crt").expect("path");
         assert_eq!(
             (any.secret, any.path),
             (None, PathBuf::from("./dir=x/ca.crt"))
         );
-        assert!(parse_ca_file("prod/ca=").is_err());
+        assert!(parse_secret_file("prod/ca=").is_err());
     }
 }

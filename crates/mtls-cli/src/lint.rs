@@ -8,7 +8,7 @@ use mtls_status::lint::{LintSettings, Severity, has_errors, lint_trust_config};
 use rustls_pki_types::UnixTime;
 
 use crate::error::{CliError, EXIT_ERROR, EXIT_OK};
-use crate::ingress_lint::{self, CaFile};
+use crate::ingress_lint::{self, SecretFile, SecretFiles};
 use crate::nginx_lint::{self, LintFormat};
 use crate::serve::parse_mode;
 use crate::trust::{CLIENT_CA, TRUSTED, TrustArgs};
@@ -31,7 +31,7 @@ use crate::{at, load};
         other kinds skipped) with ingress-nginx's nginx.ingress.kubernetes.io/auth-tls-* \
         annotations, read with ingress-nginx's defaults (verify-client on, verify-depth 1); \
         each Secret's ca.crt is given with --ca-file NAMESPACE/NAME=FILE (or one --ca-file FILE \
-        for all); findings at `FILE:LINE` of the annotation, plus invalid_annotation.",
+        for all), its ca.crl with --crl-file the same way; findings at `FILE:LINE` of the annotation, plus invalid_annotation.",
     after_help = "Examples:\n  mtls lint --client-ca ca-bundle.pem --crl crl-bundle.pem --verify-depth 1\n  mtls lint --nginx /etc/nginx/nginx.conf --format sarif > mtls-lint.sarif\n  mtls lint --ingress ingress.yaml --ca-file prod/client-ca=ca.crt"
 )]
 pub(crate) struct LintArgs {
@@ -81,9 +81,20 @@ pub(crate) struct LintArgs {
         long = "ca-file",
         value_name = "[NAMESPACE/NAME=]FILE",
         requires = "ingress",
-        value_parser = ingress_lint::parse_ca_file
+        value_parser = ingress_lint::parse_secret_file
     )]
-    ca_file: Vec<CaFile>,
+    ca_file: Vec<SecretFile>,
+
+    /// With --ingress: the ca.crl of the Secret NAMESPACE/NAME (ingress-nginx
+    /// passes it to nginx as ssl_crl); a FILE alone serves every Secret
+    /// without its own. Repeatable.
+    #[arg(
+        long = "crl-file",
+        value_name = "[NAMESPACE/NAME=]FILE",
+        requires = "ingress",
+        value_parser = ingress_lint::parse_secret_file
+    )]
+    crl_file: Vec<SecretFile>,
 
     /// Output with --nginx or --ingress: text, json or sarif (SARIF 2.1.0
     /// for CI annotations).
@@ -98,11 +109,17 @@ pub(crate) fn run(args: LintArgs) -> Result<u8, CliError> {
         return nginx_lint::run(path, now, args.format);
     }
     if let Some(path) = &args.ingress {
-        return ingress_lint::run(path, &args.ca_file, now, args.format);
+        let files = SecretFiles {
+            ca: &args.ca_file,
+            crl: &args.crl_file,
+        };
+        return ingress_lint::run(path, &files, now, args.format);
     }
-    if !args.ca_file.is_empty() {
+    if !args.ca_file.is_empty() || !args.crl_file.is_empty() {
         // clap's `requires` is not checked when other trust flags are given.
-        return Err(CliError::Usage("--ca-file needs --ingress FILE".to_owned()));
+        return Err(CliError::Usage(
+            "--ca-file and --crl-file need --ingress FILE".to_owned(),
+        ));
     }
     if args.format != LintFormat::Text {
         return Err(CliError::Usage(

@@ -1,6 +1,6 @@
 //! `mtls lint --ingress`: the manifests in `tests/ingress_lint/`, linted
-//! with the CA files their `# ca-file: [NAMESPACE/NAME=]FILE` header lines
-//! name (files of a fresh demo PKI); every finding must be one the manifest
+//! with the CA and CRL files their `# ca-file: [NAMESPACE/NAME=]FILE` and
+//! `# crl-file: ...` header lines name (files of a fresh demo PKI); every finding must be one the manifest
 //! announces with a `# expect: SEVERITY KIND` comment on the annotation's
 //! line, and every announced one must be found.
 
@@ -61,14 +61,17 @@ fn lint(dir: &Path, manifest: &str, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The `--ca-file` flags of the `# ca-file:` lines and the `# expect:`
+/// The `--ca-file` / `--crl-file` flags of the `# ca-file:` / `# crl-file:`
+/// lines and the `# expect:`
 /// comments of a manifest.
 fn announced(text: &str) -> (Vec<String>, Expected) {
     let mut ca_files = Vec::new();
     let mut expected = Expected::new();
     for (index, line) in text.lines().enumerate() {
-        if let Some(ca) = line.strip_prefix("# ca-file: ") {
-            ca_files.push(format!("--ca-file={ca}"));
+        for flag in ["ca-file", "crl-file"] {
+            if let Some(file) = line.strip_prefix(&format!("# {flag}: ")) {
+                ca_files.push(format!("--{flag}={file}"));
+            }
         }
         let Some((_, spec)) = line.split_once("# expect: ") else {
             continue;
@@ -90,7 +93,7 @@ fn every_manifest_gives_the_announced_findings() {
     let (scratch, _) = setup();
     let dir = scratch.path();
     let cases = fixture_cases(&fixtures(), ".yaml");
-    assert!(cases.len() >= 10, "{cases:?}");
+    assert!(cases.len() >= 11, "{cases:?}");
     let mut kinds_met = BTreeSet::new();
     for case in &cases {
         let text = std::fs::read_to_string(dir.join(case)).expect("read case");
@@ -134,6 +137,8 @@ fn every_manifest_gives_the_announced_findings() {
         "depth_below_bundle_chain",
         "leaf_in_bundle",
         "ca_expired",
+        "crl_expired",
+        "crl_missing_for_ca",
         "invalid_annotation",
         "host_settings_conflict",
     ] {
@@ -292,9 +297,9 @@ fn malformed_yaml_and_hostile_input_are_clear_errors() {
 }
 
 #[test]
-fn ca_file_needs_ingress() {
+fn ca_and_crl_files_need_ingress() {
     let out = Command::new(MTLS)
-        .args(["lint", "--ca-file", "ca.crt", "--client-ca", "ca.pem"])
+        .args(["lint", "--crl-file", "ca.crl", "--client-ca", "ca.pem"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
