@@ -42,15 +42,12 @@ impl Node {
         self.entry(key).map(|(_, value)| value)
     }
 
-    /// The key node and the value of `key` in a mapping.
+    /// The key node and the value of `key` in a mapping, also from its
+    /// merge keys (`<<: *base`, which Kubernetes' YAML reader applies).
     pub(crate) fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
-        match &self.value {
-            Value::Mapping(entries) => entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(k, v)| (k, v)),
-            _ => None,
-        }
+        self.entries()
+            .into_iter()
+            .find(|(k, _)| k.as_str() == Some(key))
     }
 
     /// The text of a scalar.
@@ -69,12 +66,34 @@ impl Node {
         }
     }
 
-    /// The entries of a mapping (none for anything else).
-    pub(crate) fn entries(&self) -> &[(Node, Node)] {
-        match &self.value {
-            Value::Mapping(entries) => entries,
-            _ => &[],
+    /// The entries of a mapping (none for anything else): its own, then
+    /// those of its merge keys (`<<: *base` or `<<: [*a, *b]`) that it does
+    /// not set itself, as YAML 1.1 merges them.
+    pub(crate) fn entries(&self) -> Vec<(&Node, &Node)> {
+        let Value::Mapping(entries) = &self.value else {
+            return Vec::new();
+        };
+        let is_merge = |k: &Node| k.as_str() == Some("<<");
+        let mut all: Vec<(&Node, &Node)> = entries
+            .iter()
+            .filter(|(k, _)| !is_merge(k))
+            .map(|(k, v)| (k, v))
+            .collect();
+        for (_, merged) in entries.iter().filter(|(k, _)| is_merge(k)) {
+            let sources = match &merged.value {
+                Value::Sequence(items) => items.iter().collect(),
+                _ => vec![merged],
+            };
+            for source in sources {
+                // The tree is at most MAX_DEPTH deep, so is this recursion.
+                for (k, v) in source.entries() {
+                    if !all.iter().any(|(seen, _)| seen.as_str() == k.as_str()) {
+                        all.push((k, v));
+                    }
+                }
+            }
         }
+        all
     }
 }
 
@@ -105,15 +124,15 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, String> {
     let mut parser = Parser::new_from_str(text);
     let mut documents = Vec::new();
     let mut stack: Vec<(Open, usize)> = Vec::new();
-    // Anchored nodes and their sizes, for aliases.
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    // Anchored nodes with their sizes and heights, for aliases.
+    let mut anchors: HashMap<usize, (Node, Measure)> = HashMap::new();
     let mut nodes = 0usize;
     let mut root: Option<Node> = None;
     let at = |span: &Span, what: &str| format!("line {}: {what}", span.start.line());
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|error| format!("not valid YAML: {error}"))?;
         let line = span.start.line();
-        // (a finished node, its anchor, its size in nodes)
+        // (a finished node, its anchor, the nodes it adds)
         let done: Option<(Node, usize, usize)> = match event {
             Event::DocumentStart(_) => {
                 if documents.len() >= MAX_DOCUMENTS {
@@ -139,18 +158,26 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, String> {
                 1,
             )),
             Event::Alias(id) => {
-                let (node, size) = anchors
+                let (node, measure) = anchors
                     .get(&id)
                     .ok_or_else(|| at(&span, "alias to an unknown anchor"))?;
                 // The copy counts as many nodes as the original: a "billion
                 // laughs" stops here instead of filling memory.
-                if nodes.saturating_add(*size) > MAX_NODES {
+                if nodes.saturating_add(measure.size) > MAX_NODES {
                     return Err(at(
                         &span,
                         &format!("more than {MAX_NODES} nodes (with aliases expanded)"),
                     ));
                 }
-                Some((node.clone(), 0, *size))
+                // Chained aliases must not build a tree deeper than the
+                // parser lets a document be.
+                if stack.len() + measure.height > MAX_DEPTH {
+                    return Err(at(
+                        &span,
+                        &format!("nested deeper than {MAX_DEPTH} (with aliases expanded)"),
+                    ));
+                }
+                Some((node.clone(), 0, measure.size))
             }
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
@@ -178,22 +205,21 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, String> {
                         value: Value::Sequence(items),
                     },
                 };
-                // Only anchored collections need their size.
-                let size = if anchor > 0 { size_of(&node) } else { 1 };
-                Some((node, anchor, size))
+                // Its items were counted as they came.
+                Some((node, anchor, 1))
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
         };
-        let Some((node, anchor, size)) = done else {
+        let Some((node, anchor, added)) = done else {
             continue;
         };
-        nodes = nodes.saturating_add(size);
+        nodes = nodes.saturating_add(added);
         if nodes > MAX_NODES {
             return Err(at(&span, &format!("more than {MAX_NODES} nodes")));
         }
         if anchor > 0 {
-            let size = size_of(&node);
-            anchors.insert(anchor, (node.clone(), size));
+            let measure = measure(&node);
+            anchors.insert(anchor, (node.clone(), measure));
         }
         match stack.last_mut() {
             Some((Open::Sequence(_, items), _)) => items.push(node),
@@ -207,12 +233,27 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document>, String> {
     Ok(documents)
 }
 
-/// The number of nodes in `node`, itself included.
-fn size_of(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Scalar(_) => 0,
-        Value::Mapping(entries) => entries.iter().map(|(k, v)| size_of(k) + size_of(v)).sum(),
-        Value::Sequence(items) => items.iter().map(size_of).sum(),
+/// The size of a subtree.
+#[derive(Clone, Copy, Debug)]
+struct Measure {
+    /// Nodes, the root included.
+    size: usize,
+    /// Levels of nesting: 1 for a scalar.
+    height: usize,
+}
+
+fn measure(node: &Node) -> Measure {
+    let children: Vec<Measure> = match &node.value {
+        Value::Scalar(_) => Vec::new(),
+        Value::Mapping(entries) => entries
+            .iter()
+            .flat_map(|(k, v)| [measure(k), measure(v)])
+            .collect(),
+        Value::Sequence(items) => items.iter().map(measure).collect(),
+    };
+    Measure {
+        size: 1 + children.iter().map(|m| m.size).sum::<usize>(),
+        height: 1 + children.iter().map(|m| m.height).max().unwrap_or(0),
     }
 }
 
@@ -259,6 +300,30 @@ mod tests {
         }
         let error = parse(&bomb).expect_err("bomb");
         assert!(error.contains("aliases expanded"), "{error}");
+    }
+
+    #[test]
+    fn merge_keys_are_applied_without_overriding() {
+        let text = "base: &b {name: web, namespace: prod}\nobj:\n  <<: *b\n  name: api\n";
+        let docs = parse(text).expect("parse");
+        let obj = docs[0]
+            .root
+            .as_ref()
+            .and_then(|r| r.get("obj"))
+            .expect("obj");
+        assert_eq!(obj.get("name").and_then(Node::as_str), Some("api"));
+        assert_eq!(obj.get("namespace").and_then(Node::as_str), Some("prod"));
+        assert_eq!(obj.entries().len(), 2);
+    }
+
+    #[test]
+    fn chained_aliases_cannot_nest_deeper_than_the_limit() {
+        let mut chain = String::from("a0: &a0 [x]\n");
+        for level in 1..100 {
+            chain.push_str(&format!("a{level}: &a{level} [*a{}]\n", level - 1));
+        }
+        let error = parse(&chain).expect_err("too deep");
+        assert!(error.contains("nested deeper than 64"), "{error}");
     }
 
     #[test]
