@@ -4,6 +4,7 @@
 //! `Verified` outcome into `Invalid` (495).
 
 mod cache;
+mod passed;
 mod request;
 mod response;
 
@@ -19,6 +20,7 @@ use crate::Classifier;
 use crate::fetch::{self, HttpUrl, Limits};
 use crate::verify::MAX_SUPPORTED_DEPTH;
 use cache::{Cache, Key, Lookup};
+use passed::Passed;
 use sha2::{Digest, Sha256};
 
 /// The default [`OcspCheckerBuilder::timeout`]: 5 seconds for a whole
@@ -108,6 +110,9 @@ pub struct OcspAnswer {
     produced_at: u64,
     this_update: u64,
     next_update: Option<u64>,
+    /// Unix seconds until which it is cached: its nextUpdate, at most the
+    /// configured lifetime.
+    cache_until: u64,
 }
 
 impl OcspAnswer {
@@ -177,6 +182,7 @@ impl OcspAnswer {
             produced_at: 0,
             this_update: 0,
             next_update: None,
+            cache_until: u64::MAX,
         }
     }
 }
@@ -339,6 +345,7 @@ struct Inner {
     skew: Duration,
     nonce: bool,
     cache: Cache,
+    passed: Passed,
 }
 
 /// Builds an [`OcspChecker`]; defaults as nginx's `ssl_ocsp on`: whole
@@ -442,6 +449,7 @@ impl OcspCheckerBuilder {
                 skew: self.skew,
                 nonce: self.nonce,
                 cache: Cache::new(self.max_bytes),
+                passed: Passed::default(),
             }),
         })
     }
@@ -513,9 +521,19 @@ impl OcspChecker {
         let ClientAuthOutcome::Verified(identity) = &*outcome else {
             return outcome;
         };
-        match self.first_problem(identity.chain(), now.as_secs()).await {
-            None => outcome,
-            Some(reason) => Arc::new(ClientAuthOutcome::Invalid(InvalidCertificate::new(
+        let generation = self.inner.classifier.trust_store().current().generation();
+        let now_secs = now.as_secs();
+        if self.inner.passed.holds(&outcome, generation, now_secs) {
+            return outcome;
+        }
+        match self.first_problem(identity.chain(), now_secs).await {
+            Ok(until) => {
+                if let Some(until) = until {
+                    self.inner.passed.remember(&outcome, generation, until);
+                }
+                outcome
+            }
+            Err(reason) => Arc::new(ClientAuthOutcome::Invalid(InvalidCertificate::new(
                 reason.with_time(now),
                 Some(identity.clone()),
             ))),
@@ -569,19 +587,26 @@ impl OcspChecker {
         (answers, None)
     }
 
+    /// `Ok` when no certificate's status is a problem, with the time until
+    /// which that holds when every answer was good (not when one was
+    /// skipped by the fail-open policy); `Err` with the first problem.
     async fn first_problem(
         &self,
         chain: &[CertificateDer<'static>],
         now: u64,
-    ) -> Option<InvalidReason> {
+    ) -> Result<Option<u64>, InvalidReason> {
         let targets = match self.targets(chain, now) {
             Ok(targets) => targets,
-            Err(error) => return self.failed(error),
+            Err(error) => return self.failed(error).map_or(Ok(None), Err),
         };
+        let mut until = Some(u64::MAX);
         for target in targets {
             let reason = match self.lookup_one(&target, now).await {
                 Ok(answer) => match &answer.status {
-                    OcspStatus::Good => continue,
+                    OcspStatus::Good => {
+                        until = until.map(|t| t.min(answer.cache_until));
+                        continue;
+                    }
                     OcspStatus::Revoked { .. } => InvalidReason::new(ReasonKind::OcspRevoked)
                         .with_message(format!("{} says {}", answer.responder, answer.status)),
                     OcspStatus::Unknown => InvalidReason::new(ReasonKind::OcspUnknown)
@@ -592,15 +617,18 @@ impl OcspChecker {
                 },
                 Err(error) => match self.failed(error) {
                     Some(reason) => reason,
-                    None => continue,
+                    None => {
+                        until = None;
+                        continue;
+                    }
                 },
             };
             let subject = crate::names::subject_dn(&target.cert);
             let reason = reason.with_certificate(target.index, subject);
             tracing::info!(reason = reason.name(), "{}", reason.nginx_log_line());
-            return Some(reason);
+            return Err(reason);
         }
-        None
+        Ok(until)
     }
 
     /// A failed lookup under the fail policy: the reason (closed), or
@@ -718,13 +746,7 @@ impl OcspChecker {
         let result = flight
             .get_or_init(|| async {
                 let result = self.fetch(target, now).await;
-                let expires = match &result {
-                    Ok(answer) => {
-                        let cap = now.saturating_add(self.inner.max_lifetime.as_secs());
-                        answer.next_update.map_or(cap, |next| next.min(cap))
-                    }
-                    Err(_) => now,
-                };
+                let expires = result.as_ref().map_or(now, |answer| answer.cache_until);
                 self.inner
                     .cache
                     .land(&target.key, &flight, &result, expires, now, target.digest);
@@ -794,6 +816,10 @@ impl OcspChecker {
             produced_at: checked.produced_at,
             this_update: checked.this_update,
             next_update: checked.next_update,
+            cache_until: {
+                let cap = now.saturating_add(self.inner.max_lifetime.as_secs());
+                checked.next_update.map_or(cap, |next| next.min(cap))
+            },
         }))
     }
 
