@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use http::Extensions;
-use mtls_status::{ClientAuthOutcome, ClientIdentity};
+use mtls_status::{ClientAuthOutcome, ClientIdentity, InvalidReason, Tolerated};
 
 use crate::connect_info::MtlsConnectInfo;
 
@@ -50,6 +50,21 @@ pub trait ClientAuthRequestExt: sealed::HasExtensions {
     /// glue. Safe to authorize on.
     fn client_identity(&self) -> Option<&ClientIdentity> {
         self.client_auth().and_then(ClientAuthOutcome::identity)
+    }
+
+    /// The failure the service's policy
+    /// [tolerates](mtls_status::ClientAuthPolicy::tolerate) and let through
+    /// (e.g. `expired`, within the grace period), with its context; `None`
+    /// for a verified chain or a request no check judged so.
+    ///
+    /// ```
+    /// use mtls_status_tonic::ClientAuthRequestExt;
+    ///
+    /// let request = tonic::Request::new(());
+    /// assert!(request.tolerated().is_none());
+    /// ```
+    fn tolerated(&self) -> Option<&InvalidReason> {
+        Tolerated::from_extensions(self.request_extensions()).map(Tolerated::reason)
     }
 
     /// The connection info tonic attached (outcome and addresses), for

@@ -199,6 +199,11 @@ fn a_tolerated_expired_certificate_passes_with_the_reason() {
             .map(|t| t.reason().name()),
         Some("expired")
     );
+    assert_eq!(
+        mtls_status_tonic::ClientAuthRequestExt::tolerated(&request).map(|r| r.name()),
+        Some("expired"),
+        "the handler's accessor"
+    );
     for outcome in [expired(Some(now - 7200)), expired(None)] {
         let status = check(interceptor(), outcome).expect_err("not tolerated");
         assert_eq!(status.code(), Code::Unauthenticated);
