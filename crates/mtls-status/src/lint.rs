@@ -633,9 +633,10 @@ fn cert_lints(cert: &BundleCert, settings: &LintSettings, lints: &mut Vec<Lint>)
                 LintKind::LeafInBundle,
                 Severity::Error,
                 "not a CA certificate (basicConstraints cA is false or absent): it cannot issue \
-                 client certificates, yet it is advertised to clients as an accepted CA; remove it \
-                 from the CA bundle (to accept exactly this client, trust its issuing CA and \
-                 authorize the client by subject or fingerprint)",
+                 client certificates (and in the CA bundle it is even advertised to clients as an \
+                 accepted CA); remove it from the CA bundle or trusted certificates (to accept \
+                 exactly this client, trust its issuing CA and authorize the client by subject or \
+                 fingerprint)",
             )
             .with_subject(&cert.subject_dn),
         );
